@@ -1,0 +1,149 @@
+"""Plain-data results: what leaves the engine (no backtrader object ever does).
+
+Table schemas
+-------------
+``fills`` (one row per executed order, in execution order):
+
+=============  ==============================================================================
+date           session of the fill (Timestamp)
+side           ``"buy"`` or ``"sell"``
+size           shares, positive
+price          fill price after slippage
+value          ``size * price``
+commission     commission charged on this fill (dollars)
+order_type     ``"market"``, ``"limit"`` or ``"stop"``
+reason         why the order was sent: ``entry``, ``signal``, ``stop``, ``target 1``, ...
+resized_from   shares the order asked for when a gap made it unaffordable (else NaN)
+=============  ==============================================================================
+
+``trades`` (one row per round trip, flat to flat; see :func:`engine.trades.build_trades`):
+
+================  ===========================================================================
+entry_date        first buy fill of the round trip
+exit_date         fill that made the position flat (last bar for an open trade)
+entry_price       size-weighted average buy price
+exit_price        size-weighted average sell price (last close for an open trade)
+size              peak shares held during the round trip
+pnl               sell proceeds - buy cost - all commissions (open trade: marked at last close)
+return            ``pnl / buy cost`` (buy cost = sum of buy fill values)
+bars_held         sessions from the entry fill to the exit fill (``0`` = same session)
+exit_reason       reason of the last sell fill: ``stop``, ``target 1``, ``target 2``,
+                  ``signal``, ...; ``end of data`` for a position still open at the end
+mae               maximum adverse excursion: lowest low while held / entry price - 1 (<= 0)
+mfe               maximum favourable excursion: highest high while held / entry price - 1 (>= 0)
+commission        commissions paid on the round trip's fills
+is_open           True for a position still open at the last bar
+================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+FILL_COLUMNS = [
+    "date",
+    "side",
+    "size",
+    "price",
+    "value",
+    "commission",
+    "order_type",
+    "reason",
+    "resized_from",
+]
+
+TRADE_COLUMNS = [
+    "entry_date",
+    "exit_date",
+    "entry_price",
+    "exit_price",
+    "size",
+    "pnl",
+    "return",
+    "bars_held",
+    "exit_reason",
+    "mae",
+    "mfe",
+    "commission",
+    "is_open",
+]
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Trading costs, applied to every fill. Defaults model a US retail broker.
+
+    commission_per_share : dollars per share (default 0.005, Interactive Brokers "Fixed")
+    commission_min : minimum dollars per order (default 1.00)
+    commission_max_pct : cap as a fraction of the fill's value (default 0.01 = 1%)
+    slippage : adverse fraction of the price on market fills, stop fills and limit orders
+        filled at a gapped open (default 0.0005 = 5 bp); a limit order never fills worse than
+        its limit, and slippage never moves a fill outside the bar's high-low range.
+    """
+
+    commission_per_share: float = 0.005
+    commission_min: float = 1.0
+    commission_max_pct: float = 0.01
+    slippage: float = 0.0005
+
+    def commission(self, size: float, price: float) -> float:
+        """Commission in dollars for one fill of ``size`` shares at ``price``."""
+        shares = abs(size)
+        if shares == 0:
+            return 0.0
+        fee = max(shares * self.commission_per_share, self.commission_min)
+        return min(fee, shares * price * self.commission_max_pct)
+
+    def describe(self) -> str:
+        return (
+            f"commission ${self.commission_per_share:g}/share, min ${self.commission_min:g}, "
+            f"max {self.commission_max_pct:.2%} of value; slippage {self.slippage * 1e4:g} bp"
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One backtest run, as plain data.
+
+    Attributes
+    ----------
+    strategy : registry name (e.g. ``"swing"``) or class name
+    params : every strategy parameter, as resolved (defaults plus overrides)
+    ticker : the traded symbol
+    equity : account value at each session's close (cash + shares x close), indexed by date
+    position : shares held at each session's close
+    trades : round trips (schema in this module's docstring)
+    fills : executed orders (schema in this module's docstring)
+    fingerprint : data identity: ticker, first, last, rows, sha256
+    settings : cash, costs, fractional flag, fill rules summary
+    levels : price levels the strategy worked with (for charts), e.g. ladder / stop / targets
+    notes : things a user should know about this run (rejected orders, resized orders, ...)
+    """
+
+    strategy: str
+    params: dict[str, Any]
+    ticker: str
+    equity: pd.Series
+    position: pd.Series
+    trades: pd.DataFrame
+    fills: pd.DataFrame
+    fingerprint: dict[str, Any]
+    settings: dict[str, Any]
+    levels: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity.iloc[-1])
+
+    @property
+    def cash_end(self) -> float:
+        """Cash after every fill: starting cash - buys + sells - commissions."""
+        f = self.fills
+        if len(f) == 0:
+            return float(self.settings["cash"])
+        sign = f["side"].map({"buy": -1.0, "sell": 1.0})
+        return float(self.settings["cash"] + (sign * f["value"]).sum() - f["commission"].sum())
