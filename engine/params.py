@@ -36,7 +36,9 @@ def describe(cls: type) -> dict[str, str]:
     """Parameter name -> the comment beside its ``params`` entry (inherited ones included)."""
     out: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        if "params" not in vars(klass) or not isinstance(vars(klass)["params"], tuple):
+        # backtrader's metaclass turns the ``params`` tuple into a class, so look for the name
+        # in the class body's source rather than at the attribute's type.
+        if "params" not in vars(klass) or klass.__module__.startswith("backtrader"):
             continue
         try:
             src = inspect.getsource(klass)

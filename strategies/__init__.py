@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from strategies.buy_hold import BuyAndHold
+from strategies.swing import SwingPlan
 
 STRATEGIES = {
+    "swing": SwingPlan,
     "buy_hold": BuyAndHold,
 }
 

@@ -1,0 +1,88 @@
+"""Run a set of strategy configurations on one price window and score them.
+
+Data flows one way: prices (loaded once) -> :func:`engine.harness.run_backtest` per
+configuration -> :func:`engine.metrics.compute_metrics` -> plain results for the report.
+Buy-and-hold is always run on the same window with the same costs: it is the benchmark of
+every ``buy_hold_return`` / ``excess_return``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from engine import data as data_mod
+from engine.errors import DataError
+from engine.harness import run_backtest
+from engine.metrics import compute_metrics
+from engine.result import Costs, RunResult
+
+
+@dataclass(frozen=True)
+class Config:
+    """One configuration to run: a label, a strategy class and parameter overrides."""
+
+    label: str
+    strategy_cls: type
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Everything a report needs: results, metrics (by label), the prices and the benchmark run."""
+
+    results: list[RunResult]
+    metrics: dict[str, pd.Series]
+    prices: pd.DataFrame
+    buy_hold: RunResult
+
+
+def load_benchmark(data_dir: str | None, prices: pd.DataFrame, ticker: str = "SPY") -> pd.Series | None:
+    """SPY adjusted close over the run's window from the data dir, or None when absent."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", data_mod.DataWarning)
+            frame = data_mod.load_prices(ticker, data_dir_=data_dir, allow_download=False)
+    except DataError:
+        return None
+    window = frame["adj_close"].loc[prices.index[0] : prices.index[-1]]
+    return window if len(window) > 1 else None
+
+
+def run_configs(
+    configs: list[Config],
+    prices: pd.DataFrame,
+    *,
+    buy_hold_cls: type,
+    ticker: str,
+    cash: float,
+    costs: Costs,
+    fractional: bool = False,
+    benchmark: pd.Series | None = None,
+) -> Batch:
+    """Run every configuration plus the buy-and-hold benchmark; metrics for each."""
+    fp = data_mod.fingerprint(prices, ticker)
+    common = dict(cash=cash, costs=costs, fractional=fractional, ticker=ticker, data_fp=fp)
+    bh = run_backtest(buy_hold_cls, prices, name="buy_hold", **common)  # type: ignore[arg-type]
+    results = []
+    for cfg in configs:
+        if cfg.strategy_cls is buy_hold_cls and not cfg.params:
+            results.append(RunResult(**{**bh.__dict__, "strategy": cfg.label}))
+            continue
+        results.append(run_backtest(cfg.strategy_cls, prices, cfg.params, name=cfg.label, **common))  # type: ignore[arg-type]
+    metrics = {
+        r.strategy: compute_metrics(
+            r.equity, r.trades, position=r.position, buy_hold=bh.equity, benchmark=benchmark
+        )
+        for r in results
+    }
+    return Batch(results=results, metrics=metrics, prices=prices, buy_hold=bh)
+
+
+def rank(metrics: dict[str, pd.Series], metric: str, ascending: bool = False) -> list[str]:
+    """Labels ordered best first by ``metric`` (NaN last)."""
+    values = pd.Series({k: pd.to_numeric(v.get(metric), errors="coerce") for k, v in metrics.items()})
+    return list(values.sort_values(ascending=ascending, na_position="last").index)

@@ -1,0 +1,96 @@
+"""Rule variants from a TOML file: one table per variant.
+
+.. code-block:: toml
+
+    [tight_stop]
+    strategy = "swing"
+    description = "the article's plan with a stop at $84"
+    params = { stop = 84.0 }
+
+Every variant is checked before anything runs: the strategy must be registered, every
+parameter must be one the strategy declares (with a "did you mean" hint), and the combination
+must pass the strategy's own checks.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import params as params_mod
+from engine.errors import ParamError
+
+_KEYS = {"strategy", "description", "params"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named strategy configuration."""
+
+    name: str
+    strategy: str
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def load_variants(path: str | Path, registry: dict[str, type]) -> list[Variant]:
+    """Read and check every variant in ``path`` (in file order)."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamError(f"{p}: variants file not found; check the --config path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamError(f"{p}: not valid TOML ({exc}); fix the syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParamError(f"{p}: cannot read ({exc})") from None
+    if not doc:
+        raise ParamError(f"{p}: no variants; add a table like [my_variant] with strategy = \"swing\"")
+    out = []
+    for name, table in doc.items():
+        out.append(_variant(p, name, table, registry))
+    return out
+
+
+def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Variant:
+    if not isinstance(table, dict):
+        raise ParamError(f"{p}: [{name}] must be a table with strategy = \"...\" and params = {{...}}")
+    extra = set(table) - _KEYS
+    if extra:
+        key = sorted(extra)[0]
+        raise ParamError(
+            f"{p}: [{name}] has unknown key {key!r}{params_mod.suggest(key, sorted(_KEYS))}; "
+            f"use strategy, description, params"
+        )
+    strategy = table.get("strategy")
+    if strategy not in registry:
+        raise ParamError(
+            f"{p}: [{name}] strategy {strategy!r} is not registered"
+            f"{params_mod.suggest(str(strategy), list(registry))}; known: {', '.join(registry)}"
+        )
+    overrides = table.get("params", {}) or {}
+    if not isinstance(overrides, dict):
+        raise ParamError(f"{p}: [{name}] params must be a table, e.g. params = {{ stop = 84.0 }}")
+    try:
+        params_mod.resolve(registry[strategy], overrides)
+    except ParamError as exc:
+        raise ParamError(f"{p}: [{name}] {exc}") from None
+    return Variant(name=name, strategy=strategy, params=dict(overrides), description=str(table.get("description", "")))
+
+
+def find_variant(variants: list[Variant], name: str, path: str | Path) -> Variant:
+    """The variant called ``name``, or a :class:`ParamError` with a hint."""
+    names = [v.name for v in variants]
+    for v in variants:
+        if v.name == name:
+            return v
+    raise ParamError(f"{path}: no variant {name!r}{params_mod.suggest(name, names)}; known: {', '.join(names)}")
+
+
+def default_variants_path() -> Path:
+    """The shipped ``strategies/variants.toml``."""
+    import strategies
+
+    return Path(strategies.__file__).with_name("variants.toml")

@@ -1,0 +1,39 @@
+"""Shared fixtures: real CRWV history from the data dir, and small hand-made price paths."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.data import DATA_DIR_ENV
+
+
+def shared_data_dir() -> Path | None:
+    """The data dir named by $CRWV_BT_DATA_DIR when it holds CRWV.csv."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env and (Path(env) / "CRWV.csv").exists():
+        return Path(env)
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    d = shared_data_dir()
+    if d is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must set {DATA_DIR_ENV} to a folder holding CRWV.csv (../shared/data)")
+        pytest.skip(f"real history not available: set {DATA_DIR_ENV}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def crwv(data_dir: Path) -> pd.DataFrame:
+    from engine.data import load_prices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_prices("CRWV", data_dir_=data_dir)
