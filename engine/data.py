@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -253,14 +254,22 @@ def missing_sessions(index: pd.DatetimeIndex) -> list[pd.Timestamp]:
     """
     if len(index) < 2:
         return []
+    sessions = _nyse_sessions(index[0].strftime("%Y-%m-%d"), index[-1].strftime("%Y-%m-%d"))
+    return list(sessions.difference(index))
+
+
+@lru_cache(maxsize=16)
+def _nyse_sessions(start: str, end: str) -> pd.DatetimeIndex:
     try:
         import exchange_calendars as xcals
     except ImportError:  # pragma: no cover - it is a declared dependency
-        return []
-    cal = xcals.get_calendar("XNYS", start=index[0].strftime("%Y-%m-%d"), end=index[-1].strftime("%Y-%m-%d"))
-    sessions = cal.sessions_in_range(index[0], index[-1])
-    sessions = pd.DatetimeIndex(sessions).tz_localize(None) if sessions.tz else pd.DatetimeIndex(sessions)
-    return list(sessions.difference(index))
+        return pd.DatetimeIndex([])
+    with warnings.catch_warnings():
+        # exchange_calendars 4.x trips pandas 3.1 deprecation warnings inside its constructor
+        warnings.simplefilter("ignore")
+        cal = xcals.get_calendar("XNYS", start=start, end=end)
+        sessions = pd.DatetimeIndex(cal.sessions_in_range(start, end))
+    return sessions.tz_localize(None) if sessions.tz is not None else sessions
 
 
 def validate(df: pd.DataFrame, source: str, *, calendar_check: bool = True) -> pd.DataFrame:
@@ -272,6 +281,7 @@ def validate(df: pd.DataFrame, source: str, *, calendar_check: bool = True) -> p
         raise DataError(f"{source}: {problems[0]}; fix or remove the row{more}")
     out = df.set_index("date")[COLUMNS].astype(float)
     out.index = pd.DatetimeIndex(out.index, name="date")
+    out.columns = pd.Index(COLUMNS)  # drop yfinance's "Price" level name
     if calendar_check:
         gaps = missing_sessions(out.index)
         if gaps:

@@ -34,7 +34,7 @@ import pandas as pd
 from engine import bt_compat, params as params_mod
 from engine.data import fingerprint as data_fingerprint
 from engine.errors import DataError
-from engine.result import FILL_COLUMNS, Costs, RunResult
+from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult
 from engine.trades import build_trades
 
 FILL_RULES = __doc__.split("---------------------------------------------------\n", 1)[1].strip()
@@ -187,9 +187,7 @@ def run_backtest(
     rec = strat.analyzers.recorder
     index = pd.DatetimeIndex([bt.num2date(d) for d in rec.dates]).normalize()
     index.name = "date"
-    fills = pd.DataFrame(rec.fills, columns=FILL_COLUMNS)
-    if len(fills):
-        fills["date"] = pd.to_datetime(fills["date"])
+    fills = pd.DataFrame(rec.fills, columns=FILL_COLUMNS).astype(FILL_DTYPES)
     return RunResult(
         strategy=name or getattr(strategy_cls, "alias", strategy_cls.__name__),
         params=resolved,

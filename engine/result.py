@@ -55,6 +55,18 @@ FILL_COLUMNS = [
     "resized_from",
 ]
 
+FILL_DTYPES = {
+    "date": "datetime64[ns]",
+    "side": "object",
+    "size": "float64",
+    "price": "float64",
+    "value": "float64",
+    "commission": "float64",
+    "order_type": "object",
+    "reason": "object",
+    "resized_from": "float64",
+}
+
 TRADE_COLUMNS = [
     "entry_date",
     "exit_date",
