@@ -22,6 +22,7 @@ import collections.abc
 
 import backtrader as bt
 import pandas as pd
+from backtrader.utils import date2num
 
 from engine.errors import DataError
 
@@ -77,9 +78,37 @@ def to_feed_frame(prices: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+class ArrayPandasData(bt.feeds.PandasData):
+    """``PandasData`` that reads each bar from NumPy arrays taken once at ``start()``.
+
+    ``PandasData._load`` calls ``DataFrame.iloc`` once per field per bar, which is ~40% of a
+    backtest's run time on daily data (sweeps run thousands). The values loaded are the same
+    floats, so results are identical (``tests/test_sweep.py`` checks it on every strategy).
+    """
+
+    def start(self) -> None:  # type: ignore[override]
+        super().start()
+        frame = self.p.dataname
+        self._columns = [
+            (getattr(self.lines, name), frame.iloc[:, self._colmapping[name]].to_numpy())
+            for name in self.getlinealiases()
+            if name != "datetime" and self._colmapping[name] is not None
+        ]
+        self._dtnums = [date2num(t.to_pydatetime()) for t in frame.index]
+
+    def _load(self) -> bool:  # type: ignore[override]
+        self._idx += 1
+        if self._idx >= len(self._dtnums):
+            return False
+        for line, values in self._columns:
+            line[0] = values[self._idx]
+        self.lines.datetime[0] = self._dtnums[self._idx]
+        return True
+
+
 def feed(prices: pd.DataFrame) -> bt.feeds.PandasData:
     """The backtrader data feed for a validated price frame."""
-    return bt.feeds.PandasData(
+    return ArrayPandasData(
         dataname=to_feed_frame(prices),
         datetime=None,
         open="open",
