@@ -1,0 +1,157 @@
+"""RSI rebound: buy the climb back out of oversold (article rule 4)."""
+
+from __future__ import annotations
+
+import backtrader as bt
+
+from strategies.base import SignalStrategy
+
+
+class RSIRebound(SignalStrategy):
+    """Long when RSI climbs back above ``oversold``; out at ``overbought`` (rule 4).
+
+    Article: "RSI (14): dropped below 30 (oversold), then recovered to the 40-50 range: a
+    rebound, not yet the strong zone (above 50)."
+
+    RSI is Wilder's: backtrader's ``RSI`` with ``SmoothedMovingAverage`` (alpha = 1/period,
+    seeded with the simple average of the first ``period`` up/down moves) and ``safediv`` (100
+    when there is no down move, 50 when the price has not moved at all).
+
+    Entry
+        RSI crosses back above ``oversold`` from below: it was below (or last below, when equal)
+        on the previous bar and is above it now. The first RSI is on bar ``period + 1``, so the
+        first possible cross is on bar ``period + 2``.
+    Exit
+        RSI at or above ``overbought``. With ``exit_below_mid``, also when RSI falls back below
+        ``mid`` after having closed above it during the trade (from the entry fill's close on).
+        With ``stop_pct`` > 0, a protective stop (below).
+    Orders
+        Market orders sent on the signal close, filled at the next session's open: a buy with all
+        the cash (whole shares), a sell of the whole position; fills tagged ``signal``.
+        ``stop_pct`` > 0: on the close of the entry fill's session a sell stop for the whole
+        position is placed at ``entry_price * (1 - stop_pct)`` (fills tagged ``stop``). It rests
+        from the next session on: the harness sees daily bars only and backtrader activates an
+        order on the bar after it is sent. When a signal exit is sent, the stop is cancelled
+        first (it is live at the broker by then, so the cancel is immediate); on the entry
+        session itself no stop has been sent yet. Either way at most one sell can fill.
+
+    Parameters
+    ----------
+    period : int
+        RSI length, bars (default 14).
+    oversold : float
+        Oversold level the RSI must climb back above to enter (default 30).
+    overbought : float
+        Exit when RSI reaches this level (default 70).
+    exit_below_mid : bool
+        Also exit when RSI falls back below ``mid`` after having been above it (default False).
+    mid : float
+        The strong-zone line for ``exit_below_mid`` (default 50).
+    stop_pct : float
+        Protective stop distance below the entry fill price, a fraction (default 0 = off).
+    """
+
+    alias = "rsi"
+    summary = "long when RSI(14) climbs back above 30, out at 70 (or back below 50)"
+    params = (
+        ("period", 14),  # RSI length, bars (Wilder smoothing)
+        ("oversold", 30.0),  # enter when RSI crosses back above this level
+        ("overbought", 70.0),  # exit when RSI reaches this level
+        ("exit_below_mid", False),  # also exit when RSI falls back below mid after being above it
+        ("mid", 50.0),  # strong-zone line used by exit_below_mid
+        ("stop_pct", 0.0),  # protective sell stop this fraction below the entry fill (0 = off)
+    )
+
+    @classmethod
+    def warmup(cls, p: dict) -> int:
+        """Bars up to and including the first close that can signal (its fill is on the next bar).
+
+        The first RSI value is on bar ``period + 1``; a cross needs the one before it too.
+        """
+        return int(p["period"]) + 2
+
+    @classmethod
+    def check_params(cls, p: dict) -> list[str]:
+        problems = []
+        if p["period"] < 1:
+            problems.append(f"period={p['period']} must be a positive number of bars")
+        if not 0 < p["oversold"] < p["overbought"] < 100:
+            problems.append(
+                f"oversold={p['oversold']:g} and overbought={p['overbought']:g} must satisfy "
+                "0 < oversold < overbought < 100; e.g. oversold=30 overbought=70"
+            )
+        if not p["oversold"] < p["mid"] < p["overbought"]:
+            problems.append(
+                f"mid={p['mid']:g} must lie between oversold={p['oversold']:g} and "
+                f"overbought={p['overbought']:g}; e.g. mid=50"
+            )
+        if not 0 <= p["stop_pct"] < 1:
+            problems.append(
+                f"stop_pct={p['stop_pct']:g} must be a fraction in [0, 1), e.g. 0.1 for a stop 10% "
+                "below the entry; 0 switches the stop off"
+            )
+        return problems
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rsi = bt.ind.RSI(
+            self.data.close,
+            period=self.p.period,
+            movav=bt.ind.SmoothedMovingAverage,
+            safediv=True,
+        )
+        # +1 when RSI crosses above oversold; first value one bar after the first RSI.
+        self.rebound = bt.ind.CrossOver(self.rsi, self.p.oversold)
+        self.stop_order: bt.Order | None = None
+        self.was_strong = False  # RSI closed above mid during the current trade
+
+    def notify_order(self, order: bt.Order) -> None:
+        # backtrader notifies a *clone* of each order, so orders are matched on their ref, not
+        # by identity (SignalStrategy's ``order is self.pending`` never matches).
+        if order.alive():
+            return
+        if self.pending is not None and order.ref == self.pending.ref:
+            self.pending = None
+        if self.stop_order is not None and order.ref == self.stop_order.ref:
+            self.stop_order = None
+
+    def entry_signal(self) -> bool:
+        if self.rebound[0] > 0:
+            self.was_strong = False
+            return True
+        return False
+
+    def exit_signal(self) -> bool:
+        rsi = self.rsi[0]
+        if rsi >= self.p.overbought:
+            return True
+        if self.p.exit_below_mid:
+            if self.was_strong and rsi < self.p.mid:
+                return True
+            self.was_strong = self.was_strong or rsi > self.p.mid
+        return False
+
+    def next(self) -> None:
+        if self.pending is not None:
+            return
+        if self.position.size <= 0:
+            if self.entry_signal():
+                self.pending = self.buy_all("signal")
+        elif self.exit_signal():
+            self.pending = self._signal_exit()
+        elif self.p.stop_pct > 0 and self.stop_order is None:
+            price = self.position.price * (1.0 - self.p.stop_pct)
+            stop = self.sell(exectype=bt.Order.Stop, price=price, size=self.position.size)
+            self.stop_order = self.tagged(stop, "stop")
+
+    def _signal_exit(self) -> bt.Order | None:
+        stop, self.stop_order = self.stop_order, None
+        if stop is None or not stop.alive():
+            return self.sell_all("signal")
+        # The stop was sent on an earlier bar, so the broker has accepted it and cancel() takes
+        # it off the book at once. Should it still be waiting for acceptance (cancel() only sees
+        # accepted orders), the market sell joins it in one OCO group: one fill cancels the other.
+        self.cancel(stop)
+        if not stop.alive():
+            return self.sell_all("signal")
+        return self.tagged(self.sell(size=self.position.size, oco=stop), "signal")
