@@ -175,13 +175,22 @@ def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None
     print(f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}")
     print(report.format_table(metrics))
     for r in results:
-        for note in r.notes:
-            print(f"note: {r.strategy}: {note}")
+        _print_notes(r)
     out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
     if not args.no_files:
         written = report.write_run(out, results, metrics, prices, plots=not args.no_plots, buy_hold=batch.buy_hold)
         print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
     return 0
+
+
+def _print_notes(result) -> None:  # noqa: ANN001
+    """Notes of one run; the routine gap resizes are counted, not listed (fills.csv has them)."""
+    resized = [n for n in result.notes if "resized from" in n]
+    for note in result.notes:
+        if note not in resized:
+            print(f"note: {result.strategy}: {note}")
+    if resized:
+        print(f"note: {result.strategy}: {len(resized)} buy(s) resized at the fill because a gap made them unaffordable (fills.csv: resized_from)")
 
 
 def _resolved(cfg) -> dict:  # noqa: ANN001

@@ -19,6 +19,7 @@ reproducible and never touch the network behind the user's back.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import warnings
@@ -368,6 +369,14 @@ def download(ticker: str, start: str | None = None, end: str | None = None) -> p
         import yfinance as yf
     except ImportError:  # pragma: no cover
         raise DataError(f"yfinance is not installed; {how}") from None
+    # yfinance logs each failure itself (and swallows it); collect those records instead of
+    # letting them reach the terminal, and say it once, below.
+    log = logging.getLogger("yfinance")
+    collected = _Collect()
+    saved = (log.level, log.propagate)
+    log.addHandler(collected)
+    log.setLevel(logging.ERROR)
+    log.propagate = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -384,16 +393,41 @@ def download(ticker: str, start: str | None = None, end: str | None = None) -> p
     except Exception as exc:  # yfinance raises many types for network failures
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"download of {ticker} failed ({msg}); {how}") from None
+    finally:
+        log.removeHandler(collected)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
     if frame is None or len(frame) == 0:
+        reason = _failure_reason(collected.messages)
         raise DataError(
-            f"download of {ticker} returned no rows (no network, unknown ticker, or no trading in "
-            f"the range); {how}"
+            f"download of {ticker} returned no rows ({reason}); {how}"
         )
     df = normalize_frame(frame, f"yfinance download of {ticker}", ticker)
     df = df.dropna(subset=["open", "high", "low", "close"], how="all")
     if len(df) == 0:
         raise DataError(f"download of {ticker} returned only empty rows; {how}")
     return validate(df, f"yfinance download of {ticker}", calendar_check=False)
+
+
+class _Collect(logging.Handler):
+    """Keeps the messages of the log records it receives."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _failure_reason(messages: list[str]) -> str:
+    """A short reason for an empty yfinance download, from what yfinance logged."""
+    text = " ".join(messages)
+    if "resolve host" in text or "DNSError" in text or "onnection" in text:
+        return "no network: could not reach Yahoo Finance"
+    if "delisted" in text or "not found" in text.lower() or "No data found" in text:
+        return "unknown or delisted ticker"
+    return "no network, unknown ticker, or no trading in the range"
 
 
 def fetch(ticker: str, start: str | None = None, data_dir_: str | os.PathLike[str] | None = None) -> Path:

@@ -16,7 +16,7 @@ def shared_data_dir() -> Path | None:
     """The data dir named by $CRWV_BT_DATA_DIR when it holds CRWV.csv."""
     env = os.environ.get(DATA_DIR_ENV)
     if env and (Path(env) / "CRWV.csv").exists():
-        return Path(env)
+        return Path(env).resolve()
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -154,6 +155,15 @@ def test_offline_download_says_how_to_use_a_csv(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(yfinance, "download", lambda *a, **k: pd.DataFrame())
     with pytest.raises(DataError, match="returned no rows .*unknown ticker"):
         load_prices("NOPE", data_dir_=tmp_path)
+
+    def swallowed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        # what yfinance 1.x does offline: log the error, return an empty frame
+        logging.getLogger("yfinance").error("['CRWV']: DNSError('curl: (6) Could not resolve host')")
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", swallowed)
+    with pytest.raises(DataError, match=r"no rows \(no network: could not reach Yahoo Finance\)"):
+        load_prices("CRWV", data_dir_=tmp_path)
     assert not any(tmp_path.iterdir())  # nothing half-written in the cache
 
 
