@@ -52,6 +52,11 @@ class ArticleStrategy(bt.Strategy):
             size -= step
         return max(size, 0.0)
 
+    @staticmethod
+    def same(order: bt.Order | None, other: bt.Order | None) -> bool:
+        """True when two order objects are the same order (notifications carry clones)."""
+        return order is not None and other is not None and order.ref == other.ref
+
     def tagged(self, order: bt.Order | None, reason: str) -> bt.Order | None:
         if order is not None:
             order.addinfo(reason=reason)
@@ -85,7 +90,8 @@ class SignalStrategy(ArticleStrategy):
         raise NotImplementedError
 
     def notify_order(self, order: bt.Order) -> None:
-        if order is self.pending and not order.alive():
+        # backtrader notifies a *clone* of each order: match on ``ref``, never on identity
+        if self.same(order, self.pending) and not order.alive():
             self.pending = None
 
     def next(self) -> None:

@@ -112,13 +112,6 @@ class Confluence(SignalStrategy):
             safediv=True,
         )
 
-    def notify_order(self, order: bt.Order) -> None:
-        # backtrader notifies a *clone* of each order, so SignalStrategy's identity test
-        # (``order is self.pending``) never matches and the first order would block every later
-        # signal. Match on the order's ref instead (harmless once the base class does the same).
-        if self.pending is not None and order.ref == self.pending.ref and not order.alive():
-            self.pending = None
-
     def checks(self) -> tuple[bool, bool, bool]:
         """(trend, momentum, strength) on the current close."""
         return (

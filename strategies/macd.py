@@ -96,13 +96,6 @@ class MACDMomentum(SignalStrategy):
         # +1 golden cross, -1 death cross; first value one bar after the signal line's first.
         self.cross = bt.ind.CrossOver(self.macd.macd, self.macd.signal)
 
-    def notify_order(self, order: bt.Order) -> None:
-        # backtrader notifies a *clone* of each order, so SignalStrategy's identity test
-        # (``order is self.pending``) never matches and the first order would block every later
-        # signal. Match on the order's ref instead (harmless once the base class does the same).
-        if self.pending is not None and order.ref == self.pending.ref and not order.alive():
-            self.pending = None
-
     def _early(self) -> bool:
         k = self.p.early_bars
         if k <= 0 or len(self) <= k:

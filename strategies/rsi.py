@@ -106,13 +106,12 @@ class RSIRebound(SignalStrategy):
         self.was_strong = False  # RSI closed above mid during the current trade
 
     def notify_order(self, order: bt.Order) -> None:
-        # backtrader notifies a *clone* of each order, so orders are matched on their ref, not
-        # by identity (SignalStrategy's ``order is self.pending`` never matches).
+        # backtrader notifies a *clone* of each order: orders are matched on their ref
         if order.alive():
             return
-        if self.pending is not None and order.ref == self.pending.ref:
+        if self.same(order, self.pending):
             self.pending = None
-        if self.stop_order is not None and order.ref == self.stop_order.ref:
+        if self.same(order, self.stop_order):
             self.stop_order = None
 
     def entry_signal(self) -> bool:

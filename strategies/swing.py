@@ -254,7 +254,7 @@ class SwingPlan(ArticleStrategy):
         elif reason.startswith("target"):
             self.targets_hit = int(reason.split()[1])
             self.needs_rebuild = True
-        if order is self.market_exit:
+        if self.same(order, self.market_exit):
             self.market_exit = None
 
     def _manage(self) -> None:

@@ -148,3 +148,13 @@ def test_article_plan_on_real_crwv(crwv) -> None:  # noqa: ANN001
         ("2025-09-22", "sell", "target 1"),
         ("2025-10-10", "sell", "target 2"),
     ]
+
+
+def test_close_stop_exit_then_rearm() -> None:
+    # regression: notifications carry order clones, so the market exit must be matched by ref,
+    # else the plan never sees its exit complete and never re-arms
+    path = LADDER + [(85, 86, 78, 79), (78.5, 80, 77, 79), (90, 97, 89, 96), (95, 96, 93, 95), (95,)]
+    res = run(path, stop_mode="close", rearm=True)
+    fills = fills_list(res)
+    assert fills[3] == ("2025-08-25", "sell", 1000.0, 78.5, "stop")
+    assert fills[4][:2] == ("2025-08-27", "buy") and fills[4][4] == "tranche 1"
