@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ParamError, UserError
 
@@ -64,7 +65,7 @@ def load_window(args: argparse.Namespace, min_bars: int = 1):  # noqa: ANN201
     return load_prices(args.ticker, args.start, args.end, csv=args.csv, data_dir_=args.data_dir, min_bars=min_bars)
 
 
-def registry() -> dict[str, type]:
+def registry() -> dict[str, Any]:
     from strategies import STRATEGIES
 
     return STRATEGIES

@@ -206,8 +206,8 @@ def find_problems(df: pd.DataFrame) -> list[Problem]:
     dates = df["date"]
     line = np.arange(len(df)) + 2  # header is line 1
 
-    def ds(i: int) -> str | None:
-        d = dates.iloc[i]
+    def ds(i: int | np.integer) -> str | None:
+        d = dates.iloc[int(i)]
         return None if pd.isna(d) else pd.Timestamp(d).strftime("%Y-%m-%d")
 
     values = {}
@@ -527,7 +527,7 @@ def _parse_bound(value: str | date | None, name: str) -> pd.Timestamp | None:
         raise DataError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _warn_if_stale(frame: pd.DataFrame, source: str, ticker: str, end: object, today: date) -> None:
+def _warn_if_stale(frame: pd.DataFrame, source: str, ticker: str, end: str | date | None, today: date) -> None:
     last = frame.index[-1].date()
     wanted = _parse_bound(end, "--end") if end is not None else None
     limit = wanted.date() if wanted is not None else today - timedelta(days=4)

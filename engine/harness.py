@@ -189,7 +189,7 @@ def run_backtest(
     index.name = "date"
     fills = pd.DataFrame(rec.fills, columns=FILL_COLUMNS).astype(FILL_DTYPES)
     return RunResult(
-        strategy=name or getattr(strategy_cls, "alias", strategy_cls.__name__),
+        strategy=str(name or getattr(strategy_cls, "alias", None) or strategy_cls.__name__),
         params=resolved,
         ticker=ticker.upper(),
         equity=pd.Series(rec.values, index=index, name="equity", dtype=float),
