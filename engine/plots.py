@@ -1,0 +1,436 @@
+"""Charts of backtest results: each function takes plain data and returns a matplotlib ``Figure``.
+
+Rules (docs/STYLE.md section 1):
+
+* matplotlib is imported inside the functions only, so importing this module costs nothing and
+  switches no backend;
+* figures are built with :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: no
+  global figure registry, nothing to close, and nothing depends on the global backend (backtrader's
+  ``plot`` package forces ``TkAgg``, which fails headless). PNGs are rendered by the Agg canvas;
+* ``path=`` saves a PNG atomically (temp file in the same folder, then ``os.replace``).
+
+The indicators drawn here (SMA, MACD, Wilder RSI) are computed with pandas by the small helpers
+below; they are for display and are not the strategies' own backtrader indicators.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from engine.data import atomic_write_bytes
+from engine.result import RunResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+DPI = 110
+STRATEGY_COLOR = "#1f77b4"
+BENCH_COLOR = "#7f7f7f"
+SMA_COLORS = {20: "#ff7f0e", 60: "#9467bd"}
+
+
+# ----------------------------------------------------------------------------------------------
+# indicators (pandas only)
+# ----------------------------------------------------------------------------------------------
+
+
+def sma(close: pd.Series, n: int) -> pd.Series:
+    """Simple moving average over ``n`` bars (NaN until ``n`` bars exist)."""
+    return close.rolling(n, min_periods=n).mean()
+
+
+def ema(close: pd.Series, span: int) -> pd.Series:
+    """Exponential moving average, ``alpha = 2 / (span + 1)``, seeded with the first value.
+
+    Standard recursion ``ewm(span, adjust=False)``; backtrader seeds its EMA with an SMA of the
+    first ``span`` bars instead, so the two differ for the first few dozen bars only.
+    """
+    return close.ewm(span=span, adjust=False).mean()
+
+
+def macd(close: pd.Series, fast: int = 12, slow: int = 26, signal: int = 9) -> pd.DataFrame:
+    """MACD line, signal line and histogram (columns ``macd``, ``signal``, ``hist``).
+
+    The first ``slow - 1`` values of the MACD line and ``slow + signal - 2`` of the signal line
+    are warm-up and set to NaN, as in backtrader's MACD.
+    """
+    line = ema(close, fast) - ema(close, slow)
+    sig = ema(line, signal)
+    line = line.where(np.arange(len(close)) >= slow - 1)
+    sig = sig.where(np.arange(len(close)) >= slow + signal - 2)
+    return pd.DataFrame({"macd": line, "signal": sig, "hist": line - sig}, index=close.index)
+
+
+def rsi(close: pd.Series, n: int = 14) -> pd.Series:
+    """Relative Strength Index with Wilder's smoothing (``alpha = 1 / n``), 0 to 100.
+
+    NaN for the first ``n`` bars; 100 when there were no losses, 50 when the price did not move.
+    """
+    delta = close.diff()
+    gain = delta.clip(lower=0).ewm(alpha=1 / n, adjust=False).mean()
+    loss = (-delta.clip(upper=0)).ewm(alpha=1 / n, adjust=False).mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 100 - 100 / (1 + gain / loss)
+    out = out.mask((loss == 0) & (gain > 0), 100.0).mask((loss == 0) & (gain == 0), 50.0)
+    return out.where(np.arange(len(close)) >= n)
+
+
+# ----------------------------------------------------------------------------------------------
+# shared helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A ``Figure`` with constrained layout, attached to an Agg canvas (no pyplot involved)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure rendered as PNG by the Agg canvas (whatever the global backend is)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    # no "Software" entry and no creation date: the same figure gives the same bytes
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def save_png(fig: Figure, path: str | os.PathLike[str] | None) -> None:
+    """Write ``fig`` as PNG to ``path`` atomically (temp file, then rename); no-op if None."""
+    if path is not None:
+        atomic_write_bytes(Path(path), png_bytes(fig))
+
+
+def date_axis(ax: Axes) -> None:
+    """Readable dates: automatic tick spacing, concise labels (year shown once)."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def dollar_axis(ax: Axes, decimals: int = 0) -> None:
+    """Format the y axis as dollars with thousands separators."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    ax.yaxis.set_major_formatter(StrMethodFormatter(f"${{x:,.{decimals}f}}"))
+
+
+def window_text(index: pd.Index) -> str:
+    """``2025-03-28 to 2026-10-09`` for a DatetimeIndex (empty string if empty)."""
+    if len(index) == 0:
+        return ""
+    return f"{index[0]:%Y-%m-%d} to {index[-1]:%Y-%m-%d}"
+
+
+def run_title(result: RunResult, what: str) -> str:
+    """Figure title: what is shown, strategy, ticker and the run's window."""
+    return f"{what}: {result.strategy} on {result.ticker}, {window_text(result.equity.index)}"
+
+
+def price_window(result: RunResult, prices: pd.DataFrame) -> pd.DataFrame:
+    """The price rows inside the run's window (all rows if the equity curve is empty)."""
+    if len(result.equity) == 0:
+        return prices
+    first, last = result.equity.index[0], result.equity.index[-1]
+    return prices.loc[(prices.index >= first) & (prices.index <= last)]
+
+
+def drawdown(equity: pd.Series) -> pd.Series:
+    """Fractional distance below the running peak (0 at a new high, negative below it)."""
+    return equity / equity.cummax() - 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# figures
+# ----------------------------------------------------------------------------------------------
+
+
+def equity_figure(
+    result: RunResult,
+    buy_hold: RunResult | None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Account value against buy-and-hold, with the underwater (drawdown) panel below.
+
+    Parameters
+    ----------
+    result : the run to draw
+    buy_hold : the buy-and-hold benchmark run (drawn in grey), or None
+    path : if given, the PNG is written there atomically
+
+    Returns
+    -------
+    Figure with two axes sharing the date axis: equity (dollars) and drawdown (percent).
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    fig = new_figure(11, 6.5)
+    ax, dd_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
+    eq = result.equity
+    curves = [(result, STRATEGY_COLOR, 1.6)]
+    if buy_hold is not None and buy_hold is not result and len(buy_hold.equity):
+        curves.append((buy_hold, BENCH_COLOR, 1.1))
+    handles = []
+    for run, color, lw in reversed(curves):  # benchmark first, so the strategy is drawn on top
+        label = f"{run.strategy}: ${run.final_equity:,.0f} ({_total_return(run):+.1%})"
+        handles += ax.plot(run.equity.index, run.equity.values, color=color, lw=lw, label=label)
+        dd = drawdown(run.equity) * 100
+        if run is result:
+            dd_ax.fill_between(dd.index, dd.values, 0, color="#d62728", alpha=0.3, lw=0)
+        dd_ax.plot(
+            dd.index,
+            dd.values,
+            color="#d62728" if run is result else color,
+            lw=0.9,
+            label=run.strategy,
+        )
+    shade = _shade_in_market(ax, result)
+    cash = result.settings.get("cash")
+    if cash is not None:
+        ax.axhline(float(cash), color="0.55", lw=0.8, ls=":", zorder=0)
+    _mark_max_drawdown(dd_ax, drawdown(eq) * 100)
+    ax.set_ylabel("account value")
+    dollar_axis(ax)
+    ax.legend(handles=handles[::-1] + shade, loc="best", fontsize=9, framealpha=0.85)
+    dd_ax.set_ylabel("drawdown")
+    dd_ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    dd_ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
+    for a in (ax, dd_ax):
+        a.grid(True, alpha=0.3)
+    date_axis(dd_ax)
+    fig.suptitle(run_title(result, "Equity"), fontsize=12)
+    save_png(fig, path)
+    return fig
+
+
+def _shade_in_market(ax: Axes, result: RunResult) -> list[Any]:
+    """Light background band over the sessions when the strategy held shares (legend handle)."""
+    pos = result.position.reindex(result.equity.index).fillna(0.0)
+    if not (pos > 0).any():
+        return []
+    band = ax.fill_between(
+        pos.index,
+        0,
+        1,
+        where=(pos > 0).to_numpy(),
+        transform=ax.get_xaxis_transform(),
+        color=STRATEGY_COLOR,
+        alpha=0.07,
+        lw=0,
+        step="post",
+        label="in the market",
+    )
+    return [band]
+
+
+def _mark_max_drawdown(ax: Axes, dd_pct: pd.Series) -> None:
+    """Annotate the deepest point of a drawdown series (in percent)."""
+    if len(dd_pct) == 0 or not np.isfinite(dd_pct.min()) or dd_pct.min() >= 0:
+        return
+    when = dd_pct.idxmin()
+    ax.annotate(
+        f"max {dd_pct.min():.1f}%",
+        xy=(when, dd_pct.min()),
+        xytext=(6, 4),
+        textcoords="offset points",
+        fontsize=8,
+        color="#8b0000",
+    )
+    ax.set_ylim(top=max(2.0, -dd_pct.min() * 0.05))
+
+
+def comparison_figure(
+    results: list[RunResult], path: str | os.PathLike[str] | None = None
+) -> Figure:
+    """Every strategy's equity curve on one chart, as the growth of $1 (each divided by its start).
+
+    Parameters
+    ----------
+    results : the runs to compare (same ticker and window expected)
+    path : if given, the PNG is written there atomically
+
+    Returns
+    -------
+    Figure with one axes; the legend (with each final return) sits outside, right of the plot.
+    """
+    from matplotlib import colormaps
+
+    fig = new_figure(11.5, 5.8)
+    ax = fig.add_subplot()
+    cmap = colormaps["tab10"]
+    ranked = sorted(results, key=lambda r: -_total_return(r))
+    colors = iter(cmap(i % 10) for i in range(len(results)))
+    for run in ranked:
+        if len(run.equity) == 0:
+            continue
+        norm = run.equity / run.equity.iloc[0]
+        bench = is_benchmark(run.strategy)
+        ax.plot(
+            norm.index,
+            norm.values,
+            lw=1.3 if bench else 1.5,
+            ls="--" if bench else "-",
+            color="0.25" if bench else next(colors),
+            label=f"{run.strategy} ({_total_return(run):+.1%})",
+            zorder=2 if bench else 3,
+        )
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_ylabel("growth of $1")
+    ax.grid(True, alpha=0.3)
+    date_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="total return")
+    tickers = sorted({r.ticker for r in results})
+    window = window_text(results[0].equity.index) if results else ""
+    fig.suptitle(f"All strategies on {', '.join(tickers)}, {window}", fontsize=12)
+    save_png(fig, path)
+    return fig
+
+
+def _total_return(run: RunResult) -> float:
+    if len(run.equity) == 0:
+        return float("nan")
+    return float(run.equity.iloc[-1] / run.equity.iloc[0] - 1)
+
+
+def is_benchmark(name: str) -> bool:
+    """True for the buy-and-hold benchmark's usual names (``buy_hold``, ``BuyAndHold``, ...)."""
+    key = "".join(ch for ch in name.lower() if ch.isalnum())
+    return key in {"buyhold", "buyandhold", "bh", "benchmark", "buyholdbenchmark"}
+
+
+def indicator_figure(
+    result: RunResult, prices: pd.DataFrame, path: str | os.PathLike[str] | None = None
+) -> Figure:
+    """The article's technical read: price with SMA 20/60, MACD(12, 26, 9) and RSI(14).
+
+    Indicators are computed on the whole ``prices`` frame (so warm-up before the run's window is
+    used) and drawn over the run's window.
+
+    Parameters
+    ----------
+    result : the run whose window, ticker and fills are shown (fills as small markers)
+    prices : DatetimeIndex, columns open high low close adj_close volume
+    path : if given, the PNG is written there atomically
+
+    Returns
+    -------
+    Figure with three axes sharing the date axis: price, MACD, RSI.
+    """
+    close = prices["close"].astype(float)
+    ind = macd(close).join(rsi(close).rename("rsi"))
+    for n in SMA_COLORS:
+        ind[f"sma{n}"] = sma(close, n)
+    ind["close"] = close
+    ind = ind.loc[price_window(result, prices).index]
+    fig = new_figure(11, 8.5)
+    ax, m_ax, r_ax = fig.subplots(3, 1, sharex=True, height_ratios=[2.3, 1.2, 1.2])
+    ax.plot(ind.index, ind["close"], color="black", lw=1.2, label="close")
+    for n, color in SMA_COLORS.items():
+        ax.plot(ind.index, ind[f"sma{n}"], color=color, lw=1.1, label=f"SMA {n}")
+    _small_fill_markers(ax, result)
+    ax.set_ylabel("price")
+    dollar_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+    _draw_macd(m_ax, ind)
+    _draw_rsi(r_ax, ind["rsi"])
+    for a in (ax, m_ax, r_ax):
+        a.grid(True, alpha=0.3)
+    date_axis(r_ax)
+    fig.suptitle(
+        f"Indicators: {result.ticker}, {window_text(ind.index)} (fills of {result.strategy})",
+        fontsize=12,
+    )
+    save_png(fig, path)
+    return fig
+
+
+def _small_fill_markers(ax: Axes, result: RunResult) -> None:
+    """Buys as green up-triangles, sells as red down-triangles, no labels."""
+    fills = result.fills
+    if len(fills) == 0:
+        return
+    dates = pd.to_datetime(fills["date"])
+    for side, marker, color in (("buy", "^", "#2ca02c"), ("sell", "v", "#d62728")):
+        sel = (fills["side"] == side).to_numpy()
+        if sel.any():
+            ax.scatter(
+                dates[sel],
+                fills["price"][sel],
+                marker=marker,
+                s=40,
+                color=color,
+                edgecolors="black",
+                linewidths=0.5,
+                zorder=5,
+                label=side,
+            )
+
+
+def _draw_macd(ax: Axes, ind: pd.DataFrame) -> None:
+    """MACD and signal lines; histogram bars green above zero, red below, pale when shrinking."""
+    hist = ind["hist"]
+    shrinking = hist.abs() < hist.abs().shift(1)
+    colors = [
+        ("#f4a6a6" if s else "#d62728") if h < 0 else ("#a8dba8" if s else "#2ca02c")
+        for h, s in zip(hist.fillna(0), shrinking, strict=True)
+    ]
+    ax.bar(ind.index, hist.fillna(0), width=0.8, color=colors, label="histogram")
+    ax.plot(ind.index, ind["macd"], color="#1f77b4", lw=1.1, label="MACD (12, 26)")
+    ax.plot(ind.index, ind["signal"], color="#ff7f0e", lw=1.1, label="signal (9)")
+    ax.axhline(0, color="0.4", lw=0.7)
+    ax.set_ylabel("MACD")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+
+
+def _draw_rsi(ax: Axes, values: pd.Series) -> None:
+    """RSI line with the 30 / 50 / 70 guides; oversold and overbought zones shaded."""
+    ax.axhspan(70, 100, color="#d62728", alpha=0.06, lw=0)
+    ax.axhspan(0, 30, color="#2ca02c", alpha=0.06, lw=0)
+    for level, ls in ((30, "--"), (50, ":"), (70, "--")):
+        ax.axhline(level, color="0.45", lw=0.8, ls=ls)
+    ax.plot(values.index, values.to_numpy(float), color="#8c564b", lw=1.1, label="RSI (14, Wilder)")
+    ax.set_ylim(0, 100)
+    ax.set_yticks([0, 30, 50, 70, 100])
+    ax.set_ylabel("RSI")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+
+
+def price_figure(
+    result: RunResult, prices: pd.DataFrame, path: str | os.PathLike[str] | None = None
+) -> Figure:
+    """Price with SMA 20/60, the strategy's levels, every fill labelled, volume and volume profile.
+
+    See :func:`engine.plots_price.draw_price_figure` for what is drawn.
+
+    Parameters
+    ----------
+    result : the run to draw (fills, levels, window)
+    prices : DatetimeIndex, columns open high low close adj_close volume
+    path : if given, the PNG is written there atomically
+
+    Returns
+    -------
+    Figure with three axes: price, volume (sharing the date axis with price) and the
+    price-by-volume profile on the right (sharing the price axis).
+    """
+    from engine.plots_price import draw_price_figure
+
+    fig = new_figure(12.5, 7.5)
+    draw_price_figure(fig, result, prices)
+    save_png(fig, path)
+    return fig
