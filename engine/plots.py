@@ -250,6 +250,7 @@ def _mark_max_drawdown(ax: Axes, dd_pct: pd.Series) -> None:
         textcoords="offset points",
         fontsize=8,
         color="#8b0000",
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
     )
     ax.set_ylim(top=max(2.0, -dd_pct.min() * 0.05))
 

@@ -60,7 +60,7 @@ _TRADE_VIEW = [  # column, heading, format kind
     ("exit_reason", "Exit reason", "text"),
     ("mae", "MAE", "percent"),
     ("mfe", "MFE", "percent"),
-    ("commission", "Commission", "dollars"),
+    ("commission", "Commission", "fee"),
 ]
 _FILL_VIEW = [
     ("date", "Date", "date"),
@@ -93,6 +93,7 @@ def cell(value: Any, kind: str) -> str:
         "price": f"{v:,.2f}",
         "shares": f"{v:,.4f}".rstrip("0").rstrip("."),
         "dollars": f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}",
+        "fee": f"${v:,.2f}",  # a cost: shown as dollars, never coloured as a gain
         "percent": f"{v:.2%}",
         "int": f"{v:,.0f}",
     }.get(kind, f"{v:g}")
