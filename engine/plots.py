@@ -24,6 +24,10 @@ import numpy as np
 import pandas as pd
 
 from engine.data import atomic_write_bytes
+
+# The strategies' own indicator definitions (backtrader's SMA-seeded EMA, Wilder RSI with
+# safediv), so a chart shows the values the strategies traded on.
+from engine.indicators import ema, macd, rsi, sma  # noqa: F401 - re-exported for plots_price
 from engine.result import RunResult
 
 if TYPE_CHECKING:
@@ -39,47 +43,6 @@ SMA_COLORS = {20: "#ff7f0e", 60: "#9467bd"}
 # ----------------------------------------------------------------------------------------------
 # indicators (pandas only)
 # ----------------------------------------------------------------------------------------------
-
-
-def sma(close: pd.Series, n: int) -> pd.Series:
-    """Simple moving average over ``n`` bars (NaN until ``n`` bars exist)."""
-    return close.rolling(n, min_periods=n).mean()
-
-
-def ema(close: pd.Series, span: int) -> pd.Series:
-    """Exponential moving average, ``alpha = 2 / (span + 1)``, seeded with the first value.
-
-    Standard recursion ``ewm(span, adjust=False)``; backtrader seeds its EMA with an SMA of the
-    first ``span`` bars instead, so the two differ for the first few dozen bars only.
-    """
-    return close.ewm(span=span, adjust=False).mean()
-
-
-def macd(close: pd.Series, fast: int = 12, slow: int = 26, signal: int = 9) -> pd.DataFrame:
-    """MACD line, signal line and histogram (columns ``macd``, ``signal``, ``hist``).
-
-    The first ``slow - 1`` values of the MACD line and ``slow + signal - 2`` of the signal line
-    are warm-up and set to NaN, as in backtrader's MACD.
-    """
-    line = ema(close, fast) - ema(close, slow)
-    sig = ema(line, signal)
-    line = line.where(np.arange(len(close)) >= slow - 1)
-    sig = sig.where(np.arange(len(close)) >= slow + signal - 2)
-    return pd.DataFrame({"macd": line, "signal": sig, "hist": line - sig}, index=close.index)
-
-
-def rsi(close: pd.Series, n: int = 14) -> pd.Series:
-    """Relative Strength Index with Wilder's smoothing (``alpha = 1 / n``), 0 to 100.
-
-    NaN for the first ``n`` bars; 100 when there were no losses, 50 when the price did not move.
-    """
-    delta = close.diff()
-    gain = delta.clip(lower=0).ewm(alpha=1 / n, adjust=False).mean()
-    loss = (-delta.clip(upper=0)).ewm(alpha=1 / n, adjust=False).mean()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = 100 - 100 / (1 + gain / loss)
-    out = out.mask((loss == 0) & (gain > 0), 100.0).mask((loss == 0) & (gain == 0), 50.0)
-    return out.where(np.arange(len(close)) >= n)
 
 
 # ----------------------------------------------------------------------------------------------

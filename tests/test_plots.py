@@ -192,8 +192,8 @@ def test_sma_and_ema_by_hand() -> None:
     s = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0])
     assert plots.sma(s, 3).tolist()[2:] == [2.0, 3.0, 4.0]
     assert plots.sma(s, 3).isna().sum() == 2
-    # span 3: alpha = 0.5, seeded with the first value
-    assert plots.ema(s, 3).tolist() == [1.0, 1.5, 2.25, 3.125, 4.0625]
+    # span 3: alpha = 0.5, seeded (as backtrader) with the SMA of the first 3 values = 2
+    assert plots.ema(s, 3).tolist()[2:] == [2.0, 3.0, 4.0]
 
 
 def test_macd_warmup_and_histogram() -> None:
@@ -210,11 +210,13 @@ def test_rsi_wilder_by_hand() -> None:
     n = 3
     got = plots.rsi(close, n)
     assert got.iloc[:n].isna().all()
-    gain = loss = None
-    for diff in close.diff().iloc[1:]:  # Wilder: avg = avg + (x - avg) / n, first x as seed
-        up, down = max(diff, 0.0), max(-diff, 0.0)
-        gain = up if gain is None else gain + (up - gain) / n
-        loss = down if loss is None else loss + (down - loss) / n
+    diffs = close.diff().iloc[1:].tolist()  # +1, -0.5, +1, -0.5, +1
+    # Wilder, seeded with the mean of the first n moves, then avg = avg + (x - avg) / n
+    gain = sum(max(d, 0.0) for d in diffs[:n]) / n
+    loss = sum(max(-d, 0.0) for d in diffs[:n]) / n
+    for d in diffs[n:]:
+        gain += (max(d, 0.0) - gain) / n
+        loss += (max(-d, 0.0) - loss) / n
     assert got.iloc[-1] == pytest.approx(100 - 100 / (1 + gain / loss))
     assert plots.rsi(pd.Series(np.arange(30.0)), 14).iloc[-1] == 100.0
     assert plots.rsi(pd.Series([5.0] * 30), 14).iloc[-1] == 50.0
