@@ -409,7 +409,6 @@ def write_run(
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
         write_price_csv(prices, tmp / "prices.csv")
-        os.chmod(tmp / "prices.csv", 0o644)  # the atomic writer's temp file is private (0600)
         rendered = _render(tmp, results, metrics, prices, bench, plots=plots, doc=doc)
         return commit(tmp, out_dir, [*_DATA_FILES, *rendered], _PNG_PATTERNS)
 

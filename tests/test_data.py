@@ -211,3 +211,10 @@ def test_real_crwv_history(crwv: pd.DataFrame) -> None:
     assert crwv.index[0] == pd.Timestamp("2025-03-28") and crwv.index[-1] == pd.Timestamp("2026-10-09")
     assert len(crwv) == 386
     assert crwv.loc["2025-06-20", "high"] == 187.0 and crwv.loc["2025-08-22", "close"] == 93.99
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path: Path) -> None:
+    path = data.write_price_csv(read_price_csv(write(tmp_path, GOOD)), tmp_path / "out.csv")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
