@@ -45,7 +45,8 @@ def make_prices(n: int = 120, seed: int = 7, start: str = "2025-06-02") -> pd.Da
         index=index,
     )
     frame["volume"] = volume
-    return frame
+    # 4 decimals like real quotes: prices.csv stores 6, so a rebuilt report redraws the same values
+    return frame.round(4)
 
 
 def make_run(
