@@ -37,7 +37,6 @@ from engine.errors import DataError
 from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult
 from engine.trades import build_trades
 
-FILL_RULES = __doc__.split("---------------------------------------------------\n", 1)[1].strip()
 
 _ORDER_TYPES = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
 

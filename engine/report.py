@@ -43,17 +43,7 @@ import numpy as np
 import pandas as pd
 
 from engine.metrics import METRIC_GROUPS, METRIC_KEYS, metric_notes, to_jsonable
-from engine.result import FILL_COLUMNS, TRADE_COLUMNS, RunResult
-
-FILL_RULES = (
-    "A signal on bar t's close sends a market order that fills at bar t+1's open (plus "
-    "slippage). Limit and stop orders fill when the bar trades through their price, at that "
-    "price, or at the open when the bar gaps past it. Nothing fills at the signal bar's own "
-    "close. A buy sized from cash that a gap-up makes unaffordable is resized to what the cash "
-    "allows. Whole shares unless fractional shares are on. Commission per fill: max(per-share x "
-    "shares, minimum), capped at a percent of the value; slippage is an adverse fraction of the "
-    "price, never outside the bar's range, and a limit order never fills worse than its limit."
-)
+from engine.result import FILL_COLUMNS, FILL_RULES, TRADE_COLUMNS, RunResult
 
 #: Display title of every metric key: the one mapping used by the table, the CSV-free views
 #: and the HTML report.

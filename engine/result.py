@@ -43,6 +43,20 @@ from typing import Any
 
 import pandas as pd
 
+#: The harness's fill rules in one paragraph, shown in every report and metrics.json
+#: (the detailed version is the docstring of :mod:`engine.harness`).
+FILL_RULES = (
+    "A signal on bar t's close sends a market order that fills at bar t+1's open (plus "
+    "slippage). Limit and stop orders fill when the bar trades through their price, at that "
+    "price, or at the open when the bar gaps past it. Nothing fills at the signal bar's own "
+    "close. A buy sized from cash that a gap-up makes unaffordable is resized to what the cash "
+    "allows. Whole shares unless fractional shares are on. Commission per fill: max(per-share x "
+    "shares, minimum), capped at a percent of the value; slippage is an adverse fraction of the "
+    "price, never outside the bar's range, and a limit order never fills worse than its limit. "
+    "Resting orders are tried in the order they were sent; a strategy's stop and targets form "
+    "one OCO group, so at most one of them fills in a session, the stop first."
+)
+
 FILL_COLUMNS = [
     "date",
     "side",

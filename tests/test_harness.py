@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import DataError, ParamError
-from engine.harness import FILL_RULES, run_backtest
-from engine.result import Costs
+from engine.harness import run_backtest
+from engine.result import FILL_RULES, Costs
 from strategies.base import ArticleStrategy
 from strategies.buy_hold import BuyAndHold
 from strategies.swing import SwingPlan
@@ -171,7 +171,7 @@ def test_bad_inputs_are_user_errors() -> None:
 
 def test_fill_rules_text_is_published_in_readme() -> None:
     # the harness docstring is the source of the rules shown in reports; the README repeats them
-    for phrase in ("t+1", "opens beyond", "resized", "OCO"):
+    for phrase in ("t+1", "gaps past", "resized", "OCO", "never outside the bar's range"):
         assert phrase in FILL_RULES
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "Fill rules" in readme and "next open" in readme
