@@ -38,10 +38,30 @@ def add_cost_options(p: argparse.ArgumentParser) -> None:
 
     d = Costs()
     p.add_argument("--cash", type=float, default=100_000.0, help="starting cash (default 100000)")
-    p.add_argument("--commission", type=float, default=d.commission_per_share, help=f"commission per share, dollars (default {d.commission_per_share})")
-    p.add_argument("--commission-min", type=float, default=d.commission_min, help=f"minimum commission per order (default {d.commission_min})")
-    p.add_argument("--commission-max", type=float, default=d.commission_max_pct, help=f"commission cap, fraction of the fill value (default {d.commission_max_pct})")
-    p.add_argument("--slippage", type=float, default=d.slippage, help=f"slippage, fraction of the price (default {d.slippage} = 5 bp)")
+    p.add_argument(
+        "--commission",
+        type=float,
+        default=d.commission_per_share,
+        help=f"commission per share, dollars (default {d.commission_per_share})",
+    )
+    p.add_argument(
+        "--commission-min",
+        type=float,
+        default=d.commission_min,
+        help=f"minimum commission per order (default {d.commission_min})",
+    )
+    p.add_argument(
+        "--commission-max",
+        type=float,
+        default=d.commission_max_pct,
+        help=f"commission cap, fraction of the fill value (default {d.commission_max_pct})",
+    )
+    p.add_argument(
+        "--slippage",
+        type=float,
+        default=d.slippage,
+        help=f"slippage, fraction of the price (default {d.slippage} = 5 bp)",
+    )
     p.add_argument("--fractional", action="store_true", help="allow fractional shares")
 
 
@@ -51,9 +71,13 @@ def costs_from(args: argparse.Namespace):  # noqa: ANN201
     for name in ("commission", "commission_min", "commission_max", "slippage"):
         value = getattr(args, name)
         if value < 0:
-            raise ParamError(f"--{name.replace('_', '-')} {value:g} is negative; costs must be >= 0")
+            raise ParamError(
+                f"--{name.replace('_', '-')} {value:g} is negative; costs must be >= 0"
+            )
     if args.slippage >= 0.1:
-        raise ParamError(f"--slippage {args.slippage:g} is a fraction (0.0005 = 5 bp); give a value below 0.1")
+        raise ParamError(
+            f"--slippage {args.slippage:g} is a fraction (0.0005 = 5 bp); give a value below 0.1"
+        )
     if args.cash <= 0:
         raise ParamError(f"--cash {args.cash:g} must be positive")
     return Costs(args.commission, args.commission_min, args.commission_max, args.slippage)
@@ -62,7 +86,9 @@ def costs_from(args: argparse.Namespace):  # noqa: ANN201
 def load_window(args: argparse.Namespace, min_bars: int = 1):  # noqa: ANN201
     from engine.data import load_prices
 
-    return load_prices(args.ticker, args.start, args.end, csv=args.csv, data_dir_=args.data_dir, min_bars=min_bars)
+    return load_prices(
+        args.ticker, args.start, args.end, csv=args.csv, data_dir_=args.data_dir, min_bars=min_bars
+    )
 
 
 def registry() -> dict[str, Any]:
@@ -76,7 +102,9 @@ def strategy_class(name: str) -> type:
 
     reg = registry()
     if name not in reg:
-        raise ParamError(f"unknown strategy {name!r}{suggest(name, list(reg))}; known: {', '.join(reg)} (see `crwv-bt strategies`)")
+        raise ParamError(
+            f"unknown strategy {name!r}{suggest(name, list(reg))}; known: {', '.join(reg)} (see `crwv-bt strategies`)"
+        )
     return reg[name]
 
 
@@ -118,7 +146,9 @@ def _apply_overrides(configs: list, overrides: dict[str, str]) -> list:
     for key in overrides:
         if key not in known:
             names = ", ".join(c.label for c in configs)
-            raise ParamError(f"unknown parameter {key!r} for {names}{params_mod.suggest(key, list(known))}; see `crwv-bt strategies`")
+            raise ParamError(
+                f"unknown parameter {key!r} for {names}{params_mod.suggest(key, list(known))}; see `crwv-bt strategies`"
+            )
     out = []
     for c in configs:
         declared = params_mod.declared(c.strategy_cls)
@@ -149,7 +179,9 @@ def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None
     from engine.runner import load_benchmark, rank, run_configs
 
     costs = costs_from(args)
-    warm = max((getattr(c.strategy_cls, "warmup", lambda p: 0)(_resolved(c)) for c in configs), default=0)
+    warm = max(
+        (getattr(c.strategy_cls, "warmup", lambda p: 0)(_resolved(c)) for c in configs), default=0
+    )
     prices = load_window(args, min_bars=warm + 1)
     batch = run_configs(
         configs,
@@ -169,17 +201,23 @@ def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None
         if rank_by not in METRIC_KEYS:
             from engine.params import suggest
 
-            raise ParamError(f"unknown metric {rank_by!r}{suggest(rank_by, METRIC_KEYS)}; choose one of {', '.join(METRIC_KEYS)}")
+            raise ParamError(
+                f"unknown metric {rank_by!r}{suggest(rank_by, METRIC_KEYS)}; choose one of {', '.join(METRIC_KEYS)}"
+            )
         order = rank(metrics, rank_by, ascending=rank_by in ("max_drawdown_duration", "volatility"))
         metrics = {k: metrics[k] for k in order}
         results = sorted(results, key=lambda r: order.index(r.strategy))
-    print(f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}")
+    print(
+        f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}"
+    )
     print(report.format_table(metrics))
     for r in results:
         _print_notes(r)
     out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
     if not args.no_files:
-        written = report.write_run(out, results, metrics, prices, plots=not args.no_plots, buy_hold=batch.buy_hold)
+        written = report.write_run(
+            out, results, metrics, prices, plots=not args.no_plots, buy_hold=batch.buy_hold
+        )
         print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
     return 0
 
@@ -191,7 +229,9 @@ def _print_notes(result) -> None:  # noqa: ANN001
         if note not in resized:
             print(f"note: {result.strategy}: {note}")
     if resized:
-        print(f"note: {result.strategy}: {len(resized)} buy(s) resized at the fill because a gap made them unaffordable (fills.csv: resized_from)")
+        print(
+            f"note: {result.strategy}: {len(resized)} buy(s) resized at the fill because a gap made them unaffordable (fills.csv: resized_from)"
+        )
 
 
 def _resolved(cfg) -> dict:  # noqa: ANN001
@@ -233,7 +273,9 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     frame, problems = check_file(args.file)
     errors = [p for p in problems if not p.endswith("(warning)")]
     if frame is not None:
-        print(f"{args.file}: {len(frame)} rows, {frame.index[0].date()} to {frame.index[-1].date()}")
+        print(
+            f"{args.file}: {len(frame)} rows, {frame.index[0].date()} to {frame.index[-1].date()}"
+        )
     for p in problems:
         print(f"  {p}")
     if errors:
@@ -255,13 +297,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crwv-bt", description="Backtest the CRWV article's trading rules.")
+    parser = argparse.ArgumentParser(
+        prog="crwv-bt", description="Backtest the CRWV article's trading rules."
+    )
     sub = parser.add_subparsers(dest="command")
 
-    run = sub.add_parser("run", help="run strategies (default: all of them on CRWV) and write a report")
-    run.add_argument("--strategy", action="append", help="registered name (repeatable; default all)")
-    run.add_argument("--param", action="append", metavar="KEY=VALUE", help="parameter override (repeatable)")
-    run.add_argument("--config", help="variants TOML file (with --variant; default strategies/variants.toml)")
+    run = sub.add_parser(
+        "run", help="run strategies (default: all of them on CRWV) and write a report"
+    )
+    run.add_argument(
+        "--strategy", action="append", help="registered name (repeatable; default all)"
+    )
+    run.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="parameter override (repeatable)"
+    )
+    run.add_argument(
+        "--config", help="variants TOML file (with --variant; default strategies/variants.toml)"
+    )
     run.add_argument("--variant", help="run one variant of --config")
     _add_output(run)
     add_data_options(run)
@@ -269,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     cmp_ = sub.add_parser("compare", help="run every variant of a TOML file side by side")
-    cmp_.add_argument("--config", required=True, help="variants TOML file, e.g. strategies/variants.toml")
+    cmp_.add_argument(
+        "--config", required=True, help="variants TOML file, e.g. strategies/variants.toml"
+    )
     cmp_.add_argument("--metric", default="sharpe", help="rank by this metric key (default sharpe)")
     cmp_.set_defaults(variant=None, func=cmd_compare)
     _add_output(cmp_)

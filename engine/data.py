@@ -215,8 +215,10 @@ def find_problems(df: pd.DataFrame) -> list[Problem]:
         raw = df[col]
         num = pd.to_numeric(raw, errors="coerce")
         for i in np.flatnonzero(num.isna().to_numpy()):
-            what = "empty" if (pd.isna(raw.iloc[i]) or str(raw.iloc[i]).strip() == "") else (
-                f"not a number ({raw.iloc[i]!r})"
+            what = (
+                "empty"
+                if (pd.isna(raw.iloc[i]) or str(raw.iloc[i]).strip() == "")
+                else (f"not a number ({raw.iloc[i]!r})")
             )
             problems.append(Problem(int(line[i]), ds(i), f"{col} is {what}"))
         values[col] = num.to_numpy(dtype=float)
@@ -227,24 +229,44 @@ def find_problems(df: pd.DataFrame) -> list[Problem]:
     diffs = np.flatnonzero(d[1:] < d[:-1]) + 1
     for i in diffs:
         problems.append(
-            Problem(int(line[i]), ds(i), f"date is before the previous row's {ds(i - 1)}; sort the rows by date")
+            Problem(
+                int(line[i]),
+                ds(i),
+                f"date is before the previous row's {ds(i - 1)}; sort the rows by date",
+            )
         )
     with np.errstate(invalid="ignore"):
         for col in PRICE_COLUMNS:
             for i in np.flatnonzero(values[col] <= 0):
-                problems.append(Problem(int(line[i]), ds(i), f"{col} is {values[col][i]:g}; prices must be positive"))
+                problems.append(
+                    Problem(
+                        int(line[i]), ds(i), f"{col} is {values[col][i]:g}; prices must be positive"
+                    )
+                )
         for i in np.flatnonzero(values["volume"] < 0):
-            problems.append(Problem(int(line[i]), ds(i), f"volume is {values['volume'][i]:g}; volume cannot be negative"))
+            problems.append(
+                Problem(
+                    int(line[i]),
+                    ds(i),
+                    f"volume is {values['volume'][i]:g}; volume cannot be negative",
+                )
+            )
         o, h, lo, c = (values[k] for k in ("open", "high", "low", "close"))
         top = np.maximum(o, c)
         bottom = np.minimum(o, c)
         for i in np.flatnonzero(h < top):
-            problems.append(Problem(int(line[i]), ds(i), f"high {h[i]:g} is below max(open, close) {top[i]:g}"))
+            problems.append(
+                Problem(int(line[i]), ds(i), f"high {h[i]:g} is below max(open, close) {top[i]:g}")
+            )
         for i in np.flatnonzero(lo > bottom):
-            problems.append(Problem(int(line[i]), ds(i), f"low {lo[i]:g} is above min(open, close) {bottom[i]:g}"))
+            problems.append(
+                Problem(
+                    int(line[i]), ds(i), f"low {lo[i]:g} is above min(open, close) {bottom[i]:g}"
+                )
+            )
         for i in np.flatnonzero((h < lo) & ~(h < top) & ~(lo > bottom)):
             problems.append(Problem(int(line[i]), ds(i), f"high {h[i]:g} is below low {lo[i]:g}"))
-    problems.sort(key=lambda p: (p.row or 0))
+    problems.sort(key=lambda p: p.row or 0)
     return problems
 
 
@@ -278,7 +300,11 @@ def validate(df: pd.DataFrame, source: str, *, calendar_check: bool = True) -> p
     df = _parse_dates(df, source)
     problems = find_problems(df)
     if problems:
-        more = f" ({len(problems) - 1} more: run `crwv-bt data check {source}`)" if len(problems) > 1 else ""
+        more = (
+            f" ({len(problems) - 1} more: run `crwv-bt data check {source}`)"
+            if len(problems) > 1
+            else ""
+        )
         raise DataError(f"{source}: {problems[0]}; fix or remove the row{more}")
     out = df.set_index("date")[COLUMNS].astype(float)
     out.index = pd.DatetimeIndex(out.index, name="date")
@@ -305,16 +331,22 @@ def read_price_csv(path: str | os.PathLike[str], ticker: str | None = None) -> p
     """Read and validate one price CSV (our format or Yahoo's export)."""
     p = Path(path)
     if not p.exists():
-        raise DataError(f"{p}: file not found; check the path or the data dir (--data-dir / ${DATA_DIR_ENV})")
+        raise DataError(
+            f"{p}: file not found; check the path or the data dir (--data-dir / ${DATA_DIR_ENV})"
+        )
     if p.is_dir():
         raise DataError(f"{p}: is a directory, not a CSV file")
     try:
         raw = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{p}: file is empty; expected a header {','.join(['date', *COLUMNS])} and rows") from None
+        raise DataError(
+            f"{p}: file is empty; expected a header {','.join(['date', *COLUMNS])} and rows"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{p}: not a readable CSV ({first}); expected comma-separated {','.join(['date', *COLUMNS])}") from None
+        raise DataError(
+            f"{p}: not a readable CSV ({first}); expected comma-separated {','.join(['date', *COLUMNS])}"
+        ) from None
     raw = raw.replace({"": np.nan, "null": np.nan, "NaN": np.nan, "nan": np.nan})
     return validate(normalize_frame(raw, str(p), ticker), str(p))
 
@@ -407,9 +439,7 @@ def download(ticker: str, start: str | None = None, end: str | None = None) -> p
         log.propagate = saved[1]
     if frame is None or len(frame) == 0:
         reason = _failure_reason(collected.messages)
-        raise DataError(
-            f"download of {ticker} returned no rows ({reason}); {how}"
-        )
+        raise DataError(f"download of {ticker} returned no rows ({reason}); {how}")
     df = normalize_frame(frame, f"yfinance download of {ticker}", ticker)
     df = df.dropna(subset=["open", "high", "low", "close"], how="all")
     if len(df) == 0:
@@ -438,7 +468,9 @@ def _failure_reason(messages: list[str]) -> str:
     return "no network, unknown ticker, or no trading in the range"
 
 
-def fetch(ticker: str, start: str | None = None, data_dir_: str | os.PathLike[str] | None = None) -> Path:
+def fetch(
+    ticker: str, start: str | None = None, data_dir_: str | os.PathLike[str] | None = None
+) -> Path:
     """Download ``ticker`` and write it to the cache atomically; returns the cache path."""
     ticker = ticker.upper()
     frame = download(ticker, start=start)
@@ -446,7 +478,9 @@ def fetch(ticker: str, start: str | None = None, data_dir_: str | os.PathLike[st
     try:
         return write_price_csv(frame, path)
     except OSError as exc:
-        raise DataError(f"cannot write {path} ({exc.strerror}); choose a writable --data-dir") from None
+        raise DataError(
+            f"cannot write {path} ({exc.strerror}); choose a writable --data-dir"
+        ) from None
 
 
 def load_prices(
@@ -486,7 +520,11 @@ def load_prices(
             try:
                 write_price_csv(frame, path)
             except OSError as exc:
-                warnings.warn(f"could not cache {ticker} at {path} ({exc.strerror})", DataWarning, stacklevel=2)
+                warnings.warn(
+                    f"could not cache {ticker} at {path} ({exc.strerror})",
+                    DataWarning,
+                    stacklevel=2,
+                )
         else:
             raise DataError(
                 f"no price file for {ticker} at {path}; run `crwv-bt data fetch {ticker}` or "
@@ -535,7 +573,9 @@ def _parse_bound(value: str | date | None, name: str) -> pd.Timestamp | None:
         raise DataError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _warn_if_stale(frame: pd.DataFrame, source: str, ticker: str, end: str | date | None, today: date) -> None:
+def _warn_if_stale(
+    frame: pd.DataFrame, source: str, ticker: str, end: str | date | None, today: date
+) -> None:
     last = frame.index[-1].date()
     wanted = _parse_bound(end, "--end") if end is not None else None
     limit = wanted.date() if wanted is not None else today - timedelta(days=4)

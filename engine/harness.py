@@ -31,12 +31,12 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from engine import bt_compat, params as params_mod
+from engine import bt_compat
+from engine import params as params_mod
 from engine.data import fingerprint as data_fingerprint
 from engine.errors import DataError
 from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult
 from engine.trades import build_trades
-
 
 _ORDER_TYPES = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
 
@@ -68,7 +68,9 @@ class HonestBroker(bt.brokers.BackBroker):
     def _execute(self, order, ago=None, price=None, cash=None, position=None, dtcoc=None):  # type: ignore[no-untyped-def]
         if ago is not None and price is not None and order.isbuy():
             self._fit_to_cash(order, price)
-        return super()._execute(order, ago=ago, price=price, cash=cash, position=position, dtcoc=dtcoc)
+        return super()._execute(
+            order, ago=ago, price=price, cash=cash, position=position, dtcoc=dtcoc
+        )
 
     def _fit_to_cash(self, order: bt.Order, price: float) -> None:
         size = order.executed.remsize
@@ -84,7 +86,9 @@ class HonestBroker(bt.brokers.BackBroker):
         order.executed.remsize = fitted
 
 
-def affordable_size(cash: float, price: float, comminfo: bt.CommInfoBase, *, fractional: bool) -> float:
+def affordable_size(
+    cash: float, price: float, comminfo: bt.CommInfoBase, *, fractional: bool
+) -> float:
     """Largest size whose value plus commission fits in ``cash`` (whole shares unless fractional)."""
     if price <= 0 or cash <= 0:
         return 0.0

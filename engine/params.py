@@ -16,7 +16,7 @@ import inspect
 import io
 import tokenize
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from engine.errors import ParamError
@@ -31,7 +31,7 @@ def declared(cls: type) -> dict[str, Any]:
     return {name: default for name, default in items}
 
 
-@lru_cache(maxsize=None)
+@cache
 def describe(cls: type) -> dict[str, str]:
     """Parameter name -> the comment beside its ``params`` entry (inherited ones included)."""
     out: dict[str, str] = {}
@@ -58,7 +58,12 @@ def _comments_in_params(src: str) -> dict[str, str]:
     current: str | None = None
     for i, tok in enumerate(tokens):
         if not in_params:
-            if tok.type == tokenize.NAME and tok.string == "params" and i + 1 < len(tokens) and tokens[i + 1].string == "=":
+            if (
+                tok.type == tokenize.NAME
+                and tok.string == "params"
+                and i + 1 < len(tokens)
+                and tokens[i + 1].string == "="
+            ):
                 in_params = True
                 depth = 0
             continue
@@ -175,7 +180,10 @@ def resolve(cls: type, overrides: dict[str, Any] | None = None) -> dict[str, Any
         problems = check(params)
         if problems:
             name = getattr(cls, "alias", cls.__name__)
-            raise ParamError(f"{name}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+            raise ParamError(
+                f"{name}: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            )
     return params
 
 
@@ -184,7 +192,9 @@ def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ParamError(f"--param {pair!r} has no '='; write KEY=VALUE, e.g. --param hold_bars=5")
+            raise ParamError(
+                f"--param {pair!r} has no '='; write KEY=VALUE, e.g. --param hold_bars=5"
+            )
         key, value = pair.split("=", 1)
         out[key.strip()] = value.strip()
     return out

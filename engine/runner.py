@@ -40,7 +40,9 @@ class Batch:
     buy_hold: RunResult
 
 
-def load_benchmark(data_dir: str | None, prices: pd.DataFrame, ticker: str = "SPY") -> pd.Series | None:
+def load_benchmark(
+    data_dir: str | None, prices: pd.DataFrame, ticker: str = "SPY"
+) -> pd.Series | None:
     """SPY adjusted close over the run's window from the data dir, or None when absent."""
     try:
         with warnings.catch_warnings():
@@ -84,5 +86,7 @@ def run_configs(
 
 def rank(metrics: dict[str, pd.Series], metric: str, ascending: bool = False) -> list[str]:
     """Labels ordered best first by ``metric`` (NaN last)."""
-    values = pd.Series({k: pd.to_numeric(v.get(metric), errors="coerce") for k, v in metrics.items()})
+    values = pd.Series(
+        {k: pd.to_numeric(v.get(metric), errors="coerce") for k, v in metrics.items()}
+    )
     return list(values.sort_values(ascending=ascending, na_position="last").index)

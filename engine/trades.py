@@ -48,7 +48,9 @@ def _dtype(col: str) -> str:
     return "float64"
 
 
-def _round_trip(fills: list[pd.Series], prices: pd.DataFrame, *, is_open: bool) -> dict[str, object]:
+def _round_trip(
+    fills: list[pd.Series], prices: pd.DataFrame, *, is_open: bool
+) -> dict[str, object]:
     buys = [f for f in fills if f["side"] == "buy"]
     sells = [f for f in fills if f["side"] == "sell"]
     buy_size = sum(f["size"] for f in buys)

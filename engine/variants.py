@@ -47,7 +47,7 @@ def load_variants(path: str | Path, registry: dict[str, type]) -> list[Variant]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ParamError(f"{p}: cannot read ({exc})") from None
     if not doc:
-        raise ParamError(f"{p}: no variants; add a table like [my_variant] with strategy = \"swing\"")
+        raise ParamError(f'{p}: no variants; add a table like [my_variant] with strategy = "swing"')
     out = []
     for name, table in doc.items():
         out.append(_variant(p, name, table, registry))
@@ -56,7 +56,9 @@ def load_variants(path: str | Path, registry: dict[str, type]) -> list[Variant]:
 
 def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Variant:
     if not isinstance(table, dict):
-        raise ParamError(f"{p}: [{name}] must be a table with strategy = \"...\" and params = {{...}}")
+        raise ParamError(
+            f'{p}: [{name}] must be a table with strategy = "..." and params = {{...}}'
+        )
     extra = set(table) - _KEYS
     if extra:
         key = sorted(extra)[0]
@@ -77,7 +79,12 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
         params_mod.resolve(registry[strategy], overrides)
     except ParamError as exc:
         raise ParamError(f"{p}: [{name}] {exc}") from None
-    return Variant(name=name, strategy=strategy, params=dict(overrides), description=str(table.get("description", "")))
+    return Variant(
+        name=name,
+        strategy=strategy,
+        params=dict(overrides),
+        description=str(table.get("description", "")),
+    )
 
 
 def find_variant(variants: list[Variant], name: str, path: str | Path) -> Variant:
@@ -86,7 +93,9 @@ def find_variant(variants: list[Variant], name: str, path: str | Path) -> Varian
     for v in variants:
         if v.name == name:
             return v
-    raise ParamError(f"{path}: no variant {name!r}{params_mod.suggest(name, names)}; known: {', '.join(names)}")
+    raise ParamError(
+        f"{path}: no variant {name!r}{params_mod.suggest(name, names)}; known: {', '.join(names)}"
+    )
 
 
 def default_variants_path() -> Path:

@@ -82,9 +82,15 @@ class SwingPlan(ArticleStrategy):
         ("ladder_step_pct", 0.04),  # relative levels: spacing between tranches (fraction)
         ("stop_pct", 0.15),  # relative levels: stop this fraction below reference
         ("target_pcts", (0.35, 0.60)),  # relative levels: targets this fraction above reference
-        ("stop_mode", "intraday"),  # "intraday" resting stop, or "close": exit next open after a close below
+        (
+            "stop_mode",
+            "intraday",
+        ),  # "intraday" resting stop, or "close": exit next open after a close below
         ("breakeven_after_t1", False),  # move the stop to the average entry after target 1
-        ("rearm", False),  # re-send the ladder after a complete exit (waits for a close above the zone)
+        (
+            "rearm",
+            False,
+        ),  # re-send the ladder after a complete exit (waits for a close above the zone)
         ("max_wait_days", 0),  # sessions the unfilled ladder may rest; 0 = no limit
     )
 
@@ -105,7 +111,9 @@ class SwingPlan(ArticleStrategy):
             problems.append("max_wait_days must be >= 0 (0 = no limit)")
         scale = tuple(p["scale_out"])
         if any(f <= 0 for f in scale) or abs(sum(scale) - 1.0) > 1e-9:
-            problems.append(f"scale_out={scale} must be positive fractions summing to 1, e.g. 0.5,0.5")
+            problems.append(
+                f"scale_out={scale} must be positive fractions summing to 1, e.g. 0.5,0.5"
+            )
         if p["levels"] == "relative":
             problems += cls._check_relative(p, scale)
         else:
@@ -135,7 +143,9 @@ class SwingPlan(ArticleStrategy):
         return out + cls._check_levels(ladder, stop, targets, scale, check_order=True)
 
     @classmethod
-    def _check_levels(cls, ladder: tuple, stop: float, targets: tuple, scale: tuple, check_order: bool = True) -> list[str]:
+    def _check_levels(
+        cls, ladder: tuple, stop: float, targets: tuple, scale: tuple, check_order: bool = True
+    ) -> list[str]:
         out = []
         if not ladder:
             out.append("ladder is empty; give at least one limit-buy price")
@@ -145,11 +155,17 @@ class SwingPlan(ArticleStrategy):
         if not targets:
             out.append("targets is empty; give at least one target price")
         elif len(targets) != len(scale):
-            out.append(f"{len(targets)} targets but {len(scale)} scale_out fractions; give one fraction per target")
+            out.append(
+                f"{len(targets)} targets but {len(scale)} scale_out fractions; give one fraction per target"
+            )
         if stop >= min(ladder):
-            out.append(f"stop {stop:g} is at or above the lowest tranche {min(ladder):g}; the stop must be below the ladder")
+            out.append(
+                f"stop {stop:g} is at or above the lowest tranche {min(ladder):g}; the stop must be below the ladder"
+            )
         if targets and max(ladder) >= min(targets):
-            out.append(f"target {min(targets):g} is at or below the highest tranche {max(ladder):g}; targets must be above the ladder")
+            out.append(
+                f"target {min(targets):g} is at or below the highest tranche {max(ladder):g}; targets must be above the ladder"
+            )
         if check_order and list(targets) != sorted(targets):
             out.append(f"targets {tuple(targets)} must be ascending")
         return out
@@ -209,7 +225,11 @@ class SwingPlan(ArticleStrategy):
             self.ladder = tuple(float(x) for x in self.p.ladder)
             self.stop_price = float(self.p.stop)
             self.targets = tuple(float(x) for x in self.p.targets)
-        first = bt.num2date(self.data.datetime[1] if self.data.datetime[0] < self.active_from else self.data.datetime[0])
+        first = bt.num2date(
+            self.data.datetime[1]
+            if self.data.datetime[0] < self.active_from
+            else self.data.datetime[0]
+        )
         self.levels = {
             "ladder": list(self.ladder),
             "stop": self.stop_price,
@@ -336,7 +356,8 @@ def relative_levels(ref: float, p) -> tuple[tuple[float, ...], float, tuple[floa
     """Ladder, stop and targets from a reference price and the relative-level parameters."""
     get = p.__getitem__ if isinstance(p, dict) else lambda k: getattr(p, k)
     ladder = tuple(
-        round(ref * (1 - get("ladder_top_pct") - k * get("ladder_step_pct")), 2) for k in range(int(get("tranches")))
+        round(ref * (1 - get("ladder_top_pct") - k * get("ladder_step_pct")), 2)
+        for k in range(int(get("tranches")))
     )
     stop = round(ref * (1 - get("stop_pct")), 2)
     targets = tuple(round(ref * (1 + t), 2) for t in get("target_pcts"))

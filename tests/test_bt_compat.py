@@ -77,7 +77,9 @@ def test_tz_aware_index_is_shifted_upstream_and_kept_local_by_us() -> None:
         cerebro.run()
         return out[0]
 
-    assert first_date(aware, use_compat=False) == "2025-08-17"  # upstream: moved to UTC, a day early
+    assert (
+        first_date(aware, use_compat=False) == "2025-08-17"
+    )  # upstream: moved to UTC, a day early
     assert first_date(aware, use_compat=True) == "2025-08-18"
 
 
@@ -89,10 +91,8 @@ def test_two_level_columns_are_refused_with_a_hint() -> None:
 
 
 def test_plots_do_not_depend_on_the_global_backend() -> None:
-    import matplotlib
-
     import backtrader.plot  # noqa: F401 - forces matplotlib.use("TkAgg") upstream
-
+    import matplotlib
     from matplotlib.figure import Figure
 
     fig = Figure()

@@ -31,7 +31,10 @@ def broken_csv(tmp_path: Path) -> Path:
 BAD_INPUTS = [
     (["run", "--strategy", "swng"], "unknown strategy 'swng' (did you mean 'swing'?)"),
     (["run", "--strategy", "swing", "--param", "stp=80"], "unknown parameter 'stp'"),
-    (["run", "--strategy", "swing", "--param", "stop=95"], "stop 95 is at or above the lowest tranche"),
+    (
+        ["run", "--strategy", "swing", "--param", "stop=95"],
+        "stop 95 is at or above the lowest tranche",
+    ),
     (["run", "--strategy", "ma_trend", "--param", "hold_bars=abc"], "is not a whole number"),
     (["run", "--strategy", "ma_trend", "--param", "fast=80"], "fast"),
     (["run", "--strategy", "swing", "--param", "stop"], "has no '='"),
@@ -40,15 +43,25 @@ BAD_INPUTS = [
     (["run", "--start", "yesterday"], "not a date"),
     (["run", "--slippage", "5"], "--slippage 5 is a fraction"),
     (["run", "--cash", "-1"], "--cash -1 must be positive"),
-    (["run", "--config", "strategies/variants.toml", "--variant", "close_stp"], "did you mean 'close_stop'"),
+    (
+        ["run", "--config", "strategies/variants.toml", "--variant", "close_stp"],
+        "did you mean 'close_stop'",
+    ),
     (["compare", "--config", "nope.toml"], "variants file not found"),
-    (["compare", "--config", "strategies/variants.toml", "--metric", "sharp"], "did you mean 'sharpe'"),
+    (
+        ["compare", "--config", "strategies/variants.toml", "--metric", "sharp"],
+        "did you mean 'sharpe'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD_INPUTS)
 def test_bad_input_is_one_line_exit_2(
-    argv: list[str], message: str, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    argv: list[str],
+    message: str,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(ROOT)
     code, out, err = run_cli([*argv, "--data-dir", str(data_dir), "--no-files"], capsys)
@@ -70,11 +83,15 @@ def test_data_check_good_file(data_dir: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0 and "386 rows, 2025-03-28 to 2026-10-09" in out
 
 
-def test_failed_download_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_download_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import yfinance
 
     monkeypatch.setattr(yfinance, "download", lambda *a, **k: pd.DataFrame())
-    code, _, err = run_cli(["run", "--ticker", "ZZZZ", "--data-dir", str(tmp_path), "--no-files"], capsys)
+    code, _, err = run_cli(
+        ["run", "--ticker", "ZZZZ", "--data-dir", str(tmp_path), "--no-files"], capsys
+    )
     assert code == 2 and "download of ZZZZ returned no rows" in err and "--csv FILE" in err
     code, _, err = run_cli(["data", "fetch", "ZZZZ", "--data-dir", str(tmp_path)], capsys)
     assert code == 2 and not list(tmp_path.iterdir())
@@ -82,7 +99,18 @@ def test_failed_download_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_real_process_prints_no_traceback(data_dir: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "engine", "run", "--strategy", "swing", "--param", "ladr=1", "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "run",
+            "--strategy",
+            "swing",
+            "--param",
+            "ladr=1",
+            "--data-dir",
+            str(data_dir),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -96,11 +124,32 @@ def test_real_process_prints_no_traceback(data_dir: Path, tmp_path: Path) -> Non
     assert not (tmp_path / "results").exists()  # nothing written
 
 
-def test_buy_hold_run_writes_files_and_equity_adds_up(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_buy_hold_run_writes_files_and_equity_adds_up(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "bh"
-    code, stdout, _ = run_cli(["run", "--strategy", "buy_hold", "--out", str(out), "--data-dir", str(data_dir), "--no-plots"], capsys)
+    code, stdout, _ = run_cli(
+        [
+            "run",
+            "--strategy",
+            "buy_hold",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+            "--no-plots",
+        ],
+        capsys,
+    )
     assert code == 0 and "Final equity" in stdout
-    for name in ("metrics.json", "metrics.csv", "trades.csv", "fills.csv", "equity.csv", "report.html"):
+    for name in (
+        "metrics.json",
+        "metrics.csv",
+        "trades.csv",
+        "fills.csv",
+        "equity.csv",
+        "report.html",
+    ):
         assert (out / name).exists(), name
     doc = json.loads((out / "metrics.json").read_text())
     entry = doc["strategies"]["buy_hold"]
@@ -112,11 +161,15 @@ def test_buy_hold_run_writes_files_and_equity_adds_up(data_dir: Path, tmp_path: 
     assert fills["date"].iloc[0] == "2025-03-31"  # the IPO day's signal fills at the next open
 
 
-def test_main_job_runs_every_strategy(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_job_runs_every_strategy(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from strategies import STRATEGIES
 
     out = tmp_path / "all"
-    code, stdout, _ = run_cli(["run", "--out", str(out), "--data-dir", str(data_dir), "--no-plots"], capsys)
+    code, stdout, _ = run_cli(
+        ["run", "--out", str(out), "--data-dir", str(data_dir), "--no-plots"], capsys
+    )
     assert code == 0
     doc = json.loads((out / "metrics.json").read_text())
     assert set(doc["strategies"]) == set(STRATEGIES)
@@ -136,10 +189,25 @@ def test_strategies_lists_every_parameter(capsys: pytest.CaptureFixture[str]) ->
             assert f"    {key} " in out
 
 
-def test_param_applies_to_strategies_that_declare_it(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_param_applies_to_strategies_that_declare_it(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     out = tmp_path / "p"
     code, _, _ = run_cli(
-        ["run", "--strategy", "ma_trend", "--strategy", "buy_hold", "--param", "hold_bars=5", "--out", str(out), "--data-dir", str(data_dir), "--no-plots"],
+        [
+            "run",
+            "--strategy",
+            "ma_trend",
+            "--strategy",
+            "buy_hold",
+            "--param",
+            "hold_bars=5",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+            "--no-plots",
+        ],
         capsys,
     )
     assert code == 0

@@ -34,7 +34,8 @@ def yf_frame(ticker: str = "CRWV", n: int = 5) -> pd.DataFrame:
     idx = pd.DatetimeIndex(pd.bdate_range("2025-08-18", periods=n), name="Date")
     close = np.linspace(90, 94, n)
     cols = pd.MultiIndex.from_product(
-        [["Adj Close", "Close", "High", "Low", "Open", "Volume"], [ticker]], names=["Price", "Ticker"]
+        [["Adj Close", "Close", "High", "Low", "Open", "Volume"], [ticker]],
+        names=["Price", "Ticker"],
     )
     values = np.column_stack([close, close, close + 1, close - 1, close - 0.5, np.full(n, 1e6)])
     return pd.DataFrame(values, index=idx, columns=cols)
@@ -61,18 +62,28 @@ def test_reads_yahoo_export_and_fingerprint_matches(tmp_path: Path) -> None:
     [
         (GOOD, "date,open,high,low,adj_close,volume\n", "missing column"),
         (GOOD, "date,open,high,low,close,adj_close,volume,foo\n", "unknown column"),
-        (["2025-08-18,100,101,99,100.5,100.5,1000", "18/19/2025,1,1,1,1,1,1"], HEADER, "line 3: cannot parse date"),
+        (
+            ["2025-08-18,100,101,99,100.5,100.5,1000", "18/19/2025,1,1,1,1,1,1"],
+            HEADER,
+            "line 3: cannot parse date",
+        ),
         ([GOOD[0], GOOD[0], GOOD[1]], HEADER, "line 3 2025-08-18: duplicate date"),
         ([GOOD[1], GOOD[0], GOOD[2]], HEADER, "line 3 2025-08-18: date is before"),
         (["2025-08-18,100,101,99,,100.5,1000", GOOD[1]], HEADER, "close is empty"),
         (["2025-08-18,100,101,99,abc,100.5,1000", GOOD[1]], HEADER, "close is not a number"),
-        (["2025-08-18,100,101,-1,100.5,100.5,1000", GOOD[1]], HEADER, "low is -1; prices must be positive"),
+        (
+            ["2025-08-18,100,101,-1,100.5,100.5,1000", GOOD[1]],
+            HEADER,
+            "low is -1; prices must be positive",
+        ),
         (["2025-08-18,100,100.2,99,100.5,100.5,1000", GOOD[1]], HEADER, "high 100.2 is below max"),
         (["2025-08-18,100,101,100.3,100.5,100.5,1000", GOOD[1]], HEADER, "low 100.3 is above min"),
         ([], HEADER, "no rows"),
     ],
 )
-def test_each_bad_file_is_one_clear_error(tmp_path: Path, lines: list[str], header: str, message: str) -> None:
+def test_each_bad_file_is_one_clear_error(
+    tmp_path: Path, lines: list[str], header: str, message: str
+) -> None:
     path = write(tmp_path, lines, header=header)
     with pytest.raises(DataError, match=message) as info:
         read_price_csv(path)
@@ -108,7 +119,9 @@ def test_missing_sessions_are_a_warning(tmp_path: Path) -> None:
 
 
 def test_check_file_lists_every_problem(tmp_path: Path) -> None:
-    path = write(tmp_path, ["2025-08-18,100,100.2,99,100.5,100.5,1000", GOOD[0], "2025-08-19,0,1,1,1,1,1"])
+    path = write(
+        tmp_path, ["2025-08-18,100,100.2,99,100.5,100.5,1000", GOOD[0], "2025-08-19,0,1,1,1,1,1"]
+    )
     frame, problems = data.check_file(path)
     assert frame is None
     assert len(problems) >= 3
@@ -123,7 +136,9 @@ def test_tz_aware_index_keeps_local_date() -> None:
     assert out.index[0] == pd.Timestamp("2025-08-18") and out.index.tz is None
 
 
-def test_yfinance_download_is_normalised_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_yfinance_download_is_normalised_and_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import yfinance
 
     calls: list[dict] = []
@@ -143,7 +158,9 @@ def test_yfinance_download_is_normalised_and_cached(tmp_path: Path, monkeypatch:
     pd.testing.assert_frame_equal(df, again, check_freq=False)
 
 
-def test_offline_download_says_how_to_use_a_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_download_says_how_to_use_a_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import yfinance
 
     def offline(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -158,7 +175,9 @@ def test_offline_download_says_how_to_use_a_csv(tmp_path: Path, monkeypatch: pyt
 
     def swallowed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         # what yfinance 1.x does offline: log the error, return an empty frame
-        logging.getLogger("yfinance").error("['CRWV']: DNSError('curl: (6) Could not resolve host')")
+        logging.getLogger("yfinance").error(
+            "['CRWV']: DNSError('curl: (6) Could not resolve host')"
+        )
         return pd.DataFrame()
 
     monkeypatch.setattr(yfinance, "download", swallowed)
@@ -167,7 +186,9 @@ def test_offline_download_says_how_to_use_a_csv(tmp_path: Path, monkeypatch: pyt
     assert not any(tmp_path.iterdir())  # nothing half-written in the cache
 
 
-def test_fetch_writes_atomically_and_keeps_old_file_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_writes_atomically_and_keeps_old_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import yfinance
 
     monkeypatch.setattr(yfinance, "download", lambda *a, **k: yf_frame())
@@ -208,7 +229,9 @@ def test_data_dir_env_and_explicit(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_real_crwv_history(crwv: pd.DataFrame) -> None:
-    assert crwv.index[0] == pd.Timestamp("2025-03-28") and crwv.index[-1] == pd.Timestamp("2026-10-09")
+    assert crwv.index[0] == pd.Timestamp("2025-03-28") and crwv.index[-1] == pd.Timestamp(
+        "2026-10-09"
+    )
     assert len(crwv) == 386
     assert crwv.loc["2025-06-20", "high"] == 187.0 and crwv.loc["2025-08-22", "close"] == 93.99
 

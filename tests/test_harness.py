@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import backtrader as bt
 from pathlib import Path
 
+import backtrader as bt
 import pytest
 
 from engine.errors import DataError, ParamError
@@ -27,7 +27,11 @@ def scripted(script: dict[int, list[tuple]]) -> type:
 
         def next(self) -> None:
             for kind, side, size, price in script.get(len(self) - 1, []):
-                exectype = {"market": bt.Order.Market, "limit": bt.Order.Limit, "stop": bt.Order.Stop}[kind]
+                exectype = {
+                    "market": bt.Order.Market,
+                    "limit": bt.Order.Limit,
+                    "stop": bt.Order.Stop,
+                }[kind]
                 send = self.buy if side == "buy" else self.sell
                 self.tagged(send(size=size, price=price, exectype=exectype), kind)
 
@@ -94,7 +98,9 @@ def test_limit_sell_gap_up_fills_at_open() -> None:
 
 
 def test_commission_and_slippage_arithmetic() -> None:
-    costs = Costs(commission_per_share=0.005, commission_min=1.0, commission_max_pct=0.01, slippage=0.001)
+    costs = Costs(
+        commission_per_share=0.005, commission_min=1.0, commission_max_pct=0.01, slippage=0.001
+    )
     prices = bars([(50,), (50, 60, 49, 55), (55, 56, 40, 45), (45,)])
     strat = scripted({0: [("market", "buy", 100, None)], 1: [("stop", "sell", 100, 50.0)]})
     res = run_backtest(strat, prices, cash=10_000, costs=costs)
@@ -119,7 +125,9 @@ def test_slippage_never_leaves_the_bar_range() -> None:
 
 
 def test_commission_cap_binds_on_small_orders() -> None:
-    costs = Costs(commission_per_share=0.005, commission_min=1.0, commission_max_pct=0.01, slippage=0)
+    costs = Costs(
+        commission_per_share=0.005, commission_min=1.0, commission_max_pct=0.01, slippage=0
+    )
     prices = bars([(5,), (5,), (5,)])
     res = run_backtest(scripted({0: [("market", "buy", 2, None)]}), prices, costs=costs)
     # 2 x $5 = $10 of value: minimum $1 capped at 1% = $0.10

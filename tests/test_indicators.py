@@ -67,7 +67,9 @@ def _compare(prices: pd.DataFrame) -> None:
     for col in ref:
         # backtrader fills its warm-up with NaN too; compare where it has values
         mask = ~np.isnan(ref[col].to_numpy())
-        np.testing.assert_allclose(got[col].to_numpy()[mask], ref[col].to_numpy()[mask], rtol=1e-9, atol=1e-9, err_msg=col)
+        np.testing.assert_allclose(
+            got[col].to_numpy()[mask], ref[col].to_numpy()[mask], rtol=1e-9, atol=1e-9, err_msg=col
+        )
         assert np.isnan(got[col].to_numpy()[~mask]).all(), col
 
 

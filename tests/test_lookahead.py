@@ -14,11 +14,22 @@ from tests.helpers import NO_COSTS
 # Short indicator periods so that signals happen on 60-bar paths; every registered strategy is
 # covered (a strategy without an entry here runs with its defaults).
 SMALL = {
-    "swing": {"active_from": "2025-01-08", "levels": "relative", "stop_pct": 0.12, "ladder_step_pct": 0.03},
+    "swing": {
+        "active_from": "2025-01-08",
+        "levels": "relative",
+        "stop_pct": 0.12,
+        "ladder_step_pct": 0.03,
+    },
     "ma_trend": {"fast": 3, "slow": 8, "hold_bars": 2},
     "macd": {"fast": 3, "slow": 8, "signal": 3},
     "rsi": {"period": 4},
-    "confluence": {"sma_period": 8, "macd_fast": 3, "macd_slow": 8, "macd_signal": 3, "rsi_period": 4},
+    "confluence": {
+        "sma_period": 8,
+        "macd_fast": 3,
+        "macd_slow": 8,
+        "macd_signal": 3,
+        "rsi_period": 4,
+    },
 }
 
 

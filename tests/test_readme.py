@@ -16,7 +16,12 @@ ROOT = Path(__file__).parents[1]
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```console\n(.*?)```", text, flags=re.S)
-    return [line[2:].strip() for block in blocks for line in block.splitlines() if line.startswith("$ crwv-bt ")]
+    return [
+        line[2:].strip()
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith("$ crwv-bt ")
+    ]
 
 
 def test_readme_has_examples() -> None:
@@ -24,7 +29,9 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.parametrize("command", readme_commands())
-def test_readme_example_runs(command: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_example_runs(
+    command: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # run from a scratch folder that sees the repo's strategies/ (for --config paths) so that
     # example outputs land in tmp_path
     (tmp_path / "strategies").symlink_to(ROOT / "strategies")

@@ -128,7 +128,10 @@ def test_relative_levels_from_close_before_active_from() -> None:
         ({"targets": "130"}, "1 targets but 2 scale_out"),
         ({"targets": "92,150"}, "targets must be above the ladder"),
         ({"stop_mode": "weekly"}, "choose one of intraday, close"),
-        ({"levels": "relative", "stop_pct": 0.05, "ladder_step_pct": 0.04}, "stop at or above the lowest tranche"),
+        (
+            {"levels": "relative", "stop_pct": 0.05, "ladder_step_pct": 0.04},
+            "stop at or above the lowest tranche",
+        ),
         ({"active_from": "soon"}, "not a date"),
         ({"max_wait_days": -1}, "max_wait_days must be >= 0"),
     ],
@@ -153,7 +156,13 @@ def test_article_plan_on_real_crwv(crwv) -> None:  # noqa: ANN001
 def test_close_stop_exit_then_rearm() -> None:
     # regression: notifications carry order clones, so the market exit must be matched by ref,
     # else the plan never sees its exit complete and never re-arms
-    path = LADDER + [(85, 86, 78, 79), (78.5, 80, 77, 79), (90, 97, 89, 96), (95, 96, 93, 95), (95,)]
+    path = LADDER + [
+        (85, 86, 78, 79),
+        (78.5, 80, 77, 79),
+        (90, 97, 89, 96),
+        (95, 96, 93, 95),
+        (95,),
+    ]
     res = run(path, stop_mode="close", rearm=True)
     fills = fills_list(res)
     assert fills[3] == ("2025-08-25", "sell", 1000.0, 78.5, "stop")
