@@ -82,15 +82,9 @@ class SwingPlan(ArticleStrategy):
         ("ladder_step_pct", 0.04),  # relative levels: spacing between tranches (fraction)
         ("stop_pct", 0.15),  # relative levels: stop this fraction below reference
         ("target_pcts", (0.35, 0.60)),  # relative levels: targets this fraction above reference
-        (
-            "stop_mode",
-            "intraday",
-        ),  # "intraday" resting stop, or "close": exit next open after a close below
+        ("stop_mode", "intraday"),  # "intraday" resting stop, or "close": exit after a close below
         ("breakeven_after_t1", False),  # move the stop to the average entry after target 1
-        (
-            "rearm",
-            False,
-        ),  # re-send the ladder after a complete exit (waits for a close above the zone)
+        ("rearm", False),  # re-send the ladder after a full exit, once a close is above the zone
         ("max_wait_days", 0),  # sessions the unfilled ladder may rest; 0 = no limit
     )
 
