@@ -69,8 +69,13 @@ def _comments_in_params(src: str) -> dict[str, str]:
             continue
         if tok.type == tokenize.OP and tok.string in "([{":
             depth += 1
-            if depth == 2 and i + 1 < len(tokens) and tokens[i + 1].type == tokenize.STRING:
-                current = tokens[i + 1].string.strip("\"'")
+            if depth == 2:
+                # the entry's name is its first string (after any line break the formatter added)
+                j = i + 1
+                while j < len(tokens) and tokens[j].type in (tokenize.NL, tokenize.COMMENT):
+                    j += 1
+                if j < len(tokens) and tokens[j].type == tokenize.STRING:
+                    current = tokens[j].string.strip("\"'")
         elif tok.type == tokenize.OP and tok.string in ")]}":
             depth -= 1
             if depth == 0:
