@@ -94,6 +94,13 @@ class SignalStrategy(ArticleStrategy):
         if self.same(order, self.pending) and not order.alive():
             self.pending = None
 
+    def exit_order(self) -> bt.Order | None:
+        """The order sent when ``exit_signal()`` fires (default: market sell of everything)."""
+        return self.sell_all("signal")
+
+    def while_holding(self) -> None:
+        """Called on each close in the market without an exit signal (e.g. to place a stop)."""
+
     def next(self) -> None:
         if self.pending is not None:
             return
@@ -101,4 +108,6 @@ class SignalStrategy(ArticleStrategy):
             if self.entry_signal():
                 self.pending = self.buy_all("signal")
         elif self.exit_signal():
-            self.pending = self.sell_all("signal")
+            self.pending = self.exit_order()
+        else:
+            self.while_holding()

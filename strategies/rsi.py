@@ -130,20 +130,13 @@ class RSIRebound(SignalStrategy):
             self.was_strong = self.was_strong or rsi > self.p.mid
         return False
 
-    def next(self) -> None:
-        if self.pending is not None:
-            return
-        if self.position.size <= 0:
-            if self.entry_signal():
-                self.pending = self.buy_all("signal")
-        elif self.exit_signal():
-            self.pending = self._signal_exit()
-        elif self.p.stop_pct > 0 and self.stop_order is None:
+    def while_holding(self) -> None:
+        if self.p.stop_pct > 0 and self.stop_order is None:
             price = self.position.price * (1.0 - self.p.stop_pct)
             stop = self.sell(exectype=bt.Order.Stop, price=price, size=self.position.size)
             self.stop_order = self.tagged(stop, "stop")
 
-    def _signal_exit(self) -> bt.Order | None:
+    def exit_order(self) -> bt.Order | None:
         stop, self.stop_order = self.stop_order, None
         if stop is None or not stop.alive():
             return self.sell_all("signal")

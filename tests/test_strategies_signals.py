@@ -408,7 +408,7 @@ def test_rsi_stop_not_yet_accepted_joins_exit_in_oco(low: float, expected: tuple
                 price = self.position.price * (1 - self.p.stop_pct)
                 stop = self.sell(exectype=bt.Order.Stop, price=price, size=self.position.size)
                 self.stop_order = self.tagged(stop, "stop")
-                self.pending = self._signal_exit()  # same bar: the stop is not accepted yet
+                self.pending = self.exit_order()  # same bar: the stop is not accepted yet
                 return
             super().next()
 
