@@ -1,0 +1,130 @@
+"""Sweep speed, measured in one run: our sweep vs a plain backtrader loop vs ``optstrategy``.
+
+The same 200-combination MA grid on CRWV (``ma_trend``: ``fast`` 5..50 step 5 x ``slow``
+55..150 step 5) is run three ways:
+
+1. ``crwv-bt sweep``'s engine (:func:`engine.sweep.run_sweep`, backtrader engine, ``--jobs``
+   workers, a fresh SQLite store): every combination gets the full metrics table (the same as
+   ``crwv-bt run``), its daily returns and a committed row;
+2. a plain loop of ``bt.Cerebro()`` runs with default settings, one per combination (no
+   metrics beyond the final value);
+3. backtrader's own ``cerebro.optstrategy`` with ``maxcpus=--jobs`` and ``optreturn=True``
+   (data preloaded once, nothing but the strategy object returned).
+
+Prints combinations per second for each and the ratios. Timings include process start-up
+(ours: the worker pool; optstrategy: its multiprocessing pool). Usage::
+
+    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_sweep.py [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import backtrader as bt
+import pandas as pd
+
+FAST = list(range(5, 51, 5))
+SLOW = list(range(55, 151, 5))
+
+
+def load() -> tuple[pd.DataFrame, pd.Series | None]:
+    from engine.data import load_prices
+    from engine.runner import load_benchmark
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prices = load_prices("CRWV", allow_download=False)
+        return prices, load_benchmark(None, prices)
+
+
+def bench_ours(prices: pd.DataFrame, benchmark: pd.Series | None, jobs: int) -> float:
+    """Seconds for our sweep of the grid (fresh store, full metrics, rows committed)."""
+    from engine.result import Costs
+    from engine.store import SweepStore
+    from engine.sweep import SweepData, make_job, run_sweep
+
+    data = SweepData(prices, "CRWV", benchmark)
+    params = [
+        {"fast": f, "slow": s, "hold_bars": 3, "mode": "reclaim", "exit_on": "slow"}
+        for f in FAST
+        for s in SLOW
+    ]
+    with tempfile.TemporaryDirectory() as tmp, SweepStore(Path(tmp) / "bench.sqlite") as store:
+        start = time.perf_counter()
+        job = make_job(data, "ma_trend", costs=Costs(), cash=100_000.0)
+        run = run_sweep(store, data, [(job, params)], jobs=jobs, progress=False)
+        elapsed = time.perf_counter() - start
+        assert run.added == len(params) == store.count(), "every combination must be stored"
+    return elapsed
+
+
+def _plain_feed(prices: pd.DataFrame) -> bt.feeds.PandasData:
+    frame = prices[["open", "high", "low", "close", "volume"]].copy()
+    frame["openinterest"] = 0.0
+    return bt.feeds.PandasData(dataname=frame)
+
+
+def bench_plain_loop(prices: pd.DataFrame) -> float:
+    """Seconds for one default ``bt.Cerebro()`` run per combination (final value only)."""
+    from strategies import STRATEGIES
+
+    cls = STRATEGIES["ma_trend"]
+    start = time.perf_counter()
+    for f in FAST:
+        for s in SLOW:
+            cerebro = bt.Cerebro()
+            cerebro.broker.setcash(100_000.0)
+            cerebro.adddata(_plain_feed(prices))
+            cerebro.addstrategy(cls, fast=f, slow=s)
+            cerebro.run()
+            cerebro.broker.getvalue()
+    return time.perf_counter() - start
+
+
+def bench_optstrategy(prices: pd.DataFrame, jobs: int) -> float:
+    """Seconds for backtrader's ``optstrategy`` over the grid on ``jobs`` processes."""
+    from strategies import STRATEGIES
+
+    cls = STRATEGIES["ma_trend"]
+    start = time.perf_counter()
+    cerebro = bt.Cerebro(maxcpus=jobs, optreturn=True)
+    cerebro.broker.setcash(100_000.0)
+    cerebro.adddata(_plain_feed(prices))
+    cerebro.optstrategy(cls, fast=FAST, slow=SLOW)
+    results = cerebro.run()
+    elapsed = time.perf_counter() - start
+    assert len(results) == len(FAST) * len(SLOW)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="worker processes for ours and optstrategy (default 2)"
+    )
+    args = parser.parse_args()
+    prices, benchmark = load()
+    n = len(FAST) * len(SLOW)
+    print(
+        f"CRWV {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {n} ma_trend combinations"
+    )
+    rates = {
+        f"ours (sweep, {args.jobs} jobs, full metrics + store)": n
+        / bench_ours(prices, benchmark, args.jobs),
+        "plain backtrader loop (1 process)": n / bench_plain_loop(prices),
+        f"backtrader optstrategy ({args.jobs} processes)": n / bench_optstrategy(prices, args.jobs),
+    }
+    ours = next(iter(rates.values()))
+    for name, rate in rates.items():
+        print(f"{name:<52} {rate:7.1f} combos/s")
+    for name, rate in list(rates.items())[1:]:
+        print(f"ours / {name:<45} {ours / rate:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,366 @@
+"""The sweep store: one SQLite file, one row per (strategy, parameters, data, costs, engine).
+
+Why SQLite: a sweep commits each finished batch of combinations at once, so a killed sweep loses
+only what was in flight; rerunning the same command asks the store which keys are done and runs
+the rest. The file is the resume state, the result table and the export source in one, needs no
+server, and tolerates a reader (``crwv-bt sweep export``) while a sweep writes (WAL mode).
+
+Table ``runs``
+--------------
+=============  ===============================================================================
+key            stable hash of the combination (:func:`engine.sweep.combo_key`); ``UNIQUE``, and
+               rows go in with ``INSERT OR IGNORE``: a combination is never stored twice
+strategy       registry name
+params         every parameter, resolved, as canonical JSON (sorted keys)
+engine         evaluation engine that produced the row (``backtrader``, ``fast``, ...)
+ticker         traded symbol
+data_start     first bar of the window (YYYY-MM-DD)
+data_end       last bar of the window
+data_bars      bars in the window
+data_sha       sha256 of the price window (and of the alpha/beta benchmark's, when used)
+settings       cash, commission, slippage and fractional flag, canonical JSON
+code_version   package version and git commit of the code that ran it
+created_at     UTC time the row was stored (ISO 8601)
+returns        daily returns of the equity curve, float32 little-endian (``bars - 1`` values):
+               the columns of the PBO matrix, kept compactly
+<metric keys>  one column per :data:`engine.metrics.METRIC_KEYS` entry (NaN stored as NULL)
+=============  ===============================================================================
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.data import atomic_write_bytes
+from engine.errors import UserError
+from engine.metrics import METRIC_KEYS
+
+SCHEMA_VERSION = 1
+_FIXED = [
+    "key",
+    "strategy",
+    "params",
+    "engine",
+    "ticker",
+    "data_start",
+    "data_end",
+    "data_bars",
+    "data_sha",
+    "settings",
+    "code_version",
+    "created_at",
+]
+_CREATE = """
+CREATE TABLE IF NOT EXISTS runs (
+    key TEXT NOT NULL UNIQUE,
+    strategy TEXT NOT NULL,
+    params TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    ticker TEXT NOT NULL,
+    data_start TEXT NOT NULL,
+    data_end TEXT NOT NULL,
+    data_bars INTEGER NOT NULL,
+    data_sha TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    code_version TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    returns BLOB NOT NULL
+)
+"""
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON: sorted keys, no spaces, tuples as lists, floats in shortest round-trip form."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """``<package version>+g<commit>`` (``.dirty`` with uncommitted changes), or the version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        base = version("crwv-backtest")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        base = "0+unknown"
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=10", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "engine", "strategies"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return base
+    return f"{base}+g{sha}{'.dirty' if dirty else ''}" if sha else base
+
+
+@dataclass(frozen=True)
+class Row:
+    """One evaluated combination, ready for :meth:`SweepStore.add`."""
+
+    key: str
+    strategy: str
+    params: dict[str, Any]
+    engine: str
+    ticker: str
+    data: dict[str, Any]  # start, end, bars, sha
+    settings: dict[str, Any]
+    metrics: dict[str, Any]
+    returns: np.ndarray
+
+    def values(self, metric_keys: list[str], version: str, now: str) -> tuple[Any, ...]:
+        fixed = (
+            self.key,
+            self.strategy,
+            canonical_json(self.params),
+            self.engine,
+            self.ticker,
+            self.data["start"],
+            self.data["end"],
+            int(self.data["bars"]),
+            self.data["sha"],
+            canonical_json(self.settings),
+            version,
+            now,
+            np.asarray(self.returns, dtype="<f4").tobytes(),
+        )
+        return fixed + tuple(_sql_value(self.metrics.get(k)) for k in metric_keys)
+
+
+def _sql_value(value: Any) -> Any:
+    """numpy scalars as Python values; NaN/None as NULL (SQLite stores no NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+class SweepStore:
+    """A sweep store file (created on first use). Use as a context manager.
+
+    Parameters
+    ----------
+    path : the SQLite file; its folder is created when missing
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=30.0)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute(_CREATE)
+            self.metric_keys = self._ensure_metric_columns()
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.conn.commit()
+        except sqlite3.DatabaseError as exc:
+            raise UserError(
+                f"{self.path}: not a usable sweep store ({exc}); pick another --store"
+            ) from None
+        except OSError as exc:
+            raise UserError(
+                f"{self.path}: cannot create the sweep store ({exc.strerror})"
+            ) from None
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _ensure_metric_columns(self) -> list[str]:
+        """Add a column for any metric key this store lacks (metrics added after it was made)."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+        for key in METRIC_KEYS:
+            if key not in have:
+                self.conn.execute(f'ALTER TABLE runs ADD COLUMN "{key}"')
+        return list(METRIC_KEYS)
+
+    # ------------------------------------------------------------------ writing
+
+    def add(self, rows: Iterable[Row]) -> int:
+        """Insert rows in one transaction (``INSERT OR IGNORE``); returns how many were new."""
+        cols = _FIXED + ["returns"] + self.metric_keys
+        sql = (
+            f"INSERT OR IGNORE INTO runs ({', '.join(_quote(c) for c in cols)}) "
+            f"VALUES ({', '.join('?' * len(cols))})"
+        )
+        version, now = code_version(), datetime.now(UTC).isoformat(timespec="seconds")
+        values = [r.values(self.metric_keys, version, now) for r in rows]
+        before = self.conn.total_changes
+        with self.conn:
+            self.conn.executemany(sql, values)
+        return self.conn.total_changes - before
+
+    # ------------------------------------------------------------------ reading
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def done_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of ``keys`` already stored."""
+        with self._keys_table(list(keys)):
+            cur = self.conn.execute("SELECT key FROM runs JOIN _want USING (key)")
+            return {r[0] for r in cur}
+
+    def _keys_table(self, keys: list[str]) -> _TempKeys:
+        return _TempKeys(self.conn, keys)
+
+    def frame(self, keys: list[str] | None = None, strategy: str | None = None) -> pd.DataFrame:
+        """One row per combination: parameter columns, metric columns, then provenance.
+
+        ``keys`` selects and orders the rows (missing keys are skipped); otherwise every row
+        (of ``strategy``, when given) in insertion order. Returns are not included.
+        """
+        cols = ", ".join(_quote(c) for c in _FIXED + self.metric_keys)
+        if keys is not None:
+            with self._keys_table(keys):
+                raw = pd.read_sql_query(
+                    f"SELECT {cols} FROM runs JOIN _want USING (key) ORDER BY _want.pos", self.conn
+                )
+        elif strategy is not None:
+            raw = pd.read_sql_query(
+                f"SELECT {cols} FROM runs WHERE strategy = ? ORDER BY rowid",
+                self.conn,
+                params=(strategy,),
+            )
+        else:
+            raw = pd.read_sql_query(f"SELECT {cols} FROM runs ORDER BY rowid", self.conn)
+        return _expand(raw, self.metric_keys)
+
+    def returns_matrix(self, keys: list[str]) -> np.ndarray:
+        """``T x N`` float32 daily returns, one column per key in ``keys`` order (all stored)."""
+        out: np.ndarray | None = None
+        with self._keys_table(keys):
+            cur = self.conn.execute(
+                "SELECT _want.pos, returns FROM runs JOIN _want USING (key) ORDER BY _want.pos"
+            )
+            filled = 0
+            for pos, blob in cur:
+                col = np.frombuffer(blob, dtype="<f4")
+                if out is None:
+                    out = np.empty((col.size, len(keys)), dtype=np.float32)
+                if col.size != out.shape[0]:
+                    raise UserError(
+                        "stored returns have different lengths: the keys span different windows"
+                    )
+                out[:, pos] = col
+                filled += 1
+        if out is None or filled != len(keys):
+            raise UserError(
+                f"{len(keys) - filled} of {len(keys)} combinations are not in the store yet"
+            )
+        return out
+
+    def iter_strategies(self) -> Iterator[tuple[str, int]]:
+        yield from self.conn.execute(
+            "SELECT strategy, COUNT(*) FROM runs GROUP BY strategy ORDER BY strategy"
+        )
+
+
+class _TempKeys:
+    """A temporary ``_want(key, pos)`` table for joins on many keys (no 999-variable limit)."""
+
+    def __init__(self, conn: sqlite3.Connection, keys: list[str]) -> None:
+        self.conn, self.keys = conn, keys
+
+    def __enter__(self) -> None:
+        self.conn.execute("DROP TABLE IF EXISTS temp._want")
+        self.conn.execute("CREATE TEMP TABLE _want (key TEXT PRIMARY KEY, pos INTEGER)")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO _want VALUES (?, ?)", ((k, i) for i, k in enumerate(self.keys))
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.execute("DROP TABLE IF EXISTS temp._want")
+        self.conn.commit()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _expand(raw: pd.DataFrame, metric_keys: list[str]) -> pd.DataFrame:
+    """Parameter JSON -> one column per parameter (list values as ``a,b,c`` text)."""
+    params = [json.loads(p) for p in raw["params"]]
+    names = list(dict.fromkeys(k for p in params for k in p))
+    columns: dict[str, list[Any]] = {}
+    for name in names:
+        label = f"param_{name}" if name in metric_keys or name in _FIXED else name
+        columns[label] = [_cell(p.get(name)) for p in params]
+    metrics = raw[metric_keys].copy()
+    for key in metric_keys:
+        if key not in ("start", "end") and metrics[key].dtype == object:
+            metrics[key] = pd.to_numeric(metrics[key].astype(float))  # NULL -> NaN
+    out = pd.concat(
+        [
+            pd.DataFrame(columns, index=raw.index),
+            metrics,
+            raw[[c for c in _FIXED if c != "params"]],
+        ],
+        axis=1,
+    )
+    out.attrs["param_columns"] = list(columns)
+    return out
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return value
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+def export_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` as CSV or Parquet (by the suffix), atomically."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        payload = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    elif suffix in (".parquet", ".pq"):
+        buf = io.BytesIO()
+        frame.to_parquet(buf, engine="pyarrow", index=False)
+        payload = buf.getvalue()
+    else:
+        raise UserError(
+            f"{p}: unknown export format {suffix or '(none)'}; use a .csv or .parquet file name"
+        )
+    try:
+        atomic_write_bytes(p, payload)
+    except OSError as exc:
+        raise UserError(f"cannot write {p} ({exc.strerror})") from None
+    return p

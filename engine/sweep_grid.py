@@ -1,0 +1,411 @@
+"""Sweep grids: ``KEY=SPEC`` parsing, safe constraints, and the combinations to run.
+
+* :func:`parse_grid` turns ``["fast=5:30:5", "mode=reclaim,cross"]`` into ordered value lists,
+  each value coerced to the type of the parameter's default (:func:`engine.params.coerce`);
+  names are checked against the strategy's declared parameters, with a "did you mean" hint.
+* :class:`Constraint` compiles ``"fast < slow and hold_bars <= 5"`` by walking Python's
+  ``ast`` over a whitelist of node types: comparisons, ``and`` / ``or`` / ``not``, ``+ - * /``,
+  parameter names and literals. Nothing is ever passed to ``eval``.
+* :func:`build_combinations` enumerates the grid (or samples ``N`` of it with a seed), drops the
+  combinations a constraint rejects, and sets aside (with the reason) those the strategy itself
+  refuses (its ``check_params``) or that need more bars than the window has.
+
+SPEC syntax
+-----------
+``start:stop:step``  an inclusive numeric range (``10:50:10`` is 10, 20, 30, 40, 50), computed in
+                     decimal so ``0.01:0.05:0.01`` gives exactly five values
+``a,b,c``            a list (numbers, text, true/false, dates); ``a`` alone fixes the parameter
+``x,y|z,w``          for list-valued parameters (e.g. swing's ``ladder``): alternatives split by ``|``
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+
+from engine import params as params_mod
+from engine.errors import ParamError
+
+MAX_AXIS_VALUES = 10_000  # values one KEY=SPEC may expand to
+MAX_GRID = 2_000_000  # full grid enumerated (more needs --random, which samples lazily)
+MAX_CONSTRAINT_CHARS = 500
+
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_ARITH: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_ALLOWED_HELP = "use parameter names, numbers, quoted text, + - * /, < <= > >= == !=, and/or/not"
+
+
+def _name(cls: type) -> str:
+    return str(getattr(cls, "alias", "") or cls.__name__)
+
+
+# ------------------------------------------------------------------------------------ grid
+
+
+def parse_grid(cls: type, specs: list[str]) -> dict[str, tuple[Any, ...]]:
+    """``["KEY=SPEC", ...]`` -> ``{key: values}`` in the order given.
+
+    Raises
+    ------
+    ParamError
+        a pair without ``=``, an unknown or repeated key, or a SPEC that does not parse.
+    """
+    declared = params_mod.declared(cls)
+    axes: dict[str, tuple[Any, ...]] = {}
+    for pair in specs:
+        if "=" not in pair:
+            raise ParamError(f"--grid {pair!r} has no '='; write KEY=SPEC, e.g. --grid fast=5:30:5")
+        key, spec = (part.strip() for part in pair.split("=", 1))
+        if key not in declared:
+            raise ParamError(
+                f"unknown grid key {key!r} for {_name(cls)}{params_mod.suggest(key, declared)}; "
+                f"known: {', '.join(declared) or '(none)'}"
+            )
+        if key in axes:
+            raise ParamError(f"--grid {key} is given twice; put all its values in one SPEC")
+        axes[key] = parse_values(cls, key, spec)
+    return axes
+
+
+def parse_values(cls: type, key: str, spec: str) -> tuple[Any, ...]:
+    """The values of one SPEC, coerced to ``key``'s type, duplicates dropped (order kept)."""
+    default = params_mod.declared(cls)[key]
+    if not spec:
+        raise ParamError(f"--grid {key}= has no values; give start:stop:step or a,b,c")
+    if isinstance(default, tuple):
+        parts = [p.strip() for p in spec.split("|")]
+    elif ":" in spec and not isinstance(default, str):
+        parts = _range(key, default, spec)
+    else:
+        parts = [p.strip() for p in spec.split(",")]
+    if any(p == "" for p in parts):
+        raise ParamError(f"--grid {key}={spec}: empty value; separate values with single commas")
+    values = [params_mod.coerce(cls, key, p) for p in parts]
+    unique = tuple(dict.fromkeys(values))
+    if len(unique) > MAX_AXIS_VALUES:
+        raise ParamError(
+            f"--grid {key}={spec} gives {len(unique):,} values (max {MAX_AXIS_VALUES:,}); use a larger step"
+        )
+    return unique
+
+
+def _range(key: str, default: Any, spec: str) -> list[str]:
+    """``start:stop:step`` (inclusive) as decimal strings; numbers only, step > 0."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        raise ParamError(
+            f"--grid {key}={spec}: a range needs a numeric parameter; {key} is not a number, "
+            "so list its values: a,b,c"
+        )
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise ParamError(
+            f"--grid {key}={spec}: a range is start:stop:step (three numbers), e.g. 10:50:10"
+        )
+    try:
+        start, stop, step = (Decimal(p.strip()) for p in parts)
+    except InvalidOperation:
+        raise ParamError(f"--grid {key}={spec}: start, stop and step must be numbers") from None
+    if not all(d.is_finite() for d in (start, stop, step)):
+        raise ParamError(f"--grid {key}={spec}: start, stop and step must be finite numbers")
+    if step <= 0:
+        raise ParamError(f"--grid {key}={spec}: step must be positive")
+    if stop < start:
+        raise ParamError(f"--grid {key}={spec}: stop {stop} is below start {start}")
+    count = int((stop - start) / step) + 1
+    if count > MAX_AXIS_VALUES:
+        raise ParamError(
+            f"--grid {key}={spec} gives {count:,} values (max {MAX_AXIS_VALUES:,}); use a larger step"
+        )
+    return [str(start + i * step) for i in range(count)]
+
+
+# ------------------------------------------------------------------------------------ constraints
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One ``--constraint`` expression, compiled to a closure over a parameter dict."""
+
+    text: str
+    names: tuple[str, ...]
+    _fn: Callable[[dict[str, Any]], Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, text: str, strategy_cls: type) -> Constraint:
+        """Compile ``text``; names must be parameters of ``strategy_cls``.
+
+        Raises
+        ------
+        ParamError
+            a syntax error, an unknown name (with a hint), or a node outside the whitelist.
+        """
+        if len(text) > MAX_CONSTRAINT_CHARS:
+            raise ParamError(f"constraint is {len(text)} characters (max {MAX_CONSTRAINT_CHARS})")
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            raise ParamError(f"constraint {text!r} does not parse; {_ALLOWED_HELP}") from None
+        body = tree.body
+        if not isinstance(body, (ast.Compare, ast.BoolOp)) and not (
+            isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not)
+        ):
+            raise ParamError(
+                f"constraint {text!r} is not a condition; compare values, e.g. 'fast < slow'"
+            )
+        declared = params_mod.declared(strategy_cls)
+        names: list[str] = []
+        fn = _compile(body, text, declared, strategy_cls, names)
+        return cls(text, tuple(dict.fromkeys(names)), fn)
+
+    def holds(self, params: dict[str, Any]) -> bool:
+        """True when ``params`` satisfies the expression."""
+        try:
+            return bool(self._fn(params))
+        except ZeroDivisionError:
+            raise ParamError(
+                f"constraint {self.text!r} divides by zero at {_show(params, self.names)}"
+            ) from None
+        except TypeError:
+            raise ParamError(
+                f"constraint {self.text!r} mixes text and numbers at {_show(params, self.names)}"
+            ) from None
+
+
+def _show(params: dict[str, Any], names: tuple[str, ...]) -> str:
+    return ", ".join(f"{n}={params.get(n)!r}" for n in names)
+
+
+def _compile(
+    node: ast.AST, text: str, declared: dict[str, Any], cls: type, names: list[str]
+) -> Callable[[dict[str, Any]], Any]:
+    """Closure for one whitelisted node; anything else is a :class:`ParamError`."""
+
+    def sub(child: ast.AST) -> Callable[[dict[str, Any]], Any]:
+        return _compile(child, text, declared, cls, names)
+
+    if isinstance(node, ast.BoolOp):
+        parts = [sub(v) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda p: all(f(p) for f in parts)
+        return lambda p: any(f(p) for f in parts)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in (ast.Not, ast.USub, ast.UAdd):
+        inner = sub(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda p: not inner(p)
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        return lambda p: sign * inner(p)
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        terms = [sub(node.left)] + [sub(c) for c in node.comparators]
+        ops = [_COMPARE[type(op)] for op in node.ops]
+        return lambda p: _chain(ops, [t(p) for t in terms])
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+        left, right, op = sub(node.left), sub(node.right), _ARITH[type(node.op)]
+        return lambda p: op(left(p), right(p))
+    if isinstance(node, ast.Name):
+        if node.id not in declared:
+            raise ParamError(
+                f"constraint {text!r}: unknown name {node.id!r} for {_name(cls)}"
+                f"{params_mod.suggest(node.id, declared)}; known: {', '.join(declared)}"
+            )
+        names.append(node.id)
+        key = node.id
+        return lambda p: p[key]
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+        value = node.value
+        return lambda p: value
+    what = type(node).__name__
+    snippet = ast.get_source_segment(text.strip(), node) or what
+    raise ParamError(f"constraint {text!r}: {snippet!r} ({what}) is not allowed; {_ALLOWED_HELP}")
+
+
+def _chain(ops: list[Callable[[Any, Any], bool]], values: list[Any]) -> bool:
+    return all(op(a, b) for op, a, b in zip(ops, values[:-1], values[1:], strict=True))
+
+
+def parse_constraints(texts: list[str] | None, cls: type) -> tuple[Constraint, ...]:
+    """Compile every ``--constraint``; a combination must satisfy all of them."""
+    return tuple(Constraint.parse(t, cls) for t in texts or [])
+
+
+# ------------------------------------------------------------------------------------ combinations
+
+
+@dataclass(frozen=True)
+class Combinations:
+    """What a grid expands to.
+
+    Attributes
+    ----------
+    params : resolved parameter dicts (defaults + grid values), in grid order
+    grid_size : size of the full product before constraints
+    rejected : combinations a ``--constraint`` removed (counted over what was examined)
+    refused : combinations the strategy refuses or the window is too short for, by reason
+    sampled : ``N`` of ``--random N`` (None for the full grid)
+    """
+
+    params: list[dict[str, Any]]
+    grid_size: int
+    rejected: int
+    refused: dict[str, int]
+    sampled: int | None = None
+
+    def refusal_text(self) -> str:
+        """One line summing up the refused combinations (empty when none)."""
+        if not self.refused:
+            return ""
+        total = sum(self.refused.values())
+        first = next(iter(self.refused))
+        return f"skipped {total} combination(s) the strategy refuses or the window is too short for (e.g. {first})"
+
+
+def _decode(index: int, sizes: list[int]) -> tuple[int, ...]:
+    """Mixed-radix digits of ``index`` (last axis fastest, as ``itertools.product``)."""
+    digits = []
+    for size in reversed(sizes):
+        index, d = divmod(index, size)
+        digits.append(d)
+    return tuple(reversed(digits))
+
+
+def _check(
+    cls: type, overrides: dict[str, Any], constraints: tuple[Constraint, ...], bars: int | None
+) -> tuple[str, dict[str, Any] | str | None]:
+    """``("ok", resolved)``, ``("rejected", None)`` or ``("refused", reason)``."""
+    full = {**params_mod.declared(cls), **overrides}
+    if not all(c.holds(full) for c in constraints):
+        return "rejected", None
+    try:
+        resolved = params_mod.resolve(cls, overrides)
+    except ParamError as exc:
+        return "refused", str(exc)
+    if bars is not None:
+        need = int(getattr(cls, "warmup", lambda p: 0)(resolved)) + 1
+        if need > bars:
+            return "refused", f"needs {need} bars, the window has {bars}"
+    return "ok", resolved
+
+
+def build_combinations(
+    cls: type,
+    axes: dict[str, tuple[Any, ...]],
+    constraints: tuple[Constraint, ...] = (),
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    bars: int | None = None,
+) -> Combinations:
+    """Expand ``axes`` into resolved parameter dicts.
+
+    Parameters
+    ----------
+    cls : strategy class
+    axes : ``{key: values}`` from :func:`parse_grid` (empty: one run with the defaults)
+    constraints : all must hold
+    sample : draw this many distinct valid combinations at random (seeded) instead of all
+    seed : random seed for ``sample``; the same seed draws the same combinations (resume)
+    bars : window length; combinations whose warm-up needs more bars are refused
+
+    Raises
+    ------
+    ParamError
+        the grid is too large to enumerate, nothing is left after constraints, or ``sample``
+        exceeds the number of valid combinations.
+    """
+    names, sizes = list(axes), [len(v) for v in axes.values()]
+    total = math.prod(sizes)
+    if sample is not None and sample < 1:
+        raise ParamError(f"--random {sample} must be at least 1")
+    if sample is None and total > MAX_GRID:
+        raise ParamError(
+            f"the grid has {total:,} combinations (max {MAX_GRID:,}); narrow it or sample with --random N"
+        )
+    order = _index_order(total, sizes, sample, seed)
+    kept: list[tuple[int, dict[str, Any]]] = []
+    rejected = 0
+    refused: dict[str, int] = {}
+    for index, digits in order:
+        overrides = {n: axes[n][d] for n, d in zip(names, digits, strict=True)}
+        status, value = _check(cls, overrides, constraints, bars)
+        if status == "ok":
+            kept.append((index, value))  # type: ignore[arg-type]
+            if sample is not None and len(kept) == sample:
+                break
+        elif status == "rejected":
+            rejected += 1
+        else:
+            refused[str(value)] = refused.get(str(value), 0) + 1
+    _refuse_empty_or_short(cls, kept, total, rejected, refused, sample)
+    kept.sort(key=lambda item: item[0])
+    return Combinations([p for _, p in kept], total, rejected, refused, sample)
+
+
+def _index_order(
+    total: int, sizes: list[int], sample: int | None, seed: int
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """Grid indices with their digits: in order, or in a seeded random order for sampling."""
+    if sample is None:
+        ranges = [range(s) for s in sizes]
+        return enumerate(itertools.product(*ranges))
+    rng = np.random.default_rng(seed)
+    if total <= MAX_GRID:
+        perm = rng.permutation(total)
+        return ((int(i), _decode(int(i), sizes)) for i in perm)
+    return _rejection_order(total, sizes, rng, sample)
+
+
+def _rejection_order(
+    total: int, sizes: list[int], rng: np.random.Generator, sample: int
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """Distinct random indices of a grid too large to permute (at most 50 x sample draws)."""
+    seen: set[int] = set()
+    for _ in range(50 * sample):
+        i = int(rng.integers(total))
+        if i not in seen:
+            seen.add(i)
+            yield i, _decode(i, sizes)
+
+
+def _refuse_empty_or_short(
+    cls: type,
+    kept: list[tuple[int, dict[str, Any]]],
+    total: int,
+    rejected: int,
+    refused: dict[str, int],
+    sample: int | None,
+) -> None:
+    if not kept:
+        why = []
+        if rejected:
+            why.append(f"the constraints reject {rejected:,}")
+        if refused:
+            why.append(
+                f"{_name(cls)} refuses {sum(refused.values()):,} (e.g. {next(iter(refused))})"
+            )
+        raise ParamError(
+            f"no combination left to run out of {total:,}: {'; '.join(why) or 'empty grid'}"
+        )
+    if sample is not None and len(kept) < sample:
+        raise ParamError(
+            f"--random {sample} exceeds the {len(kept):,} valid combinations of the grid; "
+            "lower N or drop --random to run them all"
+        )

@@ -1,0 +1,388 @@
+"""What a sweep tells a researcher: ranking, overfitting statistics, warnings, tables and files.
+
+* :func:`summarise` ranks the rows by ``--metric`` (combinations with fewer than
+  ``--min-trades`` closed trades are not eligible to be chosen), computes the Deflated Sharpe
+  Ratio of the chosen combination and the PBO by CSCV over the daily-returns matrix
+  (:mod:`engine.overfit`), and lists the warnings a careful reader needs (few trades, a short
+  window, an insignificant DSR, a high PBO).
+* :func:`format_top` and :func:`format_overfit` are the terminal output.
+* :func:`heatmap_table` pivots the metric over two parameters, the others fixed at the chosen
+  combination's values or aggregated.
+* :func:`write_sweep_files` writes ``sweep.csv``, ``sweep.parquet``, ``summary.json``,
+  ``overfit.json`` and the charts, each atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.data import atomic_write_text
+from engine.errors import ParamError
+from engine.metrics import METRIC_KEYS
+from engine.overfit import DeflatedSharpe, PBOResult, deflated_sharpe, pbo, sharpe_ratio
+
+#: Metrics where a lower value is better (all others: higher is better).
+LOWER_IS_BETTER = frozenset({"max_drawdown_duration", "volatility", "commission_paid"})
+FEW_TRADES = 10  # fewer closed trades than this: the chosen configuration is anecdotal
+SHORT_WINDOW_BARS = 504  # two years of sessions
+DSR_SIGNIFICANT = 0.95
+AGGREGATES = ("best", "mean", "median", "max", "min")
+SHOWN = ["total_return", "sharpe", "max_drawdown", "n_trades", "win_rate", "excess_return"]
+
+
+def metric_order(metric: str) -> bool:
+    """``True`` when lower is better; :class:`ParamError` for a key that cannot rank."""
+    from engine.params import suggest
+
+    numeric = [k for k in METRIC_KEYS if k not in ("start", "end")]
+    if metric not in numeric:
+        raise ParamError(
+            f"unknown metric {metric!r}{suggest(metric, numeric)}; choose one of {', '.join(numeric)}"
+        )
+    return metric in LOWER_IS_BETTER
+
+
+def rank(frame: pd.DataFrame, metric: str, min_trades: int = 0) -> pd.DataFrame:
+    """Rows best first by ``metric`` (NaN last; ties keep grid order), with ``rank`` and
+    ``eligible`` (``n_trades >= min_trades``) columns; ineligible rows follow eligible ones."""
+    ascending = metric_order(metric)
+    out = frame.copy()
+    out["eligible"] = pd.to_numeric(out["n_trades"]).fillna(0) >= min_trades
+    values = pd.to_numeric(out[metric], errors="coerce")
+    out["_sort"] = values if ascending else -values
+    out = out.sort_values(
+        ["eligible", "_sort"], ascending=[False, True], na_position="last", kind="mergesort"
+    )
+    out = out.drop(columns="_sort")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Overfit:
+    """Overfitting statistics of a sweep (either may be None, with the reason in ``notes``)."""
+
+    dsr: DeflatedSharpe | None
+    pbo: PBOResult | None
+    n_trials: int
+    notes: list[str] = field(default_factory=list)
+
+
+def overfit_stats(matrix: np.ndarray, chosen: int, n_splits: int = 16) -> Overfit:
+    """DSR of column ``chosen`` (all columns are the trials) and PBO by CSCV of ``matrix``."""
+    m = np.asarray(matrix, dtype=float)
+    n = m.shape[1]
+    notes: list[str] = []
+    dsr = deflated_sharpe(m[:, chosen], np.asarray(sharpe_ratio(m)), n_trials=n)
+    if dsr.reason:
+        notes.append(f"DSR undefined: {dsr.reason}")
+    result: PBOResult | None = None
+    if n < 2:
+        notes.append("PBO needs at least 2 combinations")
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = pbo(m, n_splits=n_splits)
+            except (ValueError, ParamError) as exc:
+                notes.append(f"PBO not computed: {exc}")
+        notes.extend(str(w.message) for w in caught)
+    return Overfit(dsr, result, n, notes)
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """A ranked sweep: rows best first, the chosen row, its overfitting stats and warnings."""
+
+    ranked: pd.DataFrame
+    metric: str
+    chosen: pd.Series
+    overfit: Overfit
+    param_columns: list[str]
+    grid_keys: list[str]
+    warnings: list[str]
+    bars: int
+
+
+def summarise(
+    frame: pd.DataFrame,
+    matrix: np.ndarray,
+    metric: str,
+    *,
+    param_columns: list[str],
+    grid_keys: list[str],
+    bars: int,
+    min_trades: int = 0,
+    pbo_splits: int = 16,
+) -> SweepSummary:
+    """Rank ``frame`` (rows in the order of ``matrix``'s columns) and compute the statistics."""
+    ranked = rank(frame, metric, min_trades)
+    chosen = ranked.iloc[0]
+    overfit = overfit_stats(matrix, int(frame.index.get_loc(chosen.name)), pbo_splits)
+    notes = _warnings(chosen, metric, bars, min_trades, overfit)
+    return SweepSummary(ranked, metric, chosen, overfit, param_columns, grid_keys, notes, bars)
+
+
+def _warnings(
+    chosen: pd.Series, metric: str, bars: int, min_trades: int, overfit: Overfit
+) -> list[str]:
+    out: list[str] = []
+    if not chosen["eligible"]:
+        out.append(
+            f"no combination has {min_trades} closed trades or more; the ranking ignores --min-trades"
+        )
+    trades = int(chosen["n_trades"]) if pd.notna(chosen["n_trades"]) else 0
+    if trades < FEW_TRADES:
+        out.append(
+            f"the chosen configuration rests on {trades} closed trade(s) (fewer than {FEW_TRADES}): "
+            "its metrics describe a handful of events, not a tested edge"
+        )
+    if bars < SHORT_WINDOW_BARS:
+        out.append(
+            f"short window: {bars} bars (~{bars / 252:.1f} years, under {SHORT_WINDOW_BARS // 252}); "
+            "one market regime, so in-sample rankings say little about the next one"
+        )
+    dsr = overfit.dsr
+    if dsr is not None and not math.isnan(dsr.dsr) and dsr.dsr < DSR_SIGNIFICANT:
+        out.append(
+            f"Deflated Sharpe Ratio {dsr.dsr:.2f} < {DSR_SIGNIFICANT}: after {dsr.n_trials} trials the chosen "
+            "Sharpe ratio is not distinguishable from the best of that many worthless ones"
+        )
+    if overfit.pbo is not None and overfit.pbo.pbo > 0.5:
+        out.append(
+            f"PBO {overfit.pbo.pbo:.0%} > 50%: the in-sample best ranks below the out-of-sample median "
+            "more often than not: the selection is likely overfit"
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------ text
+
+
+def _fmt(key: str, value: Any) -> str:
+    from engine.report import format_value
+
+    return format_value(key, value)
+
+
+def format_top(summary: SweepSummary, top: int = 10) -> str:
+    """The top ``top`` rows: rank, the varying parameters, the metric and a few others."""
+    cols = [c for c in summary.grid_keys if c in summary.ranked]
+    metrics = [summary.metric] + [m for m in SHOWN if m != summary.metric]
+    rows = summary.ranked.head(top)
+    table = pd.DataFrame({"rank": rows["rank"].astype(int)})
+    for c in cols:
+        table[c] = rows[c].map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+    for m in metrics:
+        table[m] = [_fmt(m, v) for v in rows[m]]
+    text = table.to_string(index=False)
+    return f"top {len(rows)} of {len(summary.ranked)} by {summary.metric} ({'lower' if metric_order(summary.metric) else 'higher'} is better):\n{text}"
+
+
+def format_overfit(overfit: Overfit) -> str:
+    """The overfitting statistics as a few lines of text."""
+    lines = ["overfitting statistics:"]
+    d = overfit.dsr
+    if d is not None and not math.isnan(d.dsr):
+        lines.append(
+            f"  Deflated Sharpe Ratio of the chosen combination: {d.dsr:.3f} "
+            f"(Sharpe per bar {d.sr:.4f} vs {d.sr0:.4f} expected from the best of N={d.n_trials} "
+            f"worthless trials; skew {d.skew:.2f}, kurtosis {d.kurtosis:.2f}, {d.n_obs} daily returns)"
+        )
+    p = overfit.pbo
+    if p is not None:
+        lines.append(
+            f"  Probability of Backtest Overfitting (CSCV, S={p.n_splits} blocks, {p.n_combinations:,} splits, "
+            f"selection by Sharpe): {p.pbo:.1%}; out-of-sample loss in {p.prob_oos_loss:.0%} of splits; "
+            f"degradation slope {p.degradation.slope:.2f}"
+        )
+    lines.extend(f"  note: {n}" for n in overfit.notes)
+    lines.append(
+        "  (N counts every combination as a trial; correlated ones make the DSR conservative)"
+    )
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ heatmap
+
+
+def heatmap_table(
+    ranked: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    others: str = "best",
+    varying: list[str] | None = None,
+) -> pd.DataFrame:
+    """``metric`` by ``y`` (rows) x ``x`` (columns).
+
+    ``others="best"`` keeps only rows whose other varying parameters equal the chosen row's
+    (the first of ``ranked``); ``mean`` / ``median`` / ``max`` / ``min`` aggregate over them.
+    """
+    if others not in AGGREGATES:
+        raise ParamError(f"--heatmap-others {others!r}: choose one of {', '.join(AGGREGATES)}")
+    frame = ranked
+    if others == "best":
+        best = ranked.iloc[0]
+        for col in varying or []:
+            if col not in (x, y):
+                frame = frame[frame[col] == best[col]]
+        others = "mean"  # one row per cell remains
+    values = pd.to_numeric(frame[metric], errors="coerce")
+    table = values.groupby([frame[y], frame[x]]).agg(others).unstack(x)
+    return table.sort_index().sort_index(axis=1)
+
+
+def pick_heatmap_axes(
+    requested: str | None, grid_keys: list[str], varying: list[str]
+) -> tuple[str, str] | None:
+    """``--heatmap X,Y`` checked against the grid keys, or the first two varying keys."""
+    from engine.params import suggest
+
+    if not requested:
+        return (varying[0], varying[1]) if len(varying) >= 2 else None
+    names = [n.strip() for n in requested.split(",")]
+    if len(names) != 2 or names[0] == names[1]:
+        raise ParamError(
+            f"--heatmap {requested!r}: give two different grid keys, e.g. --heatmap fast,slow"
+        )
+    for n in names:
+        if n not in grid_keys:
+            raise ParamError(
+                f"--heatmap: {n!r} is not a grid key{suggest(n, grid_keys)}; grid keys: {', '.join(grid_keys)}"
+            )
+    return names[0], names[1]
+
+
+# ------------------------------------------------------------------------------------ files
+
+
+def overfit_json(overfit: Overfit) -> dict[str, Any]:
+    """The statistics as JSON-ready values (NaN as null)."""
+    out: dict[str, Any] = {"n_trials": overfit.n_trials, "notes": overfit.notes}
+    if overfit.dsr is not None:
+        out["deflated_sharpe"] = {k: _num(v) for k, v in overfit.dsr.__dict__.items()}
+    if overfit.pbo is not None:
+        p = overfit.pbo
+        out["pbo"] = {
+            "pbo": p.pbo,
+            "prob_oos_loss": p.prob_oos_loss,
+            "n_splits": p.n_splits,
+            "n_combinations": p.n_combinations,
+            "rows_used": p.rows_used,
+            "rows_dropped": p.rows_dropped,
+            "metric": p.metric,
+            "degradation": {k: _num(v) for k, v in p.degradation.__dict__.items()},
+            "logits": [_num(v) for v in p.logits],
+        }
+    return out
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return (
+            None if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else v)
+        )
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def row_json(row: pd.Series, param_columns: list[str]) -> dict[str, Any]:
+    """One ranked row: its parameters and every metric, JSON-ready."""
+    return {
+        "rank": int(row["rank"]),
+        "key": row["key"],
+        "params": {c: _num(row[c]) for c in param_columns},
+        "metrics": {k: _num(row[k]) for k in METRIC_KEYS},
+    }
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    atomic_write_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def write_sweep_files(
+    out: Path,
+    summary: SweepSummary,
+    header: dict[str, Any],
+    *,
+    heatmap: tuple[str, str] | None = None,
+    others: str = "best",
+    plots: bool = True,
+    top: int = 10,
+) -> list[Path]:
+    """``sweep.csv``, ``sweep.parquet``, ``summary.json``, ``overfit.json`` and the charts."""
+    from engine.store import export_frame
+
+    out = Path(out)
+    ranked = summary.ranked
+    written = [export_frame(ranked, out / "sweep.csv"), export_frame(ranked, out / "sweep.parquet")]
+    payload = {
+        **header,
+        "metric": summary.metric,
+        "lower_is_better": metric_order(summary.metric),
+        "combinations": len(ranked),
+        "chosen": row_json(summary.chosen, summary.param_columns),
+        "top": [row_json(r, summary.param_columns) for _, r in ranked.head(top).iterrows()],
+        "overfit": overfit_json(summary.overfit),
+        "warnings": summary.warnings,
+    }
+    written.append(write_json(out / "summary.json", payload))
+    written.append(write_json(out / "overfit.json", overfit_json(summary.overfit)))
+    if plots:
+        written.extend(_write_charts(out, summary, heatmap, others))
+    return written
+
+
+def _write_charts(
+    out: Path, summary: SweepSummary, heatmap: tuple[str, str] | None, others: str
+) -> list[Path]:
+    from engine import sweep_plots
+
+    ranked, metric, chosen = summary.ranked, summary.metric, summary.chosen
+    paths = [out / f"distribution_{metric}.png"]
+    reference = ranked["buy_hold_return"].iloc[0] if metric == "total_return" else None
+    sweep_plots.distribution_figure(
+        ranked[metric],
+        metric,
+        chosen=_float(chosen[metric]),
+        reference=_float(reference),
+        path=paths[-1],
+    )
+    if summary.overfit.pbo is not None:
+        dsr = summary.overfit.dsr.dsr if summary.overfit.dsr is not None else None
+        paths.append(out / "overfit.png")
+        sweep_plots.overfit_figure(summary.overfit.pbo, dsr=dsr, path=paths[-1])
+    if heatmap is not None:
+        x, y = heatmap
+        varying = [k for k in summary.grid_keys if ranked[k].nunique() > 1]
+        fixed = [k for k in varying if k not in (x, y)]
+        if not fixed:
+            note = ""
+        elif others == "best":
+            note = "others at the chosen values: " + ", ".join(f"{k}={chosen[k]}" for k in fixed)
+        else:
+            note = f"{others} over {', '.join(fixed)}"
+        table = heatmap_table(ranked, x, y, metric, others, varying)
+        paths.append(out / f"heatmap_{x}_{y}.png")
+        sweep_plots.heatmap_figure(table, x, y, metric, subtitle=note, path=paths[-1])
+    return paths
+
+
+def _float(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
