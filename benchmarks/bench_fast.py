@@ -1,0 +1,251 @@
+"""Fast engine speed and memory, measured in one run (issue: fast sweep engine).
+
+Prints:
+
+1. the one-time compile cost: the first MA-trend batch in a fresh process with an empty numba
+   cache (compile + save), then again in a second fresh process (load from the on-disk cache);
+2. the MA-trend sweep on CRWV with ``--jobs`` threads: combinations per second of
+   :func:`engine.fast.evaluate_arrays` over a ~96,000-combination grid (full metrics and the
+   daily returns the sweep store keeps), best of ``--repeat``;
+3. the plain backtrader loop on a sample of the same grid (one default ``bt.Cerebro()`` run per
+   combination, final value only, as ``benchmarks/bench_sweep.py``) and the ratio;
+4. the same fast sweep on a 5,000-bar synthetic series;
+5. the peak memory (max RSS) of a 1,000,000-combination MA-trend sweep streamed chunk by chunk
+   (metrics and returns of each chunk reduced to a running best, nothing kept per combination),
+   next to the peak of a 100,000-combination one: the same peak means the memory is flat;
+6. with ``--cli``: ``crwv-bt sweep`` end to end on 100,000 MA combinations (grid parsing, keys,
+   the SQLite store with returns, progress bar off), and its resume (nothing left to run).
+
+Usage::
+
+    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+MODE = {"reclaim": 0, "cross": 1}
+
+
+def ma_grid(bars: int, fast: range, slow: range, hold: range) -> dict[str, np.ndarray]:
+    """MA-trend columns (text parameters as kernel codes), combinations the window can run."""
+    f, s, h, m, e = np.meshgrid(
+        np.array(fast), np.array(slow), np.array(hold), [0, 1], [0, 1], indexing="ij"
+    )
+    need = np.where(m == MODE["cross"], s + 1, s + h)  # MATrend.warmup
+    ok = (f < s) & (need + 1 <= bars)
+    return {"fast": f[ok], "slow": s[ok], "hold_bars": h[ok], "mode": m[ok], "exit_on": e[ok]}
+
+
+def crwv() -> pd.DataFrame:
+    from engine.data import load_prices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_prices("CRWV", allow_download=False)
+
+
+def fast_rate(prices: pd.DataFrame, cols: dict[str, np.ndarray], jobs: int, repeat: int) -> float:
+    """Best combinations per second of the fast engine over ``cols`` (metrics + returns)."""
+    from engine.fast import evaluate_arrays
+
+    n = len(cols["fast"])
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = sum(
+            ch.stop - ch.start
+            for ch in evaluate_arrays("ma_trend", cols, prices, want_returns=True, jobs=jobs)
+        )
+        best = max(best, done / (time.perf_counter() - start))
+        assert done == n
+    return best
+
+
+def plain_loop_rate(prices: pd.DataFrame, cols: dict[str, np.ndarray], sample: int) -> float:
+    """Combinations per second of one default ``bt.Cerebro()`` run per combination."""
+    from strategies import STRATEGIES
+
+    frame = prices[["open", "high", "low", "close", "volume"]].copy()
+    frame["openinterest"] = 0.0
+    rows = np.linspace(0, len(cols["fast"]) - 1, sample).astype(int)
+    modes, exits = ["reclaim", "cross"], ["slow", "fast"]
+    start = time.perf_counter()
+    for j in rows:
+        cerebro = bt.Cerebro()
+        cerebro.broker.setcash(100_000.0)
+        cerebro.adddata(bt.feeds.PandasData(dataname=frame))
+        cerebro.addstrategy(
+            STRATEGIES["ma_trend"], fast=int(cols["fast"][j]), slow=int(cols["slow"][j]),
+            hold_bars=int(cols["hold_bars"][j]), mode=modes[cols["mode"][j]], exit_on=exits[cols["exit_on"][j]],
+        )  # fmt: skip
+        cerebro.run()
+        cerebro.broker.getvalue()
+    return sample / (time.perf_counter() - start)
+
+
+_CHILD_COMPILE = """
+import time, warnings, numpy as np
+warnings.simplefilter("ignore")
+from engine.data import load_prices
+from engine.fast import evaluate_arrays
+prices = load_prices("CRWV", allow_download=False)
+t = time.perf_counter()
+cols = {"fast": np.array([20]), "slow": np.array([60])}
+list(evaluate_arrays("ma_trend", cols, prices, want_returns=True, jobs=2))
+print(time.perf_counter() - t)
+"""
+
+_CHILD_MEMORY = """
+import json, resource, sys, time, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+sys.path.insert(0, {root!r})
+from benchmarks.bench_fast import crwv, lazy_columns
+from engine.fast import evaluate_arrays
+prices = crwv()
+total, jobs = {total}, {jobs}
+list(evaluate_arrays("ma_trend", {{"fast": np.array([5])}}, prices, want_returns=True, jobs=jobs))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start, done, best = time.perf_counter(), 0, -np.inf
+for cols in lazy_columns(len(prices), total):
+    for ch in evaluate_arrays("ma_trend", cols, prices, want_returns=True, jobs=jobs, validate=False):
+        done += ch.stop - ch.start
+        best = max(best, np.nanmax(ch.metrics[:, 13]))  # sharpe: a running reduction only
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"done": done, "base_mb": base / 1024, "peak_mb": peak / 1024, "seconds": time.perf_counter() - start}}))
+"""
+
+
+def lazy_columns(bars: int, total: int, block: int = 50_000):
+    """MA-trend columns of ``total`` combinations, generated ``block`` rows at a time."""
+    out = 0
+    for fast in range(1, 1_000):
+        cols = ma_grid(bars, range(fast, fast + 1), range(2, bars), range(1, 8))
+        for lo in range(0, len(cols["fast"]), block):
+            part = {k: v[lo : lo + block][: total - out] for k, v in cols.items()}
+            out += len(part["fast"])
+            if len(part["fast"]):
+                yield part
+            if out >= total:
+                return
+
+
+def child(code: str, env: dict[str, str] | None = None) -> str:
+    full = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True, check=True
+    )
+    return res.stdout.strip().splitlines()[-1]
+
+
+def compile_cost() -> tuple[float, float]:
+    """(seconds with an empty numba cache, seconds loading it), each in a fresh process."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = float(child(_CHILD_COMPILE, {"NUMBA_CACHE_DIR": cache}))
+        warm = float(child(_CHILD_COMPILE, {"NUMBA_CACHE_DIR": cache}))
+    return cold, warm
+
+
+def memory(total: int, jobs: int) -> dict[str, float]:
+    return json.loads(child(_CHILD_MEMORY.format(root=str(ROOT), total=total, jobs=jobs)))
+
+
+def cli_sweep(jobs: int) -> tuple[float, float, int]:
+    """(seconds, resume seconds, combinations) of ``crwv-bt sweep`` on 100,000 MA combinations."""
+    grid = ["--grid", "fast=2:41:1", "--grid", "slow=20:259:2", "--grid", "hold_bars=1:5:1"]
+    grid += ["--grid", "mode=reclaim,cross", "--grid", "exit_on=slow,fast"]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = str(Path(tmp) / "sweep.sqlite")
+        cmd = [sys.executable, "-m", "engine", "sweep", "ma_trend", *grid, "--store", store]
+        cmd += ["--jobs", str(jobs), "--out", str(Path(tmp) / "out"), "--no-progress"]
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run(
+                cmd,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                check=True,
+                capture_output=True,
+            )
+            times.append(time.perf_counter() - start)
+        import sqlite3
+
+        rows = sqlite3.connect(store).execute("select count(*) from runs").fetchone()[0]
+    return times[0], times[1], rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="threads for the fast engine (default 2)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="fast timings: best of N (default 3)")
+    parser.add_argument(
+        "--sample", type=int, default=40, help="combinations in the backtrader loop"
+    )
+    parser.add_argument("--combos", type=int, default=1_000_000, help="size of the memory sweep")
+    parser.add_argument("--cli", action="store_true", help="also time crwv-bt sweep end to end")
+    args = parser.parse_args()
+
+    cold, warm = compile_cost()
+    print(f"compile (one time, empty cache): {cold:.1f} s; later processes load it in {warm:.2f} s")
+
+    prices = crwv()
+    cols = ma_grid(len(prices), range(2, 42), range(20, 260, 2), range(1, 6))
+    from engine.fast import evaluate_arrays
+
+    list(
+        evaluate_arrays("ma_trend", {k: v[:10] for k, v in cols.items()}, prices, jobs=args.jobs)
+    )  # warm
+    rate = fast_rate(prices, cols, args.jobs, args.repeat)
+    plain = plain_loop_rate(prices, cols, args.sample)
+    print(
+        f"CRWV ({len(prices)} bars), ma_trend, {len(cols['fast']):,} combinations, {args.jobs} jobs:"
+    )
+    print(f"  fast engine: {rate:,.0f} combinations/s (metrics + daily returns)")
+    print(
+        f"  plain backtrader loop ({args.sample} sampled combinations): {plain:,.1f} combinations/s"
+    )
+    print(f"  ratio: {rate / plain:,.0f}x")
+
+    from engine.fast.synth import synthetic_prices
+
+    long = synthetic_prices(2024, 5_000, "gbm", start="2005-01-03", vol=0.02)
+    cols5k = ma_grid(len(long), range(2, 42), range(20, 260, 4), range(1, 6))
+    list(evaluate_arrays("ma_trend", {k: v[:10] for k, v in cols5k.items()}, long, jobs=args.jobs))
+    rate5k = fast_rate(long, cols5k, args.jobs, args.repeat)
+    print(
+        f"5,000-bar synthetic series, {len(cols5k['fast']):,} combinations: {rate5k:,.0f} combinations/s"
+    )
+
+    small, big = memory(100_000, args.jobs), memory(args.combos, args.jobs)
+    for label, m in (("100,000", small), (f"{args.combos:,}", big)):
+        print(
+            f"streamed sweep of {label} combinations: peak RSS {m['peak_mb']:,.0f} MB "
+            f"(after start-up {m['base_mb']:,.0f} MB), {m['done'] / m['seconds']:,.0f} combinations/s"
+        )
+    if args.cli:
+        first, resume, rows = cli_sweep(args.jobs)
+        print(
+            f"crwv-bt sweep, {rows:,} MA combinations into a fresh store: {first:.1f} s; resume: {resume:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Python entry points of the fast engine: batches of combinations in, metric rows out.
+
+* :func:`evaluate_arrays` - the batch API: parameter *columns* (one array per parameter; missing
+  ones take the class default) in, a stream of :class:`Chunk` (a metrics matrix, optionally the
+  daily returns) out; nothing per combination is built in Python.
+* :func:`evaluate` - the sweep engine interface (:mod:`engine.sweep_engines`): a list of resolved
+  parameter dicts in, a list of ``(metrics dict, float32 daily returns)`` out.
+* :func:`simulate` - one combination with its fills, trades, equity and metrics, shaped like the
+  harness's :class:`engine.result.RunResult` tables (the equivalence tests compare the two).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import params as params_mod
+from engine.errors import DataError, ParamError
+from engine.fast import broker as B
+from engine.fast import layout as L
+from engine.fast._cache import ensure_fresh
+from engine.fast.indicators import IndicatorCache
+from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
+from engine.fast.specs import SPECS, Market
+from engine.metrics import METRIC_KEYS, daily_risk_free
+from engine.result import Costs
+
+DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
+RETURN_VALUES_PER_CHUNK = 4_000_000  # float32 daily returns per chunk (16 MB) when they are kept
+_MARKETS: OrderedDict[tuple, Market] = OrderedDict()
+_MARKETS_MAX = 16
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Results of ``stop - start`` consecutive combinations.
+
+    metrics : float64 matrix, one row per combination, columns :data:`NUM_KEYS`
+    returns : float32 matrix of daily returns (``bars - 1`` columns), or None when not asked for
+    """
+
+    start: int
+    stop: int
+    metrics: np.ndarray
+    returns: np.ndarray | None
+
+
+def supports(strategy: str, *, fractional: bool = False) -> bool:
+    """True when the fast engine reproduces ``strategy`` (whole-share sizing only)."""
+    return strategy in SPECS and not fractional
+
+
+def strategy_class(strategy: str) -> type:
+    from strategies import STRATEGIES
+
+    if strategy not in STRATEGIES:
+        raise ParamError(f"unknown strategy {strategy!r}{params_mod.suggest(strategy, STRATEGIES)}")
+    return STRATEGIES[strategy]
+
+
+def default_jobs() -> int:
+    """Threads for the compiled batches: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_rows(score: Callable[[tuple[int, int]], None], m: int, jobs: int | None) -> None:
+    """Call ``score((lo, hi))`` over ``[0, m)`` in slices, on ``jobs`` threads.
+
+    The batch kernels release the GIL (``nogil``), so plain threads run them in parallel with no
+    process start-up, no pickling and nothing shared but read-only inputs; each slice writes its
+    own rows of the output. Slices are small enough (8 per thread) to even out uneven rows.
+    """
+    jobs = max(1, int(jobs or default_jobs()))
+    if jobs == 1 or m < 2 * jobs:
+        score((0, m))
+        return
+    step = max(1, -(-m // (8 * jobs)))
+    slices = [(lo, min(m, lo + step)) for lo in range(0, m, step)]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for fut in [pool.submit(score, sl) for sl in slices]:
+            fut.result()
+
+
+# ------------------------------------------------------------------------------------ context
+def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = None) -> Market:
+    """The price arrays, cost vector and indicator cache of one window (cached per process).
+
+    Every path into the kernels goes through here first, so this is where a stale on-disk
+    kernel cache is cleared (:func:`engine.fast._cache.ensure_fresh`).
+    """
+    ensure_fresh()
+    ohlc = np.ascontiguousarray(
+        prices[["open", "high", "low", "close"]].to_numpy(dtype=np.float64).T
+    )
+    stamps = bar_dates(prices).values.astype("datetime64[D]").astype(np.int64)
+    digest = key or hashlib.sha1(ohlc.tobytes() + stamps.tobytes()).hexdigest()
+    cache_key = (digest, costs, float(cash))
+    if cache_key not in _MARKETS:
+        cost_vec = np.array(
+            [
+                costs.commission_per_share,
+                costs.commission_min,
+                costs.commission_max_pct,
+                costs.slippage,
+            ],
+            dtype=np.float64,
+        )
+        o, h, lo, c = (np.ascontiguousarray(row) for row in ohlc)
+        days = bar_dates(prices).values.astype("datetime64[D]").astype(np.int64)
+        _MARKETS[cache_key] = Market(o, h, lo, c, cost_vec, float(cash), IndicatorCache(c), days)
+        while len(_MARKETS) > _MARKETS_MAX:
+            _MARKETS.popitem(last=False)
+    else:
+        _MARKETS.move_to_end(cache_key)
+    return _MARKETS[cache_key]
+
+
+def bar_dates(prices: pd.DataFrame) -> pd.DatetimeIndex:
+    """The session dates the harness records (local calendar date, midnight, no zone)."""
+    idx = pd.DatetimeIndex(prices.index)
+    if idx.tz is not None:
+        idx = idx.tz_localize(None)
+    out = idx.normalize()
+    out.name = "date"
+    return out
+
+
+def _run_single(spec_name: str, mk: Market, cols: dict[str, np.ndarray], record: bool) -> tuple:
+    spec = SPECS[spec_name]
+    n = mk.c.shape[0]
+    sim = B.new_sim(n, mk.cash, record)
+    eq = np.empty(n)
+    pos = np.empty(n)
+    spec.single(mk, spec.prepare(mk, cols), 0, sim, eq, pos)
+    if sim[1][L.M_OVERFLOW]:
+        raise RuntimeError(f"fast engine: {spec_name} overflowed its order book or event buffer")
+    return sim, eq, pos
+
+
+def _env(
+    prices: pd.DataFrame,
+    mk: Market,
+    benchmark: pd.Series | None,
+    risk_free: float,
+    periods_per_year: int,
+) -> tuple:
+    """(days, common, bench_x, bench_ok, bh_total, rf_daily, P): see :mod:`engine.fast.batch`."""
+    dates = bar_dates(prices)
+    days = mk.days
+    _sim, bh_eq, _pos = _run_single("buy_hold", mk, {}, False)
+    bh_total = bh_eq[-1] / bh_eq[0] - 1.0 if bh_eq[0] > 0 else math.nan
+    rf_d = daily_risk_free(risk_free, periods_per_year)
+    common = np.zeros(0, dtype=np.int64)
+    bench_x = np.zeros(0)
+    bench_ok = False
+    if benchmark is not None:
+        bench = benchmark.astype(float).dropna()
+        inter = dates.intersection(bench.index)
+        if len(inter) >= 3:
+            common = dates.get_indexer(inter).astype(np.int64)
+            b = bench.loc[inter].to_numpy(dtype=float)
+            bench_x = (b[1:] / b[:-1] - 1.0) - rf_d
+            bench_ok = not bool(np.ptp(bench_x) <= 1e-12)
+    return (
+        days,
+        common,
+        np.ascontiguousarray(bench_x),
+        bench_ok,
+        float(bh_total),
+        rf_d,
+        float(periods_per_year),
+    )
+
+
+# ------------------------------------------------------------------------------------ columns
+def full_columns(
+    strategy: str, columns: dict[str, Any], m: int | None = None
+) -> tuple[dict[str, np.ndarray], int]:
+    """Every declared parameter as an array of length ``m`` (defaults fill the missing ones)."""
+    cls = strategy_class(strategy)
+    declared = params_mod.declared(cls)
+    unknown = [k for k in columns if k not in declared]
+    if unknown:
+        raise ParamError(
+            f"unknown parameter {unknown[0]!r} for {strategy}{params_mod.suggest(unknown[0], declared)}"
+        )
+    lengths = {len(np.asarray(v)) for v in columns.values()}
+    if len(lengths) > 1:
+        raise ParamError(f"parameter columns have different lengths: {sorted(lengths)}")
+    m = lengths.pop() if lengths else (m if m is not None else 1)
+    out: dict[str, np.ndarray] = {}
+    for key, default in declared.items():
+        if key in columns:
+            out[key] = np.asarray(columns[key])
+        elif isinstance(default, tuple):
+            arr = np.empty(m, dtype=object)
+            arr[:] = [default] * m
+            out[key] = arr
+        else:
+            out[key] = np.full(m, default)
+    return out, m
+
+
+def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Resolved parameter dicts -> one array per parameter (tuples kept as objects)."""
+    if not params_list:
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for key in params_list[0]:
+        values = [p[key] for p in params_list]
+        if isinstance(values[0], tuple):
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            out[key] = arr
+        else:
+            out[key] = np.asarray(values)
+    return out
+
+
+def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) -> None:
+    """The harness's refusal of a window shorter than a combination's warm-up plus one bar."""
+    cls = strategy_class(strategy)
+    warm = getattr(cls, "warmup", None)
+    if warm is None or m == 0:
+        return
+    keys = list(cols)
+    for row in set(zip(*(cols[k].tolist() for k in keys), strict=True)):
+        need = int(warm(dict(zip(keys, row, strict=True))))
+        if bars < need + 1:
+            raise DataError(
+                f"{bars} bars, but {strategy} with {dict(zip(keys, row, strict=True))} needs at least "
+                f"{need + 1} (its indicator warm-up plus one bar to trade)"
+            )
+
+
+# ------------------------------------------------------------------------------------ batches
+def evaluate_arrays(
+    strategy: str,
+    columns: dict[str, Any],
+    prices: pd.DataFrame,
+    costs: Costs | None = None,
+    cash: float = 100_000.0,
+    *,
+    benchmark: pd.Series | None = None,
+    want_returns: bool = False,
+    chunk: int | None = None,
+    risk_free: float = 0.0,
+    periods_per_year: int = 252,
+    data_key: str | None = None,
+    validate: bool = True,
+    jobs: int | None = None,
+) -> Iterator[Chunk]:
+    """Score every combination of ``columns`` and yield the results ``chunk`` rows at a time.
+
+    Parameters
+    ----------
+    strategy : registry name (:data:`strategies.STRATEGIES`), one :func:`supports` covers
+    columns : parameter name -> array of values, all the same length (text parameters as text
+        or as their kernel codes); parameters left out take the class default
+    prices : validated daily window (open, high, low, close)
+    costs, cash : as :func:`engine.harness.run_backtest`
+    benchmark : market price series for alpha / beta (as :func:`engine.metrics.compute_metrics`)
+    want_returns : also return each combination's daily returns (float32)
+    chunk : combinations per compiled call (default 65,536, or fewer with ``want_returns`` so
+        that one chunk's returns stay near 16 MB); memory is bounded by one chunk's results
+    data_key : a stable identity of ``prices`` (e.g. its fingerprint's sha256) for the caches
+    validate : check every combination's warm-up against the window (the harness refuses
+        short windows); turn off when the caller has already done it
+    jobs : threads (default: every CPU this process may use)
+
+    Yields
+    ------
+    :class:`Chunk`, in row order.
+    """
+    if strategy not in SPECS:
+        raise ParamError(f"the fast engine does not cover {strategy!r}; use --engine backtrader")
+    costs = costs or Costs()
+    mk = market(prices, costs, cash, data_key)
+    cols, m = full_columns(strategy, columns)
+    if validate:
+        check_warmup(strategy, cols, m, mk.c.shape[0])
+    env = _env(prices, mk, benchmark, risk_free, periods_per_year)
+    spec = SPECS[strategy]
+    n = mk.c.shape[0]
+    if chunk is None:
+        chunk = (
+            DEFAULT_CHUNK
+            if not want_returns
+            else max(1_024, RETURN_VALUES_PER_CHUNK // max(n - 1, 1))
+        )
+    for start in range(0, m, max(1, chunk)):
+        stop = min(m, start + chunk)
+        part = {k: v[start:stop] for k, v in cols.items()}
+        out = np.empty((stop - start, N_METRICS))
+        rets = np.empty((stop - start if want_returns else 0, max(n - 1, 0)), dtype=np.float32)
+        status = np.zeros(stop - start, dtype=np.int64)
+        prep = spec.prepare(mk, part)
+        run_rows(
+            partial(spec.batch, mk, prep, env, out, rets, want_returns, status), stop - start, jobs
+        )
+        if status.any():
+            raise RuntimeError(
+                f"fast engine: {strategy} overflowed its order book on row {start + int(np.argmax(status))}"
+            )
+        yield Chunk(start, stop, out, rets if want_returns else None)
+
+
+def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a metrics matrix as :func:`engine.metrics.compute_metrics`-style plain dicts.
+
+    Keys in :data:`engine.metrics.METRIC_KEYS` order; ``start`` / ``end`` are the window's
+    dates; integer metrics are Python ``int`` (NaN stays a float), the rest ``float``.
+    """
+    dates = bar_dates(prices)
+    span = {"start": dates[0].date().isoformat(), "end": dates[-1].date().isoformat()}
+    int_cols = [i for i, k in enumerate(NUM_KEYS) if k in INT_KEYS]
+    out = []
+    for row in matrix.tolist():
+        for i in int_cols:
+            if row[i] == row[i]:  # not NaN
+                row[i] = int(row[i])
+        values = span | dict(zip(NUM_KEYS, row, strict=True))
+        out.append({key: values[key] for key in METRIC_KEYS})
+    return out
+
+
+def evaluate(
+    strategy: str,
+    params_list: list[dict[str, Any]],
+    prices: pd.DataFrame,
+    costs: Costs,
+    cash: float,
+    *,
+    fractional: bool = False,
+    ticker: str = "CRWV",
+    data_fp: dict[str, Any] | None = None,
+    benchmark: pd.Series | None = None,
+) -> list[tuple[dict[str, Any], np.ndarray]]:
+    """The ``fast`` sweep engine (interface: :mod:`engine.sweep_engines`).
+
+    Same results as the ``backtrader`` engine (the equivalence suite checks fills and every
+    metric), computed by the compiled kernels. ``fractional=True`` is not covered.
+    """
+    if not supports(strategy, fractional=fractional):
+        why = "fractional shares" if fractional else f"strategy {strategy!r}"
+        raise ParamError(f"the fast engine does not cover {why}; use --engine backtrader")
+    if not params_list:
+        return []
+    key = data_fp.get("sha256") if data_fp else None
+    out: list[tuple[dict[str, Any], np.ndarray]] = []
+    cols = columns_from_dicts(params_list)
+    for ch in evaluate_arrays(
+        strategy, cols, prices, costs, cash, benchmark=benchmark, want_returns=True, data_key=key
+    ):
+        assert ch.returns is not None
+        out.extend(zip(metrics_dicts(ch.metrics, prices), list(ch.returns), strict=True))
+    return out

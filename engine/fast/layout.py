@@ -1,0 +1,60 @@
+"""Array layouts shared by the kernels: field indexes of the simulation state.
+
+One simulation is a tuple ``(book, meta, acct, trades, fills, events)`` of float64 / int64
+arrays (numba handles a tuple of arrays with no allocation per bar); these constants name their
+columns. See :mod:`engine.fast.broker` for what each holds.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- order book (float64 rows)
+O_TYPE, O_SIDE, O_PRICE, O_SIZE, O_OCO, O_OCOLIVE = 0, 1, 2, 3, 4, 5
+O_STATUS, O_REASON, O_BAR, O_REF, O_RESIZED = 6, 7, 8, 9, 10
+O_FIELDS = 11
+MARKET, LIMIT, STOP = 0, 1, 2
+SUBMITTED, ACCEPTED, COMPLETED, CANCELLED, MARGIN = 1, 2, 3, 4, 5
+BOOK_CAP = 64
+
+# ---------------------------------------------------------------- meta (int64)
+M_NB, M_NEXTREF, M_NTRADES, M_NFILLS, M_NEVENTS, M_OVERFLOW = 0, 1, 2, 3, 4, 5
+M_FIELDS = 6
+
+# ---------------------------------------------------------------- account + open round trip
+A_CASH, A_POS, A_PPRICE = 0, 1, 2
+T_POS, T_BUYSIZE, T_BUYVAL, T_SELLSIZE, T_SELLVAL, T_COMM, T_ENTRY, T_ACTIVE, T_HASBUY = (
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
+A_FIELDS = 12
+
+# ---------------------------------------------------------------- trades / fills / events rows
+R_PNL, R_RET, R_BARS, R_COMM, R_OPEN = 0, 1, 2, 3, 4
+R_FIELDS = 5
+F_BAR, F_SIDE, F_SIZE, F_PRICE, F_VALUE, F_COMM, F_TYPE, F_REASON, F_RESIZED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+)
+F_FIELDS = 9
+E_REF, E_STATUS, E_SIDE, E_SIZE, E_PRICE, E_REASON = 0, 1, 2, 3, 4, 5
+E_FIELDS = 6
+EVENT_CAP = 64
+
+# ---------------------------------------------------------------- costs vector
+C_PER_SHARE, C_MIN, C_MAX_PCT, C_SLIP = 0, 1, 2, 3
+
+EPS_TRADE = 1e-9  # engine.trades._EPS
+FIT_TOL = 1e-9  # HonestBroker / affordable_size tolerance

@@ -1,0 +1,117 @@
+"""The round-trip ledger: :func:`engine.trades.build_trades` updated fill by fill.
+
+A round trip opens with the fill that takes the position off zero and closes with the fill
+that brings it back within 1e-9 of zero; its buy and sell sizes and values and its commissions
+are summed in fill order, as ``build_trades`` sums them, so ``pnl = sells - buys - commission``
+and ``return = pnl / buys`` are the reference's to the last bit. Only what the metrics need is
+kept per round trip (pnl, return, bars held, commission, open flag); with recording on, every
+fill is also written out (``fills`` rows) for the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from engine.fast.layout import (
+    A_FIELDS,
+    EPS_TRADE,
+    F_BAR,
+    F_COMM,
+    F_PRICE,
+    F_REASON,
+    F_RESIZED,
+    F_SIDE,
+    F_SIZE,
+    F_TYPE,
+    F_VALUE,
+    M_NFILLS,
+    M_NTRADES,
+    M_OVERFLOW,
+    O_REASON,
+    O_RESIZED,
+    O_SIDE,
+    O_TYPE,
+    R_BARS,
+    R_COMM,
+    R_OPEN,
+    R_PNL,
+    R_RET,
+    T_ACTIVE,
+    T_BUYSIZE,
+    T_BUYVAL,
+    T_COMM,
+    T_ENTRY,
+    T_HASBUY,
+    T_POS,
+    T_SELLSIZE,
+    T_SELLVAL,
+)
+
+assert A_FIELDS > T_HASBUY
+
+
+@njit(cache=True)
+def book_fill(
+    sim: tuple, row: np.ndarray, bar: int, size: float, price: float, comm: float
+) -> None:
+    """Record the fill (when recording) and update the round-trip ledger (``build_trades``)."""
+    meta, acct, trades, fills = sim[1], sim[2], sim[3], sim[4]
+    value = size * price
+    if fills.shape[0] > 0:
+        f = meta[M_NFILLS]
+        if f < fills.shape[0]:
+            fills[f, F_BAR] = bar
+            fills[f, F_SIDE] = row[O_SIDE]
+            fills[f, F_SIZE] = size
+            fills[f, F_PRICE] = price
+            fills[f, F_VALUE] = value
+            fills[f, F_COMM] = comm
+            fills[f, F_TYPE] = row[O_TYPE]
+            fills[f, F_REASON] = row[O_REASON]
+            fills[f, F_RESIZED] = row[O_RESIZED]
+            meta[M_NFILLS] = f + 1
+        else:
+            meta[M_OVERFLOW] = 1
+    if acct[T_ACTIVE] == 0.0:
+        acct[T_ACTIVE] = 1.0
+        acct[T_HASBUY] = 0.0
+        acct[T_BUYSIZE] = acct[T_BUYVAL] = acct[T_SELLSIZE] = acct[T_SELLVAL] = acct[T_COMM] = 0.0
+    if row[O_SIDE] > 0:
+        if acct[T_HASBUY] == 0.0:
+            acct[T_HASBUY] = 1.0
+            acct[T_ENTRY] = bar
+        acct[T_BUYSIZE] += size
+        acct[T_BUYVAL] += value
+        acct[T_POS] += size
+    else:
+        acct[T_SELLSIZE] += size
+        acct[T_SELLVAL] += value
+        acct[T_POS] += -size
+    acct[T_COMM] += comm
+    if abs(acct[T_POS]) < EPS_TRADE:
+        t = meta[M_NTRADES]
+        buy_value = acct[T_BUYVAL]
+        pnl = acct[T_SELLVAL] - buy_value - acct[T_COMM]
+        trades[t, R_PNL] = pnl
+        trades[t, R_RET] = pnl / buy_value if buy_value != 0 else np.nan
+        trades[t, R_BARS] = bar - acct[T_ENTRY]
+        trades[t, R_COMM] = acct[T_COMM]
+        trades[t, R_OPEN] = 0.0
+        meta[M_NTRADES] = t + 1
+        acct[T_ACTIVE] = 0.0
+        acct[T_POS] = 0.0
+
+
+@njit(cache=True)
+def finish(sim: tuple) -> None:
+    """Append the round trip still open at the end (``is_open``; only its commission is scored)."""
+    meta, acct, trades = sim[1], sim[2], sim[3]
+    if acct[T_ACTIVE] != 0.0:
+        t = meta[M_NTRADES]
+        trades[t, R_PNL] = np.nan
+        trades[t, R_RET] = np.nan
+        trades[t, R_BARS] = np.nan
+        trades[t, R_COMM] = acct[T_COMM]
+        trades[t, R_OPEN] = 1.0
+        meta[M_NTRADES] = t + 1

@@ -1,0 +1,121 @@
+"""One combination through the fast engine with everything recorded (for tests and debugging).
+
+:func:`simulate` returns the same tables as the harness's :class:`engine.result.RunResult`
+(fills in :data:`engine.result.FILL_COLUMNS`, round trips from :func:`engine.trades.build_trades`)
+plus the metrics row the batch kernels would produce, so a test can compare the two engines
+fill by fill and metric by metric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import params as params_mod
+from engine.fast import api
+from engine.fast import layout as L
+from engine.fast.kmetrics import N_METRICS, metrics_row
+from engine.result import FILL_COLUMNS, Costs
+from engine.trades import build_trades
+
+_TYPES = {L.MARKET: "market", L.LIMIT: "limit", L.STOP: "stop"}
+
+
+def reason_label(code: int) -> str:
+    """Kernel reason code -> the harness's ``reason`` text."""
+    if code >= 100:
+        return f"target {code - 100}"
+    if code >= 10:
+        return f"tranche {code - 10}"
+    return {0: "signal", 1: "entry", 2: "stop"}[code]
+
+
+@dataclass(frozen=True)
+class FastRun:
+    """One fast-engine run: equity and position per bar, fills, round trips and metrics."""
+
+    strategy: str
+    params: dict[str, Any]
+    equity: pd.Series
+    position: pd.Series
+    fills: pd.DataFrame
+    trades: pd.DataFrame
+    metrics: dict[str, Any]
+
+
+def fills_frame(fills: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Recorded fill rows -> the harness's fills table."""
+    rows = [
+        {
+            "date": dates[int(f[L.F_BAR])],
+            "side": "buy" if f[L.F_SIDE] > 0 else "sell",
+            "size": float(f[L.F_SIZE]),
+            "price": float(f[L.F_PRICE]),
+            "value": float(f[L.F_VALUE]),
+            "commission": float(f[L.F_COMM]),
+            "order_type": _TYPES[int(f[L.F_TYPE])],
+            "reason": reason_label(int(f[L.F_REASON])),
+            "resized_from": float(f[L.F_RESIZED]),
+        }
+        for f in fills
+    ]
+    frame = pd.DataFrame(rows, columns=FILL_COLUMNS)
+    if len(frame):
+        frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def simulate(
+    strategy: str,
+    prices: pd.DataFrame,
+    params: dict[str, Any] | None = None,
+    *,
+    costs: Costs | None = None,
+    cash: float = 100_000.0,
+    benchmark: pd.Series | None = None,
+) -> FastRun:
+    """Run one combination (``params`` resolved against the class like the harness does)."""
+    costs = costs or Costs()
+    resolved = params_mod.resolve(api.strategy_class(strategy), params)
+    cols, m = api.full_columns(
+        strategy, {k: [v] if not isinstance(v, tuple) else _obj(v) for k, v in resolved.items()}
+    )
+    api.check_warmup(strategy, cols, m, len(prices))
+    mk = api.market(prices, costs, cash)
+    sim, eq, pos = api._run_single(strategy, mk, cols, True)
+    days, common, bench_x, bench_ok, bh_total, rf_d, ppy = api._env(prices, mk, benchmark, 0.0, 252)
+    row = np.empty(N_METRICS)
+    metrics_row(
+        row,
+        eq,
+        pos,
+        days,
+        sim[3],
+        sim[1][L.M_NTRADES],
+        bh_total,
+        common,
+        bench_x,
+        bench_ok,
+        rf_d,
+        ppy,
+    )
+    dates = api.bar_dates(prices)
+    fills = fills_frame(sim[4][: sim[1][L.M_NFILLS]], dates)
+    return FastRun(
+        strategy=strategy,
+        params=resolved,
+        equity=pd.Series(eq, index=dates, name="equity"),
+        position=pd.Series(pos, index=dates, name="position"),
+        fills=fills,
+        trades=build_trades(fills, prices.set_axis(dates)),
+        metrics=api.metrics_dicts(row[None, :], prices)[0],
+    )
+
+
+def _obj(value: tuple) -> np.ndarray:
+    arr = np.empty(1, dtype=object)
+    arr[0] = value
+    return arr
