@@ -50,6 +50,12 @@ def _label(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
+def _ticks(n: int, most: int = 25) -> list[int]:
+    """Positions of at most ``most`` evenly spaced tick labels out of ``n`` cells."""
+    step = max(1, math.ceil(n / most))
+    return list(range(0, n, step))
+
+
 def heatmap_figure(
     table: pd.DataFrame,
     x: str,
@@ -60,21 +66,18 @@ def heatmap_figure(
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
     """``table`` (rows ``y``, columns ``x``, values ``metric``) as a colour grid; NaN cells blank."""
-    fig, axes = _figure(
-        max(5.0, 1.2 + 0.45 * table.shape[1]), max(3.5, 1.2 + 0.35 * table.shape[0])
-    )
+    rows, cols = table.shape
+    width = min(14.0, max(5.0, 1.8 + 0.3 * cols))
+    fig, axes = _figure(width, min(10.0, max(3.5, 1.4 + 0.3 * rows)))
     ax = axes[0][0]
     values = table.to_numpy(dtype=float)
     masked = np.ma.masked_invalid(values)
     image = ax.imshow(
         masked, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest"
     )
-    ax.set_xticks(
-        range(table.shape[1]),
-        [_label(v) for v in table.columns],
-        rotation=90 if table.shape[1] > 12 else 0,
-    )
-    ax.set_yticks(range(table.shape[0]), [_label(v) for v in table.index])
+    xs, ys = _ticks(cols), _ticks(rows)
+    ax.set_xticks(xs, [_label(table.columns[i]) for i in xs], rotation=90 if len(xs) > 12 else 0)
+    ax.set_yticks(ys, [_label(table.index[i]) for i in ys])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     if values.size <= MAX_ANNOTATED_CELLS:

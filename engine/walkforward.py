@@ -18,7 +18,8 @@ Each fold
    window, so its indicators are warm and a position its rules hold when the test window opens
    is held. Only the returns from the *anchor* (the last training bar's close) on count: the
    parameters were chosen on the training window and every decision uses past bars only, so
-   these returns are out of sample.
+   these returns are out of sample. (This run always uses the backtrader harness, whatever
+   ``--engine`` scored the training sweeps.)
 3. The fold's out-of-sample equity is that run's equity from the anchor on.
 
 The stitched curve compounds the folds' out-of-sample returns from the starting cash. At a seam
