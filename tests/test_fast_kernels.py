@@ -289,3 +289,18 @@ def test_run_backtest_and_simulate_agree_on_the_fill_table_schema() -> None:
     fast = simulate("swing", prices, ACTIVE, cash=90_000)
     assert list(fast.fills.columns) == list(ref.fills.columns)
     assert list(fast.trades.columns) == list(ref.trades.columns)
+
+
+def test_a_long_ladder_fits_the_order_book() -> None:
+    # 30 tranches 1 % apart and three targets: the book is sized from the plan, not fixed
+    path = (
+        [(100,)]
+        + [(100 - k, 101 - k, 99 - k, 99.5 - k) for k in range(1, 35)]
+        + [(80, 140, 79, 139), (139,)]
+    )
+    params = {
+        **ACTIVE, "levels": "relative", "tranches": 30, "ladder_step_pct": 0.01, "stop_pct": 0.35,
+        "target_pcts": (0.2, 0.3, 0.4), "scale_out": (0.2, 0.3, 0.5),
+    }  # fmt: skip
+    fills, _ = both("swing", path, params, cash=1_000_000)
+    assert sum(1 for f in fills if f[4].startswith("tranche")) == 30

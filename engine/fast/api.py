@@ -141,10 +141,11 @@ def bar_dates(prices: pd.DataFrame) -> pd.DatetimeIndex:
 def _run_single(spec_name: str, mk: Market, cols: dict[str, np.ndarray], record: bool) -> tuple:
     spec = SPECS[spec_name]
     n = mk.c.shape[0]
-    sim = B.new_sim(n, mk.cash, record)
+    prep = spec.prepare(mk, cols)
+    sim = B.new_sim(n, mk.cash, record, spec.book_cap(prep))
     eq = np.empty(n)
     pos = np.empty(n)
-    spec.single(mk, spec.prepare(mk, cols), 0, sim, eq, pos)
+    spec.single(mk, prep, 0, sim, eq, pos)
     if sim[1][L.M_OVERFLOW]:
         raise RuntimeError(f"fast engine: {spec_name} overflowed its order book or event buffer")
     return sim, eq, pos

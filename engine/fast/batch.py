@@ -54,7 +54,7 @@ def batch_buy_hold(
 ) -> None:  # noqa: ANN001
     n = c.shape[0]
     for j in range(lo_row, hi_row):
-        sim = B.new_sim(n, cash, False)
+        sim = B.new_sim(n, cash, False, L.BOOK_CAP)
         eq = np.empty(n)
         pos = np.empty(n)
         S.run_buy_hold(o, h, lo, c, costs.copy(), sim, eq, pos)
@@ -86,7 +86,7 @@ def batch_ma_trend(
 ) -> None:  # noqa: ANN001
     n = c.shape[0]
     for j in range(lo_row, hi_row):
-        sim = B.new_sim(n, cash, False)
+        sim = B.new_sim(n, cash, False, L.BOOK_CAP)
         eq = np.empty(n)
         pos = np.empty(n)
         S.run_ma_trend(
@@ -133,7 +133,7 @@ def batch_macd(
 ) -> None:  # noqa: ANN001
     n = c.shape[0]
     for j in range(lo_row, hi_row):
-        sim = B.new_sim(n, cash, False)
+        sim = B.new_sim(n, cash, False, L.BOOK_CAP)
         eq = np.empty(n)
         pos = np.empty(n)
         S.run_macd(
@@ -181,7 +181,7 @@ def batch_rsi(
 ) -> None:  # noqa: ANN001
     n = c.shape[0]
     for j in range(lo_row, hi_row):
-        sim = B.new_sim(n, cash, False)
+        sim = B.new_sim(n, cash, False, L.BOOK_CAP)
         eq = np.empty(n)
         pos = np.empty(n)
         S.run_rsi(
@@ -232,7 +232,7 @@ def batch_confluence(
 ) -> None:  # noqa: ANN001
     n = c.shape[0]
     for j in range(lo_row, hi_row):
-        sim = B.new_sim(n, cash, False)
+        sim = B.new_sim(n, cash, False, L.BOOK_CAP)
         eq = np.empty(n)
         pos = np.empty(n)
         S.run_confluence(

@@ -48,7 +48,6 @@ from engine.fast.layout import (
     A_POS,
     A_PPRICE,
     ACCEPTED,
-    BOOK_CAP,
     C_MAX_PCT,
     C_MIN,
     C_PER_SHARE,
@@ -62,7 +61,6 @@ from engine.fast.layout import (
     E_SIDE,
     E_SIZE,
     E_STATUS,
-    EVENT_CAP,
     F_FIELDS,
     FIT_TOL,
     LIMIT,
@@ -92,16 +90,21 @@ from engine.fast.ledger import book_fill
 
 
 @njit(cache=True)
-def new_sim(n_bars: int, cash: float, record: bool) -> tuple:
-    """Fresh state for one run: (book, meta, acct, trades, fills, events)."""
-    book = np.zeros((BOOK_CAP, O_FIELDS))
+def new_sim(n_bars: int, cash: float, record: bool, book_cap: int) -> tuple:
+    """Fresh state for one run: (book, meta, acct, trades, fills, events).
+
+    ``book_cap`` bounds the orders alive at once (dead ones are dropped every bar); a run that
+    would exceed it, or the event / fill buffers sized from it, sets ``meta[M_OVERFLOW]`` and the
+    caller raises rather than return a wrong result.
+    """
+    book = np.zeros((book_cap, O_FIELDS))
     meta = np.zeros(M_FIELDS, dtype=np.int64)
     meta[M_NEXTREF] = 1
     acct = np.zeros(A_FIELDS)
     acct[A_CASH] = cash
     trades = np.zeros((n_bars + 2, R_FIELDS))
-    fills = np.zeros((4 * n_bars + 16 if record else 0, F_FIELDS))
-    events = np.zeros((EVENT_CAP, E_FIELDS))
+    fills = np.zeros((4 * (n_bars + book_cap) if record else 0, F_FIELDS))
+    events = np.zeros((4 * book_cap, E_FIELDS))
     return book, meta, acct, trades, fills, events
 
 
@@ -192,10 +195,10 @@ def submit(
     """
     book, meta = sim[0], sim[1]
     k = meta[M_NB]
-    if k >= BOOK_CAP:
+    if k >= book.shape[0]:
         compact(sim)
         k = meta[M_NB]
-        if k >= BOOK_CAP:
+        if k >= book.shape[0]:
             meta[M_OVERFLOW] = 1
             return 0
     ref = meta[M_NEXTREF]
@@ -240,7 +243,7 @@ def alive(sim: tuple, ref: int) -> bool:
 def _event(sim: tuple, k: int, status: int, size: float, price: float) -> None:
     book, meta, events = sim[0], sim[1], sim[5]
     e = meta[M_NEVENTS]
-    if e >= EVENT_CAP:
+    if e >= events.shape[0]:
         meta[M_OVERFLOW] = 1
         return
     events[e, E_REF] = book[k, O_REF]

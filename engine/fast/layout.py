@@ -13,7 +13,7 @@ O_STATUS, O_REASON, O_BAR, O_REF, O_RESIZED = 6, 7, 8, 9, 10
 O_FIELDS = 11
 MARKET, LIMIT, STOP = 0, 1, 2
 SUBMITTED, ACCEPTED, COMPLETED, CANCELLED, MARGIN = 1, 2, 3, 4, 5
-BOOK_CAP = 64
+BOOK_CAP = 16  # orders alive at once for the signal strategies (they hold at most two)
 
 # ---------------------------------------------------------------- meta (int64)
 M_NB, M_NEXTREF, M_NTRADES, M_NFILLS, M_NEVENTS, M_OVERFLOW = 0, 1, 2, 3, 4, 5
@@ -51,7 +51,6 @@ F_BAR, F_SIDE, F_SIZE, F_PRICE, F_VALUE, F_COMM, F_TYPE, F_REASON, F_RESIZED = (
 F_FIELDS = 9
 E_REF, E_STATUS, E_SIDE, E_SIZE, E_PRICE, E_REASON = 0, 1, 2, 3, 4, 5
 E_FIELDS = 6
-EVENT_CAP = 64
 
 # ---------------------------------------------------------------- costs vector
 C_PER_SHARE, C_MIN, C_MAX_PCT, C_SLIP = 0, 1, 2, 3

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.fast import batch as K
+from engine.fast import layout as L
 from engine.fast import signals as S
 from engine.fast import swing as SW
 from engine.fast.indicators import IndicatorCache
@@ -99,6 +100,10 @@ class Spec:
         self, mk: Market, prep: Prepared, j: int, sim: tuple, eq: np.ndarray, pos: np.ndarray
     ) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def book_cap(self, prep: Prepared) -> int:
+        """Orders the simulation must be able to hold at once."""
+        return L.BOOK_CAP
 
 
 class BuyHoldSpec(Spec):
@@ -417,7 +422,12 @@ class SwingSpec(Spec):
             "breakeven": bools(cols, "breakeven_after_t1"),
             "rearm": bools(cols, "rearm"),
             "max_wait": ints(cols, "max_wait_days"),
+            # ladder + a rebuilt exit group next to the cancelled one + the market exit
+            "book_cap": 2 * (lp.shape[1] + targets.shape[1] + 2) + 8,
         }
+
+    def book_cap(self, prep: Prepared) -> int:
+        return int(prep["book_cap"])
 
     _ROW = (
         "arm_bar",
@@ -442,6 +452,7 @@ class SwingSpec(Spec):
             mk.c,
             rows[0],
             rows[1],
+            p["book_cap"],
             *(p[k] for k in self._ROW),
             mk.costs,
             mk.cash,

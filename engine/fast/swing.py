@@ -213,8 +213,8 @@ def run_swing(
 ) -> None:  # noqa: ANN001
     """``SwingPlan`` over the bars; ``lp`` holds the ``n_lp`` tranche prices above the stop."""
     st = np.zeros(P_FIELDS)
-    ladder_refs = np.zeros(L.BOOK_CAP, dtype=np.int64)
-    exit_refs = np.zeros(L.BOOK_CAP, dtype=np.int64)
+    ladder_refs = np.zeros(sim[0].shape[0], dtype=np.int64)
+    exit_refs = np.zeros(sim[0].shape[0], dtype=np.int64)
     meta, acct = sim[1], sim[2]
     for i in range(c.shape[0]):
         if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
@@ -259,6 +259,7 @@ def batch_swing(
     c,
     lo_row,
     hi_row,
+    book_cap,
     arm_bar,
     lp,
     n_lp,
@@ -281,7 +282,7 @@ def batch_swing(
 ) -> None:  # noqa: ANN001
     n = c.shape[0]
     for j in range(lo_row, hi_row):
-        sim = B.new_sim(n, cash, False)
+        sim = B.new_sim(n, cash, False, book_cap)
         eq = np.empty(n)
         pos = np.empty(n)
         run_swing(
