@@ -188,8 +188,14 @@ def run_backtest(
     cerebro = _build_cerebro(strategy_cls, prices, resolved, cash, costs, fractional)
     strat = cerebro.run()[0]
     rec = strat.analyzers.recorder
-    index = pd.DatetimeIndex([bt.num2date(d) for d in rec.dates]).normalize()
-    index.name = "date"
+    # the recorder sees every bar, so its dates are the price index (checked, not assumed)
+    if (
+        len(rec.dates) == len(prices)
+        and bt.num2date(rec.dates[-1]).date() == prices.index[-1].date()
+    ):
+        index = pd.DatetimeIndex(prices.index, name="date")
+    else:  # pragma: no cover - a feed that skipped bars
+        index = pd.DatetimeIndex([bt.num2date(d) for d in rec.dates], name="date").normalize()
     fills = pd.DataFrame(rec.fills, columns=FILL_COLUMNS).astype(FILL_DTYPES)
     return RunResult(
         strategy=str(name or getattr(strategy_cls, "alias", None) or strategy_cls.__name__),

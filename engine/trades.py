@@ -21,8 +21,8 @@ def build_trades(fills: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """Round trips (schema: :data:`engine.result.TRADE_COLUMNS`) from a long-only fills table."""
     rows: list[dict[str, object]] = []
     pos = 0.0
-    current: list[pd.Series] = []
-    for _, fill in fills.iterrows():
+    current: list[dict] = []
+    for fill in fills.to_dict("records"):
         current.append(fill)
         pos += fill["size"] if fill["side"] == "buy" else -fill["size"]
         if abs(pos) < _EPS:
@@ -73,14 +73,14 @@ def _round_trip(
         exit_price = sell_value / sell_size
         reason = str(sells[-1]["reason"])
     pnl = exit_value - buy_value - commission
-    window = prices.loc[entry_date:exit_date]
+    idx = prices.index
+    lo, hi = idx.get_loc(entry_date), idx.get_loc(exit_date)
     pos = 0.0
     peak = 0.0
     for f in fills:
         pos += f["size"] if f["side"] == "buy" else -f["size"]
         peak = max(peak, pos)
-    idx = prices.index
-    bars = int(idx.get_loc(exit_date) - idx.get_loc(entry_date))
+    bars = int(hi - lo)
     return {
         "entry_date": entry_date,
         "exit_date": exit_date,
@@ -91,8 +91,8 @@ def _round_trip(
         "return": float(pnl / buy_value) if buy_value else np.nan,
         "bars_held": bars,
         "exit_reason": reason,
-        "mae": float(window["low"].min() / entry_price - 1.0),
-        "mfe": float(window["high"].max() / entry_price - 1.0),
+        "mae": float(prices["low"].to_numpy()[lo : hi + 1].min() / entry_price - 1.0),
+        "mfe": float(prices["high"].to_numpy()[lo : hi + 1].max() / entry_price - 1.0),
         "commission": commission,
         "is_open": bool(is_open),
     }
