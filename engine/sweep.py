@@ -40,7 +40,7 @@ from engine.data import fingerprint
 from engine.errors import ParamError, UserError
 from engine.result import Costs
 from engine.store import Row, SweepStore, canonical_json
-from engine.sweep_engines import get_engine
+from engine.sweep_engines import engine_info, get_engine
 
 BACKENDS = ("local", "dask")
 MAX_CHUNK = 16  # combinations per task: ~0.3 s of backtrader work, small enough to lose on a kill
@@ -102,7 +102,7 @@ def make_job(
     window: tuple[int, int] | None = None,
 ) -> Job:
     """A :class:`Job` over ``window`` (default: all the prices); fingerprints computed here."""
-    get_engine(engine, strategy)
+    get_engine(engine, strategy, fractional)
     window = window or (0, len(data.prices))
     prices = window_prices(data, window)
     fp = fingerprint(prices, data.ticker)
@@ -137,11 +137,17 @@ def combo_key(job: Job, params: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def evaluate_chunk(data: SweepData | None, job: Job, items: list[Item]) -> list[Row]:
-    """Run one chunk with the job's engine (in a worker); ``data=None`` uses the worker's copy."""
+def evaluate_chunk(
+    data: SweepData | None, job: Job, items: list[Item], jobs: int | None = None
+) -> list[Row]:
+    """Run one chunk with the job's engine (in a worker); ``data=None`` uses the worker's copy.
+
+    ``jobs`` goes to a threaded engine (one that parallelises itself, run in this process).
+    """
     data = data if data is not None else _WORKER["data"]
     prices = window_prices(data, job.window)
     evaluate = get_engine(job.engine)
+    threads = {"jobs": jobs} if jobs and engine_info(job.engine).threaded else {}
     outcomes = evaluate(
         job.strategy,
         [p for _, p in items],
@@ -152,6 +158,7 @@ def evaluate_chunk(data: SweepData | None, job: Job, items: list[Item]) -> list[
         ticker=data.ticker,
         data_fp=job.data_fp,
         benchmark=window_benchmark(data, prices),
+        **threads,
     )
     return [
         Row(
@@ -227,10 +234,14 @@ class _Interrupt:
 
 
 def _run_inline(
-    data: SweepData, tasks: list[Task], on_rows: Callable[[list[Row]], None], stop: _Interrupt
+    data: SweepData,
+    tasks: list[Task],
+    on_rows: Callable[[list[Row]], None],
+    stop: _Interrupt,
+    jobs: int = 1,
 ) -> None:
     for job, items in tasks:
-        on_rows(evaluate_chunk(data, job, items))
+        on_rows(evaluate_chunk(data, job, items, jobs))
         stop.check()
 
 
@@ -379,9 +390,10 @@ def default_jobs() -> int:
 
 
 def _make_tasks(todo: list[tuple[Job, Item]], jobs: int, chunk_size: int | None) -> list[Task]:
-    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (jobs * 8))))
+    auto = max(1, min(MAX_CHUNK, math.ceil(len(todo) / (jobs * 8))))
     tasks: list[Task] = []
     for job, item in todo:
+        size = chunk_size or engine_info(job.engine).chunk or auto
         if tasks and tasks[-1][0] is job and len(tasks[-1][1]) < size:
             tasks[-1][1].append(item)
         else:
@@ -471,8 +483,8 @@ def _execute(
                 pass
             elif backend == "dask":
                 _run_dask(data, tasks, jobs, scheduler, on_rows, stop)
-            elif jobs == 1:
-                _run_inline(data, tasks, on_rows, stop)
+            elif jobs == 1 or all(engine_info(job.engine).threaded for job, _ in tasks):
+                _run_inline(data, tasks, on_rows, stop, jobs)  # threaded engines bring their own
             else:
                 _run_local(data, tasks, min(jobs, len(tasks)), on_rows, stop)
     except KeyboardInterrupt:

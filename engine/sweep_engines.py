@@ -27,6 +27,7 @@ import importlib
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,17 +48,59 @@ Engine = Callable[..., list[Outcome]]
 
 _ENGINES: dict[str, Engine] = {}
 _COVERS: dict[str, Callable[[str], bool]] = {}
+#: The default engine: the first of these that covers the strategy (and the share sizing).
+PREFERRED = ("fast", "backtrader")
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """How the sweep should drive an engine.
+
+    ``fractional``: it handles ``--fractional``; ``chunk``: combinations per task it works best
+    with (None: the sweep's default); ``threaded``: it parallelises itself with threads and
+    takes ``jobs=`` (the local backend then runs it in the sweep's own process).
+    """
+
+    fractional: bool = True
+    chunk: int | None = None
+    threaded: bool = False
+
+
+_INFO: dict[str, EngineInfo] = {}
 
 
 def register_engine(
-    name: str, evaluate: Engine, covers: Callable[[str], bool] | None = None
+    name: str,
+    evaluate: Engine,
+    covers: Callable[[str], bool] | None = None,
+    *,
+    fractional: bool = True,
+    chunk: int | None = None,
+    threaded: bool = False,
 ) -> None:
     """Make ``evaluate`` available as ``--engine name``.
 
-    ``covers(strategy)`` says whether the engine handles that strategy (default: all).
+    ``covers(strategy)`` says whether the engine handles that strategy (default: all); the
+    keywords are its :class:`EngineInfo`.
     """
     _ENGINES[name] = evaluate
     _COVERS[name] = covers or (lambda strategy: True)
+    _INFO[name] = EngineInfo(fractional, chunk, threaded)
+
+
+def engine_info(name: str) -> EngineInfo:
+    """How to drive engine ``name`` (defaults for one registered without keywords)."""
+    return _INFO.get(name, EngineInfo())
+
+
+def default_engine(strategy: str, fractional: bool = False) -> str:
+    """The first engine of :data:`PREFERRED` that covers ``strategy`` (``fast`` when it can)."""
+    names = available()
+    for name in PREFERRED:
+        covered = name in names and _COVERS[name](strategy)
+        if covered and (engine_info(name).fractional or not fractional):
+            return name
+    return "backtrader"
 
 
 _DISCOVERED: list[str] = []
@@ -86,9 +129,9 @@ def available() -> list[str]:
     return list(_ENGINES)
 
 
-def get_engine(name: str, strategy: str | None = None) -> Engine:
+def get_engine(name: str, strategy: str | None = None, fractional: bool = False) -> Engine:
     """The engine called ``name``; a :class:`ParamError` for an unknown one or one that does
-    not cover ``strategy``."""
+    not cover ``strategy`` (or fractional shares, with ``fractional``)."""
     from engine.params import suggest
 
     if name not in _ENGINES:  # look for engines in their modules only when needed
@@ -102,6 +145,8 @@ def get_engine(name: str, strategy: str | None = None) -> Engine:
         raise ParamError(
             f"engine {name!r} does not cover strategy {strategy!r}; use --engine backtrader"
         )
+    if fractional and not engine_info(name).fractional:
+        raise ParamError(f"engine {name!r} does not cover --fractional; use --engine backtrader")
     return _ENGINES[name]
 
 

@@ -143,6 +143,8 @@ def test_killed_cli_sweep_resumes_to_exact_unique_rows(tmp_path: Path, data_dir:
         "2",
         "--chunk-size",
         "2",
+        "--engine",
+        "backtrader",  # slow enough to be killed halfway (the fast engine finishes first)
         "--no-files",
         "--no-progress",
         "--end",

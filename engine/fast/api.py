@@ -349,11 +349,13 @@ def evaluate(
     ticker: str = "CRWV",
     data_fp: dict[str, Any] | None = None,
     benchmark: pd.Series | None = None,
+    jobs: int | None = None,
 ) -> list[tuple[dict[str, Any], np.ndarray]]:
     """The ``fast`` sweep engine (interface: :mod:`engine.sweep_engines`).
 
     Same results as the ``backtrader`` engine (the equivalence suite checks fills and every
-    metric), computed by the compiled kernels. ``fractional=True`` is not covered.
+    metric), computed by the compiled kernels on ``jobs`` threads (default: every CPU).
+    ``fractional=True`` is not covered.
     """
     if not supports(strategy, fractional=fractional):
         why = "fractional shares" if fractional else f"strategy {strategy!r}"
@@ -364,7 +366,15 @@ def evaluate(
     out: list[tuple[dict[str, Any], np.ndarray]] = []
     cols = columns_from_dicts(params_list)
     for ch in evaluate_arrays(
-        strategy, cols, prices, costs, cash, benchmark=benchmark, want_returns=True, data_key=key
+        strategy,
+        cols,
+        prices,
+        costs,
+        cash,
+        benchmark=benchmark,
+        want_returns=True,
+        data_key=key,
+        jobs=jobs,
     ):
         assert ch.returns is not None
         out.extend(zip(metrics_dicts(ch.metrics, prices), list(ch.returns), strict=True))
