@@ -10,8 +10,12 @@ Fill rules (also in the README and in every report)
 * **Stop orders** trigger when the bar trades through the stop and fill at the stop price; if
   the bar opens beyond the stop (a gap against the position) they fill at the open.
 * **Slippage** (default 5 bp) moves market fills, stop fills and gapped-open limit fills
-  against the trader, but never outside the bar's high-low range (backtrader's ``slip_match``
-  with ``slip_out`` off) and never past a limit price.
+  against the trader. Market and stop fills never leave the bar's high-low range (backtrader's
+  ``slip_match`` with ``slip_out`` off). A limit order never fills worse than its limit: a
+  gapped-open limit fill is slipped but capped at the limit. For a limit *sell* whose bar opens
+  just above the limit this can be the limit itself even when the bar's low is higher
+  (backtrader caps it at the limit, not at ``max(limit, low)``); we keep backtrader's rule, and
+  ``tests/test_harness.py`` pins it.
 * **Commission** per fill: ``max(shares x per_share, minimum)`` capped at a percent of the fill
   value (defaults $0.005/share, $1 minimum, 1% cap: a US retail broker's fixed tier).
 * **Sizing.** Whole shares unless ``fractional=True``. A buy sized from the cash at bar *t*'s

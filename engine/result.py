@@ -52,7 +52,8 @@ FILL_RULES = (
     "close. A buy sized from cash that a gap-up makes unaffordable is resized to what the cash "
     "allows. Whole shares unless fractional shares are on. Commission per fill: max(per-share x "
     "shares, minimum), capped at a percent of the value; slippage is an adverse fraction of the "
-    "price, never outside the bar's range, and a limit order never fills worse than its limit. "
+    "price; market and stop fills never leave the bar's range, and a limit order never fills "
+    "worse than its limit (a gapped limit sell slipped below its limit fills at the limit). "
     "Resting orders are tried in the order they were sent; a strategy's stop and targets form "
     "one OCO group, so at most one of them fills in a session, the stop first."
 )
@@ -107,7 +108,7 @@ class Costs:
     commission_max_pct : cap as a fraction of the fill's value (default 0.01 = 1%)
     slippage : adverse fraction of the price on market fills, stop fills and limit orders
         filled at a gapped open (default 0.0005 = 5 bp); a limit order never fills worse than
-        its limit, and slippage never moves a fill outside the bar's high-low range.
+        its limit, and market and stop fills never leave the bar's high-low range.
     """
 
     commission_per_share: float = 0.005

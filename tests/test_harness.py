@@ -124,6 +124,16 @@ def test_slippage_never_leaves_the_bar_range() -> None:
     assert res.fills["price"].iloc[0] == 50.2
 
 
+def test_gapped_limit_sell_is_slipped_to_its_limit_even_below_the_low() -> None:
+    # backtrader caps a gapped limit sell's slipped open at the limit, not at max(limit, low):
+    # open 130.02 x (1 - 0.0005) = 129.955 < 130 -> fills at 130.00 though the low is 130.01
+    costs = Costs(commission_per_share=0, commission_min=0, commission_max_pct=0, slippage=0.0005)
+    prices = bars([(100,), (100,), (130.02, 131, 130.01, 130.5), (130.5,)])
+    strat = scripted({0: [("market", "buy", 10, None)], 1: [("limit", "sell", 10, 130.0)]})
+    res = run_backtest(strat, prices, costs=costs)
+    assert fills_list(res)[-1] == ("2025-08-20", "sell", 10.0, 130.0, "limit")
+
+
 def test_commission_cap_binds_on_small_orders() -> None:
     costs = Costs(
         commission_per_share=0.005, commission_min=1.0, commission_max_pct=0.01, slippage=0
@@ -179,7 +189,7 @@ def test_bad_inputs_are_user_errors() -> None:
 
 def test_fill_rules_text_is_published_in_readme() -> None:
     # the harness docstring is the source of the rules shown in reports; the README repeats them
-    for phrase in ("t+1", "gaps past", "resized", "OCO", "never outside the bar's range"):
+    for phrase in ("t+1", "gaps past", "resized", "OCO", "never leave the bar's range"):
         assert phrase in FILL_RULES
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "Fill rules" in readme and "next open" in readme
