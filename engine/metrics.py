@@ -283,7 +283,9 @@ def drawdown_episodes(equity: pd.Series) -> pd.DataFrame:
     )
 
 
-def drawdown_metrics(equity: pd.Series) -> dict[str, float | int]:
+def drawdown_metrics(
+    equity: pd.Series, episodes: pd.DataFrame | None = None
+) -> dict[str, float | int]:
     """``max_drawdown``, ``max_drawdown_duration`` (days) and ``avg_drawdown``.
 
     ``max_drawdown_duration`` is the *longest* episode (not necessarily the deepest one's).
@@ -292,7 +294,8 @@ def drawdown_metrics(equity: pd.Series) -> dict[str, float | int]:
     """
     if len(equity) == 0:
         return {"max_drawdown": NAN, "max_drawdown_duration": NAN, "avg_drawdown": NAN}
-    episodes = drawdown_episodes(equity)
+    if episodes is None:
+        episodes = drawdown_episodes(equity)
     if len(episodes) == 0:
         return {"max_drawdown": 0.0, "max_drawdown_duration": 0, "avg_drawdown": 0.0}
     return {
@@ -368,11 +371,15 @@ def risk_metrics(
     benchmark: pd.Series | None = None,
     risk_free: float = 0.0,
     periods_per_year: int = 252,
+    episodes: pd.DataFrame | None = None,
 ) -> dict[str, float | int]:
-    """Drawdowns, Sharpe, Sortino, Calmar, alpha and beta (formulas in each helper)."""
+    """Drawdowns, Sharpe, Sortino, Calmar, alpha and beta (formulas in each helper).
+
+    ``episodes``: :func:`drawdown_episodes` of ``equity`` when the caller has them already.
+    """
     rf_d = daily_risk_free(risk_free, periods_per_year)
     r = daily_returns(equity).to_numpy()
-    out: dict[str, float | int] = dict(drawdown_metrics(equity))
+    out: dict[str, float | int] = dict(drawdown_metrics(equity, episodes))
     alpha, beta = alpha_beta(equity, benchmark, rf_d, periods_per_year)
     out.update(
         sharpe=sharpe_ratio(r, rf_d, periods_per_year),
@@ -496,10 +503,12 @@ def compute_metrics(
     values: dict[str, Any] = {}
     values.update(period_metrics(eq, trades, position))
     values.update(returns_metrics(eq, buy_hold, periods_per_year))
-    values.update(risk_metrics(eq, benchmark, risk_free, periods_per_year))
+    episodes = drawdown_episodes(eq) if len(eq) else pd.DataFrame()
+    values.update(
+        risk_metrics(eq, benchmark, risk_free, periods_per_year, episodes if len(eq) else None)
+    )
     values.update(trade_metrics(trades))
     out = pd.Series({key: values[key] for key in METRIC_KEYS}, dtype=object)
-    episodes = drawdown_episodes(eq) if len(eq) else pd.DataFrame()
     longest = episodes.sort_values("days", kind="mergesort").iloc[-1] if len(episodes) else None
     out.attrs = {
         "periods_per_year": periods_per_year,
