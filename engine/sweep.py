@@ -29,11 +29,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from engine.data import fingerprint
@@ -235,7 +236,7 @@ class _Interrupt:
 
 def _run_inline(
     data: SweepData,
-    tasks: list[Task],
+    tasks: Iterator[Task],
     on_rows: Callable[[list[Row]], None],
     stop: _Interrupt,
     jobs: int = 1,
@@ -247,7 +248,7 @@ def _run_inline(
 
 def _run_local(
     data: SweepData,
-    tasks: list[Task],
+    tasks: Iterator[Task],
     jobs: int,
     on_rows: Callable[[list[Row]], None],
     stop: _Interrupt,
@@ -321,7 +322,7 @@ def _dask_client(scheduler: str | None, jobs: int) -> tuple[Any, Any]:
 
 def _run_dask(
     data: SweepData,
-    tasks: list[Task],
+    tasks: Iterator[Task],
     jobs: int,
     scheduler: str | None,
     on_rows: Callable[[list[Row]], None],
@@ -421,11 +422,7 @@ def run_sweep(
     ParamError
         an unknown backend, or ``jobs`` < 1.
     """
-    if backend not in BACKENDS:
-        raise ParamError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    jobs = jobs or default_jobs()
-    if jobs < 1:
-        raise ParamError(f"--jobs {jobs} must be at least 1")
+    jobs = _check_options(backend, jobs)
     keys = [[combo_key(job, p) for p in params] for job, params in plans]
     done = store.done_keys(k for ks in keys for k in ks)
     todo = [
@@ -435,34 +432,139 @@ def run_sweep(
         if k not in done
     ]
     total = sum(len(k) for k in keys)
+    tasks = _make_tasks(todo, jobs, chunk_size)
+    threaded = _all_threaded(j for j, _ in tasks)
     added = _execute(
         store,
         data,
-        _make_tasks(todo, jobs, chunk_size),
+        iter(tasks),
+        len(tasks),
         backend,
         jobs,
         scheduler,
         total,
         len(done),
         progress,
+        threaded,
     )
     return SweepRun(keys, len(done), added)
+
+
+def _check_options(backend: str, jobs: int | None) -> int:
+    if backend not in BACKENDS:
+        raise ParamError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise ParamError(f"--jobs {jobs} must be at least 1")
+    return jobs
+
+
+def _all_threaded(jobs: Iterator[Job] | list[Job]) -> bool:
+    return all(engine_info(job.engine).threaded for job in jobs)
+
+
+@dataclass
+class StreamRun:
+    """What :func:`run_sweep_stream` did: the keys of the sweep (16-byte digests, grid order),
+    how many were stored before and how many it added."""
+
+    digests: np.ndarray
+    done_before: int = 0
+    added: int = 0
+
+    @property
+    def total(self) -> int:
+        return int(self.digests.shape[0])
+
+    def key_chunks(self, size: int = 50_000) -> Iterator[list[str]]:
+        """The keys as text (as :func:`combo_key` gives them), ``size`` at a time."""
+        for lo in range(0, self.total, size):
+            yield [bytes(d).hex() for d in self.digests[lo : lo + size]]
+
+
+def run_sweep_stream(
+    store: SweepStore,
+    data: SweepData,
+    job: Job,
+    chunks: Iterable[list[dict[str, Any]]],
+    total: int,
+    *,
+    backend: str = "local",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> StreamRun:
+    """:func:`run_sweep` for one plan whose combinations arrive in chunks (any number of them).
+
+    Memory stays bounded: each chunk of parameter dicts is keyed, the store is asked which of
+    its keys are done (one query per chunk), the rest is evaluated and written, and only the
+    keys survive, as 16 bytes each (``total`` of them; 16 MB for a million).
+    """
+    jobs = _check_options(backend, jobs)
+    run = StreamRun(np.zeros((total, 16), dtype=np.uint8))
+    size = chunk_size or engine_info(job.engine).chunk or MAX_CHUNK
+    threaded = engine_info(job.engine).threaded
+    bar_skip: list[int] = []
+
+    def tasks() -> Iterator[Task]:
+        pos = 0
+        for params in chunks:
+            keys = [combo_key(job, p) for p in params]
+            if pos + len(keys) > total:
+                raise ValueError(f"run_sweep_stream: more than total={total} combinations")
+            run.digests[pos : pos + len(keys)] = np.frombuffer(
+                bytes.fromhex("".join(keys)), dtype=np.uint8
+            ).reshape(-1, 16)
+            pos += len(keys)
+            done = store.done_keys(keys)
+            run.done_before += len(done)
+            bar_skip.append(len(done))
+            todo = [(k, p) for k, p in zip(keys, params, strict=True) if k not in done]
+            for lo in range(0, len(todo), size):
+                yield job, todo[lo : lo + size]
+        if pos != total:
+            raise ValueError(f"run_sweep_stream: {pos} combinations, expected {total}")
+
+    run.added = _execute(
+        store,
+        data,
+        tasks(),
+        None,
+        backend,
+        jobs,
+        scheduler,
+        total,
+        0,
+        progress,
+        threaded,
+        bar_skip,
+    )
+    return run
 
 
 def _execute(
     store: SweepStore,
     data: SweepData,
-    tasks: list[Task],
+    tasks: Iterator[Task],
+    n_tasks: int | None,
     backend: str,
     jobs: int,
     scheduler: str | None,
     total: int,
     done: int,
     progress: bool,
+    threaded: bool,
+    skipped: list[int] | None = None,
 ) -> int:
+    """Run ``tasks`` (``n_tasks`` of them, None: unknown) on the backend, committing as they come.
+
+    ``skipped`` collects, while ``tasks`` is consumed, how many combinations it found stored
+    (the progress bar counts them as done).
+    """
     from tqdm import tqdm
 
-    added = 0
+    added = seen = 0
     bar = tqdm(
         total=total,
         initial=done,
@@ -473,22 +575,28 @@ def _execute(
     )
 
     def on_rows(rows: list[Row]) -> None:
-        nonlocal added
+        nonlocal added, seen
         added += store.add(rows)
-        bar.update(len(rows))
+        skip = sum(skipped) if skipped else 0
+        seen += skip
+        bar.update(len(rows) + skip)
+        if skipped:
+            skipped.clear()
 
     try:
         with _Interrupt() as stop:
-            if not tasks:
+            if n_tasks == 0:
                 pass
             elif backend == "dask":
                 _run_dask(data, tasks, jobs, scheduler, on_rows, stop)
-            elif jobs == 1 or all(engine_info(job.engine).threaded for job, _ in tasks):
+            elif jobs == 1 or threaded:
                 _run_inline(data, tasks, on_rows, stop, jobs)  # threaded engines bring their own
             else:
-                _run_local(data, tasks, min(jobs, len(tasks)), on_rows, stop)
+                _run_local(data, tasks, min(jobs, n_tasks or jobs), on_rows, stop)
+        if skipped:  # stored combinations found after the last chunk was written
+            bar.update(sum(skipped))
     except KeyboardInterrupt:
-        raise SweepInterrupted(done + added, total) from None
+        raise SweepInterrupted(done + seen + added, total) from None
     finally:
         bar.close()
     return added

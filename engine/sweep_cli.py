@@ -52,6 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--pbo-splits", type=int, default=16, help="CSCV blocks for the PBO (even, default 16)"
     )
+    sweep.add_argument(
+        "--pbo-max-trials",
+        type=int,
+        default=2_000,
+        metavar="N",
+        help="PBO ranks at most N combinations: a larger sweep's PBO uses a random sample of N "
+        "(seeded by --seed); the DSR always counts every combination (default 2000)",
+    )
     add_data_options(sweep)
     add_cost_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
@@ -154,7 +162,7 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     from engine.runner import load_benchmark
     from engine.sweep import SweepData
     from engine.sweep_engines import default_engine
-    from engine.sweep_grid import build_combinations, parse_constraints, parse_grid
+    from engine.sweep_grid import GridStream, build_combinations, parse_constraints, parse_grid
     from engine.sweep_report import metric_order
 
     if not args.strategy:
@@ -175,9 +183,13 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     costs = costs_from(args)
     prices = load_window(args)
     bars = args.train if bars_for == "train" else len(prices)
-    combos = build_combinations(
-        cls, axes, constraints, sample=args.random, seed=args.seed, bars=bars
-    )
+    combos: Any
+    if bars_for == "window" and args.random is None:  # a sweep streams its grid
+        combos = GridStream(cls, axes, constraints, bars).scan()
+    else:
+        combos = build_combinations(
+            cls, axes, constraints, sample=args.random, seed=args.seed, bars=bars
+        )
     data = SweepData(prices, args.ticker.upper(), load_benchmark(args.data_dir, prices))
     return {"cls": cls, "axes": axes, "combos": combos, "data": data, "costs": costs}
 
@@ -196,10 +208,11 @@ def _describe(args: argparse.Namespace, prep: dict[str, Any], what: str) -> str:
     from engine.sweep import default_jobs
 
     combos, prices = prep["combos"], prep["data"].prices
-    parts = [f"{len(combos.params):,} combinations"]
+    count = _count(combos)
+    parts = [f"{count:,} combinations"]
     if combos.sampled is not None:
         parts.append(f"drawn at random (seed {args.seed}) from a grid of {combos.grid_size:,}")
-    elif len(combos.params) != combos.grid_size:
+    elif count != combos.grid_size:
         parts.append(f"of a grid of {combos.grid_size:,}")
     if combos.rejected:
         what_removed = "draws rejected" if combos.sampled is not None else "removed"
@@ -210,6 +223,18 @@ def _describe(args: argparse.Namespace, prep: dict[str, Any], what: str) -> str:
         f"({len(prices)} bars): {', '.join(parts)}; engine {args.engine}, backend {backend}, "
         f"{args.jobs or default_jobs()} jobs; store {args.store}"
     )
+
+
+def _count(combos: Any) -> int:
+    """Runnable combinations of a :class:`GridStream` or a :class:`Combinations`."""
+    return int(combos.count) if hasattr(combos, "count") else len(combos.params)
+
+
+def _chunks(combos: Any, size: int = 8_192) -> Any:
+    """The combinations' parameter dicts, ``size`` at a time (a stream or a list)."""
+    if hasattr(combos, "chunks"):
+        return combos.chunks(size)
+    return (combos.params[lo : lo + size] for lo in range(0, len(combos.params), size))
 
 
 def _header(args: argparse.Namespace, prep: dict[str, Any]) -> dict[str, Any]:
@@ -251,14 +276,18 @@ def _column(frame: Any, name: str) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from engine.store import SweepStore
-    from engine.sweep import SweepInterrupted, make_job, run_sweep
+    from engine.sweep import SweepInterrupted, make_job, run_sweep_stream
     from engine.sweep_report import pick_heatmap_axes
 
     if args.top < 1:
         raise ParamError(f"--top {args.top} must be at least 1")
     if args.pbo_splits < 2 or args.pbo_splits % 2:
         raise ParamError(f"--pbo-splits {args.pbo_splits} must be even and at least 2")
+    if args.pbo_max_trials < 2:
+        raise ParamError(f"--pbo-max-trials {args.pbo_max_trials} must be at least 2")
     prep = _prepare(args)
     varying = [k for k, v in prep["axes"].items() if len(v) > 1]
     heat = pick_heatmap_axes(args.heatmap, list(prep["axes"]), varying)
@@ -273,41 +302,53 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         fractional=args.fractional,
         engine=args.engine,
     )
+    combos = prep["combos"]
     with SweepStore(args.store) as store:
         try:
-            run = run_sweep(
-                store, prep["data"], [(job, prep["combos"].params)], **_sweep_options(args)
+            run = run_sweep_stream(
+                store, prep["data"], job, _chunks(combos), _count(combos), **_sweep_options(args)
             )
         except SweepInterrupted as exc:
             return _interrupted(exc, args.store)
         print(f"stored {run.added:,} new row(s); {run.done_before:,} were already in the store")
-        frame = store.frame(run.keys[0])
-        matrix = store.returns_matrix(run.keys[0])
-    _report_sweep(args, prep, frame, matrix, heat)
+        frames = [store.frame(keys) for keys in run.key_chunks()]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frame.attrs["param_columns"] = frames[0].attrs["param_columns"]
+        del frames
+        summary = _summarise(args, prep, frame, store.returns_matrix)
+    _report_sweep(args, prep, summary, frame, heat)
     return 0
 
 
-def _report_sweep(
-    args: argparse.Namespace,
-    prep: dict[str, Any],
-    frame: Any,
-    matrix: Any,
-    heat: tuple[str, str] | None,
-) -> None:
-    """Rank, print the top rows, the overfitting statistics and the warnings; write files."""
-    from engine.cli import default_out
-    from engine.sweep_report import format_overfit, format_top, summarise, write_sweep_files
+def _summarise(args: argparse.Namespace, prep: dict[str, Any], frame: Any, returns_of: Any) -> Any:
+    from engine.sweep_report import summarise
 
-    summary = summarise(
+    return summarise(
         frame,
-        matrix,
+        None,
         args.metric,
         param_columns=frame.attrs["param_columns"],
         grid_keys=[_column(frame, k) for k in prep["axes"]],
         bars=len(prep["data"].prices),
         min_trades=args.min_trades,
         pbo_splits=args.pbo_splits,
+        returns_of=returns_of,
+        pbo_max_trials=args.pbo_max_trials,
+        seed=args.seed,
     )
+
+
+def _report_sweep(
+    args: argparse.Namespace,
+    prep: dict[str, Any],
+    summary: Any,
+    frame: Any,
+    heat: tuple[str, str] | None,
+) -> None:
+    """Print the top rows, the overfitting statistics and the warnings; write files."""
+    from engine.cli import default_out
+    from engine.sweep_report import format_overfit, format_top, write_sweep_files
+
     print(format_top(summary, args.top))
     print(format_overfit(summary.overfit))
     for note in summary.warnings:

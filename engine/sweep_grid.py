@@ -409,3 +409,157 @@ def _refuse_empty_or_short(
             f"--random {sample} exceeds the {len(kept):,} valid combinations of the grid; "
             "lower N or drop --random to run them all"
         )
+
+
+# ------------------------------------------------------------------------------------ streaming
+
+_MISS = object()
+MEMO_MAX = 200_000  # cached results per function before the cache is dropped (memory bound)
+STREAM_CHUNK = 8_192  # combinations per chunk of :meth:`GridStream.chunks`
+
+
+class _Recorder(dict):  # type: ignore[type-arg]
+    """A parameter dict that notes which keys a function reads (all of them when it iterates)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: list[str] = []
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.append(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.append(key)
+        return super().get(key, default)
+
+    def _everything(self) -> None:
+        self.read.extend(super().keys())
+
+    def __iter__(self) -> Iterator[str]:
+        self._everything()
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._everything()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._everything()
+        return super().values()
+
+    def items(self) -> Any:
+        self._everything()
+        return super().items()
+
+
+class _Memo:
+    """A pure function of a parameter dict, its results cached by the values it actually read.
+
+    ``check_params`` and ``warmup`` read a few parameters (``fast``, ``slow``, ...): a grid of a
+    million points has only thousands of distinct values of those, so each is computed once.
+    The keys read are recorded per call (:class:`_Recorder`); a later dict that agrees on them
+    takes the same path through a pure function, so it gets the same result.
+    """
+
+    def __init__(self, fn: Callable[[dict[str, Any]], Any]) -> None:
+        self.fn = fn
+        self.keysets: list[tuple[str, ...]] = []
+        self.cache: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, params: dict[str, Any]) -> Any:
+        for ks in self.keysets:
+            hit = self.cache.get((ks, *(params[k] for k in ks)), _MISS)
+            if hit is not _MISS:
+                return hit
+        rec = _Recorder(params)
+        out = self.fn(rec)
+        ks = tuple(dict.fromkeys(rec.read))
+        if ks not in self.keysets:
+            self.keysets.append(ks)
+        if len(self.cache) >= MEMO_MAX:
+            self.cache.clear()
+        self.cache[(ks, *(params[k] for k in ks))] = out
+        return out
+
+
+@dataclass
+class GridStream:
+    """A full grid, validated lazily: :meth:`scan` counts, :meth:`chunks` yields the dicts.
+
+    The same combinations, in the same (grid) order, with the same refusals as
+    :func:`build_combinations` (without ``sample``), but never more than one chunk of
+    parameter dicts in memory. Constraints, ``check_params`` and ``warmup`` are memoised on
+    the values they read (:class:`_Memo`), so validating a million points costs seconds.
+    """
+
+    cls: type
+    axes: dict[str, tuple[Any, ...]]
+    constraints: tuple[Constraint, ...] = ()
+    bars: int | None = None
+    grid_size: int = 0
+    count: int = 0
+    rejected: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    sampled: int | None = None
+
+    def __post_init__(self) -> None:
+        self.grid_size = math.prod(len(v) for v in self.axes.values())
+        if self.grid_size > MAX_GRID:
+            raise ParamError(
+                f"the grid has {self.grid_size:,} combinations (max {MAX_GRID:,}); narrow it or sample with --random N"
+            )
+        self._constraints = [_Memo(c.holds) for c in self.constraints]
+        check = getattr(self.cls, "check_params", None)
+        self._check = _Memo(check) if check is not None else None
+        warm = getattr(self.cls, "warmup", None)
+        self._warmup = _Memo(warm) if warm is not None and self.bars is not None else None
+
+    def _status(self, full: dict[str, Any]) -> str | None:
+        """None for a runnable combination, "" when a constraint rejects it, else the reason."""
+        if not all(c(full) for c in self._constraints):
+            return ""
+        if self._check is not None:
+            problems = self._check(full)
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                return f"{_name(self.cls)}: {problems[0]}{more}"
+        if self._warmup is not None and self.bars is not None:
+            need = int(self._warmup(full)) + 1
+            if need > self.bars:
+                return f"needs {need} bars, the window has {self.bars}"
+        return None
+
+    def _walk(self, count: bool) -> Iterator[dict[str, Any]]:
+        declared = params_mod.declared(self.cls)
+        names = list(self.axes)
+        for values in itertools.product(*self.axes.values()):
+            full = {**declared, **dict(zip(names, values, strict=True))}
+            status = self._status(full)
+            if status is None:
+                if count:
+                    self.count += 1
+                yield full
+            elif count and status == "":
+                self.rejected += 1
+            elif count:
+                self.refused[status] = self.refused.get(status, 0) + 1
+
+    def scan(self) -> GridStream:
+        """Count the runnable, rejected and refused combinations (keeps none of them)."""
+        self.count = self.rejected = 0
+        self.refused = {}
+        for _ in self._walk(count=True):
+            pass
+        if not self.count:
+            _refuse_empty_or_short(self.cls, [], self.grid_size, self.rejected, self.refused, None)
+        return self
+
+    def chunks(self, size: int = STREAM_CHUNK) -> Iterator[list[dict[str, Any]]]:
+        """The runnable combinations' resolved dicts, in grid order, ``size`` at a time."""
+        it = self._walk(count=False)
+        while chunk := list(itertools.islice(it, size)):
+            yield chunk
+
+    def refusal_text(self) -> str:
+        return Combinations.refusal_text(self)  # type: ignore[arg-type]

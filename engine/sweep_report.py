@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,24 +69,41 @@ def rank(frame: pd.DataFrame, metric: str, min_trades: int = 0) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Overfit:
-    """Overfitting statistics of a sweep (either may be None, with the reason in ``notes``)."""
+    """Overfitting statistics of a sweep (either may be None, with the reason in ``notes``).
+
+    ``n_trials`` counts every combination (the DSR's N); ``pbo_trials`` the combinations the
+    PBO ranked, fewer than ``n_trials`` when ``pbo_sampled`` (a seeded random sample).
+    """
 
     dsr: DeflatedSharpe | None
     pbo: PBOResult | None
     n_trials: int
     notes: list[str] = field(default_factory=list)
+    pbo_trials: int = 0
+    pbo_sampled: bool = False
+    pbo_seed: int | None = None
+
+
+ReturnsOf = Callable[[list[str]], np.ndarray]  # keys -> T x len(keys) float32 daily returns
+SHARPE_CHUNK = 20_000  # columns of returns read at a time for the trials' Sharpe ratios
 
 
 def overfit_stats(matrix: np.ndarray, chosen: int, n_splits: int = 16) -> Overfit:
     """DSR of column ``chosen`` (all columns are the trials) and PBO by CSCV of ``matrix``."""
     m = np.asarray(matrix, dtype=float)
     n = m.shape[1]
-    notes: list[str] = []
     dsr = deflated_sharpe(m[:, chosen], np.asarray(sharpe_ratio(m)), n_trials=n)
+    return _with_pbo(dsr, m, n, n_splits, sampled=False, seed=None)
+
+
+def _with_pbo(
+    dsr: DeflatedSharpe, m: np.ndarray, n: int, n_splits: int, sampled: bool, seed: int | None
+) -> Overfit:
+    notes: list[str] = []
     if dsr.reason:
         notes.append(f"DSR undefined: {dsr.reason}")
     result: PBOResult | None = None
-    if n < 2:
+    if m.shape[1] < 2:
         notes.append("PBO needs at least 2 combinations")
     else:
         with warnings.catch_warnings(record=True) as caught:
@@ -95,7 +113,51 @@ def overfit_stats(matrix: np.ndarray, chosen: int, n_splits: int = 16) -> Overfi
             except (ValueError, ParamError) as exc:
                 notes.append(f"PBO not computed: {exc}")
         notes.extend(str(w.message) for w in caught)
-    return Overfit(dsr, result, n, notes)
+    if sampled:
+        notes.append(
+            f"PBO ranked a seeded random sample of {m.shape[1]:,} of the {n:,} combinations "
+            f"(seed {seed}; --pbo-max-trials); the DSR counts all {n:,}"
+        )
+    return Overfit(dsr, result, n, notes, m.shape[1], sampled, seed if sampled else None)
+
+
+def pbo_sample(n: int, max_trials: int, seed: int) -> np.ndarray:
+    """Sorted positions of the ``max_trials`` combinations PBO ranks (all ``n`` when fewer)."""
+    if n <= max_trials:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_trials, replace=False))
+
+
+def overfit_streamed(
+    keys: pd.Series,
+    chosen: int,
+    returns_of: ReturnsOf,
+    n_splits: int = 16,
+    max_trials: int = 2_000,
+    seed: int = 0,
+) -> Overfit:
+    """:func:`overfit_stats` for a sweep of any size, reading returns from the store.
+
+    The approximation, for sweeps of more than ``max_trials`` combinations: the PBO (CSCV) ranks
+    a seeded random sample of ``max_trials`` of them (:func:`pbo_sample`), so it is the PBO of
+    selecting the best of a random subset of the grid; for neighbouring grid points, which are
+    strongly correlated, that estimates the full grid's PBO closely at a fraction of the cost
+    (CSCV is ``O(C(S, S/2) x N)``). The DSR is exact: ``N`` is every combination, the variance
+    of the trials' Sharpe ratios is computed over all of them, ``SHARPE_CHUNK`` columns of
+    returns at a time, and the skew and kurtosis are the chosen combination's. Memory stays
+    bounded by one chunk of returns plus one float per combination.
+    """
+    n = len(keys)
+    sharpes = np.empty(n)
+    for lo in range(0, n, SHARPE_CHUNK):
+        part = returns_of(list(keys.iloc[lo : lo + SHARPE_CHUNK]))
+        sharpes[lo : lo + part.shape[1]] = sharpe_ratio(np.asarray(part, dtype=float))
+    best = np.asarray(returns_of([keys.iloc[chosen]]), dtype=float)[:, 0]
+    dsr = deflated_sharpe(best, sharpes, n_trials=n)
+    positions = pbo_sample(n, max_trials, seed)
+    m = np.asarray(returns_of(list(keys.iloc[positions])), dtype=float)
+    return _with_pbo(dsr, m, n, n_splits, sampled=len(positions) < n, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -114,7 +176,7 @@ class SweepSummary:
 
 def summarise(
     frame: pd.DataFrame,
-    matrix: np.ndarray,
+    matrix: np.ndarray | None,
     metric: str,
     *,
     param_columns: list[str],
@@ -122,11 +184,24 @@ def summarise(
     bars: int,
     min_trades: int = 0,
     pbo_splits: int = 16,
+    returns_of: ReturnsOf | None = None,
+    pbo_max_trials: int = 2_000,
+    seed: int = 0,
 ) -> SweepSummary:
-    """Rank ``frame`` (rows in the order of ``matrix``'s columns) and compute the statistics."""
+    """Rank ``frame`` (rows in the order of ``matrix``'s columns) and compute the statistics.
+
+    Without ``matrix``, the returns are read through ``returns_of`` by the frame's ``key``
+    column (:func:`overfit_streamed`: PBO on at most ``pbo_max_trials``, sampled with ``seed``).
+    """
     ranked = rank(frame, metric, min_trades)
     chosen = ranked.iloc[0]
-    overfit = overfit_stats(matrix, int(frame.index.get_loc(chosen.name)), pbo_splits)
+    pos = int(frame.index.get_loc(chosen.name))
+    if matrix is not None:
+        overfit = overfit_stats(matrix, pos, pbo_splits)
+    elif returns_of is not None:
+        overfit = overfit_streamed(frame["key"], pos, returns_of, pbo_splits, pbo_max_trials, seed)
+    else:
+        raise ValueError("summarise needs the returns matrix or returns_of")
     notes = _warnings(chosen, metric, bars, min_trades, overfit)
     return SweepSummary(ranked, metric, chosen, overfit, param_columns, grid_keys, notes, bars)
 
@@ -201,7 +276,7 @@ def format_overfit(overfit: Overfit) -> str:
     if p is not None:
         lines.append(
             f"  Probability of Backtest Overfitting (CSCV, S={p.n_splits} blocks, {p.n_combinations:,} splits, "
-            f"selection by Sharpe): {p.pbo:.1%}; out-of-sample loss in {p.prob_oos_loss:.0%} of splits; "
+            f"selection by Sharpe{_sample_text(overfit)}): {p.pbo:.1%}; out-of-sample loss in {p.prob_oos_loss:.0%} of splits; "
             f"degradation slope {p.degradation.slope:.2f}"
         )
     lines.extend(f"  note: {n}" for n in overfit.notes)
@@ -209,6 +284,12 @@ def format_overfit(overfit: Overfit) -> str:
         "  (N counts every combination as a trial; correlated ones make the DSR conservative)"
     )
     return "\n".join(lines)
+
+
+def _sample_text(overfit: Overfit) -> str:
+    if not overfit.pbo_sampled:
+        return ""
+    return f", sampled: {overfit.pbo_trials:,} of {overfit.n_trials:,} combinations, seed {overfit.pbo_seed}"
 
 
 # ------------------------------------------------------------------------------------ heatmap
@@ -267,7 +348,13 @@ def pick_heatmap_axes(
 
 def overfit_json(overfit: Overfit) -> dict[str, Any]:
     """The statistics as JSON-ready values (NaN as null)."""
-    out: dict[str, Any] = {"n_trials": overfit.n_trials, "notes": overfit.notes}
+    out: dict[str, Any] = {
+        "n_trials": overfit.n_trials,
+        "pbo_trials": overfit.pbo_trials or overfit.n_trials,
+        "pbo_sampled": overfit.pbo_sampled,
+        "pbo_seed": overfit.pbo_seed,
+        "notes": overfit.notes,
+    }
     if overfit.dsr is not None:
         out["deflated_sharpe"] = {k: _num(v) for k, v in overfit.dsr.__dict__.items()}
     if overfit.pbo is not None:
