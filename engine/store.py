@@ -133,7 +133,11 @@ class Row:
     metrics: dict[str, Any]
     returns: np.ndarray
 
-    def values(self, metric_keys: list[str], version: str, now: str) -> tuple[Any, ...]:
+    def values(
+        self, metric_keys: list[str], version: str, now: str, settings: str | None = None
+    ) -> tuple[Any, ...]:
+        """The row's SQL values; ``settings`` is its canonical JSON when the caller has it."""
+        get = self.metrics.get
         fixed = (
             self.key,
             self.strategy,
@@ -144,12 +148,19 @@ class Row:
             self.data["end"],
             int(self.data["bars"]),
             self.data["sha"],
-            canonical_json(self.settings),
+            settings if settings is not None else canonical_json(self.settings),
             version,
             now,
             np.asarray(self.returns, dtype="<f4").tobytes(),
         )
-        return fixed + tuple(_sql_value(self.metrics.get(k)) for k in metric_keys)
+        # Python floats and ints (what the engines give) pass as they are; NaN is NULL.
+        return fixed + tuple(
+            (None if v != v else v) if type(v) in _PLAIN else _sql_value(v)
+            for v in map(get, metric_keys)
+        )
+
+
+_PLAIN = (float, int)
 
 
 def _sql_value(value: Any) -> Any:
@@ -218,7 +229,13 @@ class SweepStore:
             f"VALUES ({', '.join('?' * len(cols))})"
         )
         version, now = code_version(), datetime.now(UTC).isoformat(timespec="seconds")
-        values = [r.values(self.metric_keys, version, now) for r in rows]
+        settings: dict[int, str] = {}  # the rows of a chunk share one settings dict
+        values = []
+        for r in rows:
+            text = settings.get(id(r.settings))
+            if text is None:
+                text = settings[id(r.settings)] = canonical_json(r.settings)
+            values.append(r.values(self.metric_keys, version, now, text))
         before = self.conn.total_changes
         with self.conn:
             self.conn.executemany(sql, values)
