@@ -286,3 +286,56 @@ def test_the_array_feed_gives_the_same_runs_as_pandasdata(
         slow = run_backtest(cls, crwv)
         pd.testing.assert_series_equal(fast[name].equity, slow.equity)
         pd.testing.assert_frame_equal(fast[name].fills, slow.fills)
+
+
+def test_sampled_pbo_uses_the_requested_trials_and_is_seeded() -> None:
+    from engine.sweep_report import overfit_stats, overfit_streamed, pbo_sample
+
+    rng = np.random.default_rng(11)
+    matrix = (rng.normal(0.0005, 0.02, size=(120, 300))).astype(np.float32)
+    keys = pd.Series([f"k{i}" for i in range(300)])
+    index = {k: i for i, k in enumerate(keys)}
+    asked: list[int] = []
+
+    def returns_of(ks: list[str]) -> np.ndarray:
+        asked.append(len(ks))
+        return matrix[:, [index[k] for k in ks]]
+
+    a = overfit_streamed(keys, 7, returns_of, n_splits=8, max_trials=50, seed=3)
+    b = overfit_streamed(keys, 7, returns_of, n_splits=8, max_trials=50, seed=3)
+    c = overfit_streamed(keys, 7, returns_of, n_splits=8, max_trials=50, seed=4)
+    assert a.pbo is not None and b.pbo is not None and c.pbo is not None
+    assert (a.pbo_trials, a.pbo_sampled, a.n_trials, a.pbo_seed) == (50, True, 300, 3)
+    assert asked[-1] == 50 and max(asked) == 300  # every trial's Sharpe, then the sample only
+    np.testing.assert_array_equal(a.pbo.logits, b.pbo.logits)
+    assert not np.array_equal(pbo_sample(300, 50, 3), pbo_sample(300, 50, 4))
+    assert any("sample of 50 of the 300" in n for n in a.notes)
+    full = overfit_stats(matrix, 7, n_splits=8)  # the DSR does not depend on the sample
+    assert a.dsr == c.dsr and a.dsr is not None and full.dsr is not None
+    assert (a.dsr.dsr, a.dsr.var_sr, a.dsr.sr) == pytest.approx(
+        (full.dsr.dsr, full.dsr.var_sr, full.dsr.sr), rel=1e-12
+    )
+    sample = matrix[:, pbo_sample(300, 50, 3)].astype(float)
+    from engine.overfit import pbo
+
+    assert a.pbo.pbo == pbo(sample, n_splits=8).pbo
+    small = overfit_streamed(keys, 7, returns_of, n_splits=8, max_trials=300)
+    assert not small.pbo_sampled and small.pbo is not None and full.pbo is not None
+    assert small.pbo.pbo == full.pbo.pbo
+
+
+def test_streamed_sweep_resumes_without_duplicates(tmp_path: Path, data: sweep.SweepData) -> None:
+    job = job_for(data, engine="fast")
+    params = [
+        {"fast": f, "slow": s, "hold_bars": 3, "mode": "cross", "exit_on": "slow"}
+        for f in range(5, 30, 5)
+        for s in (40, 60, 80)
+    ]
+    chunks = lambda ps: (ps[lo : lo + 4] for lo in range(0, len(ps), 4))  # noqa: E731
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        first = sweep.run_sweep_stream(store, data, job, chunks(params[:7]), 7, progress=False)
+        again = sweep.run_sweep_stream(store, data, job, chunks(params), 15, progress=False)
+        assert (first.added, again.done_before, again.added, store.count()) == (7, 7, 8, 15)
+        keys = [k for ks in again.key_chunks(6) for k in ks]
+        assert keys == [sweep.combo_key(job, p) for p in params]
+        assert list(store.frame(keys)["key"]) == keys

@@ -7,6 +7,8 @@ import pytest
 from engine.errors import ParamError
 from engine.sweep_grid import (
     Constraint,
+    GridStream,
+    _Memo,
     build_combinations,
     parse_constraints,
     parse_grid,
@@ -201,3 +203,46 @@ def test_huge_grid_needs_random(monkeypatch: pytest.MonkeyPatch) -> None:
         build_combinations(MA, axes)
     combos = build_combinations(MA, axes, sample=10, seed=1)  # rejection sampling path
     assert len(combos.params) == 10
+
+
+def test_streaming_grid_yields_the_same_combinations_and_keys() -> None:
+    from engine.sweep import Job, combo_key
+
+    axes = parse_grid(
+        MA, ["fast=5:60:5", "slow=10:200:10", "hold_bars=1,3,9", "mode=reclaim,cross"]
+    )
+    constraints = parse_constraints(["fast * 2 <= slow or mode == 'cross'"], MA)
+    listed = build_combinations(MA, axes, constraints, bars=150)
+    stream = GridStream(MA, axes, constraints, bars=150).scan()
+    streamed = [p for chunk in stream.chunks(37) for p in chunk]
+    assert (stream.count, stream.rejected, stream.refused, stream.grid_size) == (
+        len(listed.params),
+        listed.rejected,
+        listed.refused,
+        listed.grid_size,
+    )
+    assert stream.refusal_text() == listed.refusal_text()
+    assert [list(p.items()) for p in streamed] == [list(p.items()) for p in listed.params]
+    job = Job("ma_trend", "fast", (0, 150), None, 1.0, False, {}, {"sha": "x"}, {})  # type: ignore[arg-type]
+    assert [combo_key(job, p) for p in streamed] == [combo_key(job, p) for p in listed.params]
+    with pytest.raises(ParamError, match="no combination left to run out of 4"):
+        GridStream(
+            MA, parse_grid(MA, ["fast=5,10", "slow=20,40"]), parse_constraints(["fast > slow"], MA)
+        ).scan()
+
+
+def test_memo_caches_by_the_values_read() -> None:
+    calls = []
+
+    def check(p: dict) -> list[str]:
+        calls.append(1)
+        return ["bad"] if p["mode"] == "cross" and p["slow"] > 50 else []
+
+    memo = _Memo(check)
+    for slow in (40, 60, 40, 60):
+        for fast in (1, 2, 3):
+            assert memo({"mode": "reclaim", "slow": slow, "fast": fast}) == []
+            assert memo({"mode": "cross", "slow": slow, "fast": fast}) == (
+                ["bad"] if slow > 50 else []
+            )
+    assert len(calls) == 3  # reclaim (reads mode only), cross with 40, cross with 60
