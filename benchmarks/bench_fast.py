@@ -14,12 +14,14 @@ Prints:
    (metrics and returns of each chunk reduced to a running best, nothing kept per combination),
    next to the peak of a 100,000-combination one: the same peak means the memory is flat;
 6. with ``--cli``: ``crwv-bt sweep`` end to end on a 96,000-point MA grid (93,360 runnable
-   combinations: grid parsing, keys, the SQLite store with returns, ranking, DSR/PBO), then the
-   same command again (resume), then with the report files and charts.
+   combinations: grid streaming, keys, the SQLite store with returns, ranking, DSR/PBO), then the
+   same command again (resume), then with the report files and charts; each with its wall time
+   and its peak RSS; ``--cli-million`` adds a 1,000,000-point grid (863,880 runnable) through
+   the same command (``--cli-only`` skips items 1-5).
 
 Usage::
 
-    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli]
+    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli [--cli-million]] [--cli-only]
 """
 
 from __future__ import annotations
@@ -166,32 +168,84 @@ def memory(total: int, jobs: int) -> dict[str, float]:
     return json.loads(child(_CHILD_MEMORY.format(root=str(ROOT), total=total, jobs=jobs)))
 
 
-def cli_sweep(jobs: int) -> list[tuple[str, float]]:
-    """``crwv-bt sweep`` on 100,000 MA grid points (93,360 the window can run), timed whole.
+MA_100K = [
+    "fast=2:41:1",
+    "slow=20:259:2",
+    "hold_bars=1:5:1",
+    "mode=reclaim,cross",
+    "exit_on=slow,fast",
+]
+MA_1M = [
+    "fast=2:101:1",
+    "slow=20:269:1",
+    "hold_bars=1:10:1",
+    "mode=reclaim,cross",
+    "exit_on=slow,fast",
+]
+
+
+def timed_cli(argv: list[str]) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one ``crwv-bt`` process (its own rusage, via ``wait4``)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", *argv],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({status})")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def cli_sweep(jobs: int, million: bool = False) -> list[tuple[str, float, float]]:
+    """``crwv-bt sweep`` on 96,000 MA grid points (93,360 the window can run), timed whole.
 
     Three runs: a fresh store with the ranking and overfitting statistics printed (``--no-files``);
     the same command again (resume: nothing left to evaluate, so this is the time of everything
     but the evaluation and the store writes); and a fresh store with the report files and charts.
+    With ``million``: a 1,000,000-point grid (863,880 runnable) into a fresh store, no files.
     """
-    grid = ["--grid", "fast=2:41:1", "--grid", "slow=20:259:2", "--grid", "hold_bars=1:5:1"]
-    grid += ["--grid", "mode=reclaim,cross", "--grid", "exit_on=slow,fast"]
+    grids = {"100k": MA_100K, "1M": MA_1M}
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        base = [sys.executable, "-m", "engine", "sweep", "--strategy", "ma_trend", *grid]
-        base += ["--jobs", str(jobs), "--no-progress"]
+
+        def argv(grid: str, store: str, *extra: str) -> list[str]:
+            cmd = ["sweep", "--strategy", "ma_trend"]
+            for g in grids[grid]:
+                cmd += ["--grid", g]
+            return [
+                *cmd,
+                "--jobs",
+                str(jobs),
+                "--no-progress",
+                "--store",
+                str(Path(tmp) / store),
+                *extra,
+            ]
+
         runs = [
-            ("fresh store, no files", ["--store", str(Path(tmp) / "a.sqlite"), "--no-files"]),
-            ("resume, nothing to run", ["--store", str(Path(tmp) / "a.sqlite"), "--no-files"]),
+            ("93,360 combinations, fresh store, no files", argv("100k", "a.sqlite", "--no-files")),
+            ("93,360 combinations, resume, nothing to run", argv("100k", "a.sqlite", "--no-files")),
             (
-                "fresh store, report files",
-                ["--store", str(Path(tmp) / "b.sqlite"), "--out", str(Path(tmp) / "out")],
+                "93,360 combinations, fresh store, report files",
+                argv("100k", "b.sqlite", "--out", str(Path(tmp) / "out")),
             ),
         ]
-        for label, extra in runs:
-            start = time.perf_counter()
-            env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            subprocess.run(base + extra, cwd=ROOT, env=env, check=True, capture_output=True)
-            out.append((label, time.perf_counter() - start))
+        if million:
+            runs.append(
+                (
+                    "863,880 combinations, fresh store, no files",
+                    argv("1M", "c.sqlite", "--no-files"),
+                )
+            )
+        for label, cmd in runs:
+            seconds, peak = timed_cli(cmd)
+            out.append((label, seconds, peak))
     return out
 
 
@@ -206,7 +260,14 @@ def main() -> None:
     )
     parser.add_argument("--combos", type=int, default=1_000_000, help="size of the memory sweep")
     parser.add_argument("--cli", action="store_true", help="also time crwv-bt sweep end to end")
+    parser.add_argument(
+        "--cli-million", action="store_true", help="with --cli: also a 1,000,000-point CLI sweep"
+    )
+    parser.add_argument("--cli-only", action="store_true", help="only the crwv-bt sweep timings")
     args = parser.parse_args()
+    if args.cli_only:
+        report_cli(args.jobs, args.cli_million)
+        return
 
     cold, warm = compile_cost()
     print(f"compile (one time, empty cache): {cold:.1f} s; later processes load it in {warm:.2f} s")
@@ -246,8 +307,12 @@ def main() -> None:
             f"(after start-up {m['base_mb']:,.0f} MB), {m['done'] / m['seconds']:,.0f} combinations/s"
         )
     if args.cli:
-        for label, seconds in cli_sweep(args.jobs):
-            print(f"crwv-bt sweep, 93,360 MA combinations, {label}: {seconds:.1f} s")
+        report_cli(args.jobs, args.cli_million)
+
+
+def report_cli(jobs: int, million: bool) -> None:
+    for label, seconds, peak in cli_sweep(jobs, million):
+        print(f"crwv-bt sweep, MA grid, {label}: {seconds:.1f} s, peak RSS {peak:,.0f} MB")
 
 
 if __name__ == "__main__":
