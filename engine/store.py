@@ -34,6 +34,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ from engine.errors import UserError
 from engine.metrics import METRIC_KEYS
 
 SCHEMA_VERSION = 1
+EXPORT_CHUNK = 50_000  # rows per streamed chunk (a Parquet row group, a CSV append)
 _FIXED = [
     "key",
     "strategy",
@@ -301,6 +303,29 @@ class SweepStore:
             )
         return out
 
+    def frames(
+        self, strategy: str | None = None, chunk: int = EXPORT_CHUNK
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`frame` (every row, or ``strategy``'s, in insertion order) ``chunk`` rows at a
+        time, with the same columns and dtypes in every chunk."""
+        where, args = ("WHERE strategy = ?", (strategy,)) if strategy is not None else ("", ())
+        names: dict[str, None] = {}
+        for (text,) in self.conn.execute(f"SELECT params FROM runs {where}", args):
+            names.update(dict.fromkeys(json.loads(text)))
+        floats = _float_columns(self.conn, self.metric_keys, f"FROM runs {where}", args)
+        cols = _FIXED + self.metric_keys
+        cur = self.conn.execute(
+            f"SELECT {', '.join(_quote(c) for c in cols)} FROM runs {where} ORDER BY rowid", args
+        )
+        while rows := cur.fetchmany(chunk):
+            frame = _expand(
+                pd.DataFrame.from_records(rows, columns=cols, coerce_float=True),
+                self.metric_keys,
+                list(names),
+            )
+            _unify(frame, floats)
+            yield frame
+
     def iter_strategies(self) -> Iterator[tuple[str, int]]:
         yield from self.conn.execute(
             "SELECT strategy, COUNT(*) FROM runs GROUP BY strategy ORDER BY strategy"
@@ -329,10 +354,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _expand(raw: pd.DataFrame, metric_keys: list[str]) -> pd.DataFrame:
-    """Parameter JSON -> one column per parameter (list values as ``a,b,c`` text)."""
+def _expand(
+    raw: pd.DataFrame, metric_keys: list[str], names: list[str] | None = None
+) -> pd.DataFrame:
+    """Parameter JSON -> one column per parameter (list values as ``a,b,c`` text); ``names``
+    fixes the parameter columns (a chunk of a larger table), otherwise the rows' own."""
     params = [json.loads(p) for p in raw["params"]]
-    names = list(dict.fromkeys(k for p in params for k in p))
+    if names is None:
+        names = list(dict.fromkeys(k for p in params for k in p))
     columns: dict[str, list[Any]] = {}
     for name in names:
         label = f"param_{name}" if name in metric_keys or name in _FIXED else name
@@ -381,3 +410,240 @@ def export_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise UserError(f"cannot write {p} ({exc.strerror})") from None
     return p
+
+
+# ------------------------------------------------------------------------------ ranked in SQL
+
+
+class SweepView:
+    """The rows of one sweep (its keys, in grid order), ranked and aggregated in SQLite.
+
+    Nothing here holds one Python object per combination: the keys go into a temporary
+    ``_sweep(key, pos)`` table, the ranking is ``ORDER BY ... LIMIT`` (SQLite sorts on disk),
+    the export streams ``chunk`` rows at a time, the heatmap is a ``GROUP BY``.
+    """
+
+    def __init__(self, store: SweepStore, key_chunks: Iterable[list[str]]) -> None:
+        self.store, self.conn = store, store.conn
+        self.conn.execute("DROP TABLE IF EXISTS temp._sweep")
+        self.conn.execute("CREATE TEMP TABLE _sweep (key TEXT PRIMARY KEY, pos INTEGER)")
+        pos = 0
+        for keys in key_chunks:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO _sweep VALUES (?, ?)",
+                ((k, pos + i) for i, k in enumerate(keys)),
+            )
+            pos += len(keys)
+        self.conn.commit()
+        self.count = int(
+            self.conn.execute("SELECT COUNT(*) FROM runs JOIN _sweep USING (key)").fetchone()[0]
+        )
+        self._floats: set[str] | None = None
+
+    def close(self) -> None:
+        self.conn.execute("DROP TABLE IF EXISTS temp._sweep")
+        self.conn.commit()
+
+    def __enter__(self) -> SweepView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _order(self, metric: str, ascending: bool, min_trades: int) -> tuple[str, str]:
+        m = _quote(metric)
+        eligible = f'(COALESCE("n_trades", 0) >= {int(min_trades)})'
+        order = f"{eligible} DESC, {m} IS NULL, {m} {'ASC' if ascending else 'DESC'}, _sweep.pos"
+        return eligible, order
+
+    def ranked(
+        self,
+        metric: str,
+        ascending: bool,
+        min_trades: int = 0,
+        limit: int | None = None,
+        chunk: int = EXPORT_CHUNK,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows best first (as :func:`engine.sweep_report.rank` orders them: eligible first,
+        NaN last, ties in grid order), with ``rank`` and ``eligible`` columns and the grid
+        positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given."""
+        eligible, order = self._order(metric, ascending, min_trades)
+        names = _FIXED + self.store.metric_keys
+        cols = ", ".join(_quote(c) for c in names)
+        sql = (
+            f"SELECT {cols}, {eligible} AS eligible, _sweep.pos FROM runs JOIN _sweep USING (key) "
+            f"ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        )
+        floats = self.float_columns()
+        cur = self.conn.execute(sql)
+        done = 0
+        while True:
+            rows = cur.fetchmany(chunk)
+            if not rows:
+                break
+            raw = pd.DataFrame.from_records(
+                rows, columns=names + ["eligible", "_pos"], coerce_float=True
+            )
+            frame = _expand(raw, self.store.metric_keys)
+            _unify(frame, floats)
+            frame["eligible"] = raw["eligible"].astype(bool).to_numpy()
+            frame.insert(0, "rank", np.arange(done + 1, done + len(frame) + 1))
+            frame.index = pd.Index(raw["_pos"].to_numpy(), name=None)  # grid positions
+            done += len(frame)
+            yield frame
+
+    def float_columns(self) -> set[str]:
+        """Metric columns with a NULL or a REAL in this sweep: float64 in every chunk (as a
+        whole-frame read gives them); the others are integer (or text) columns."""
+        if self._floats is None:
+            self._floats = _float_columns(
+                self.conn, self.store.metric_keys, "FROM runs JOIN _sweep USING (key)"
+            )
+        return self._floats
+
+    def metric_values(self, metric: str) -> np.ndarray:
+        """One float per row (NaN for NULL), in no particular order."""
+        cur = self.conn.execute(f"SELECT {_quote(metric)} FROM runs JOIN _sweep USING (key)")
+        return np.fromiter(
+            (np.nan if v is None else v for (v,) in cur), dtype=float, count=self.count
+        )
+
+    def distinct(self, param: str) -> int:
+        """Distinct non-null values of parameter ``param`` in this sweep."""
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(DISTINCT json_extract(params, ?)) FROM runs JOIN _sweep USING (key)",
+                (_json_path(param),),
+            ).fetchone()[0]
+        )
+
+    def heatmap(
+        self,
+        x: str,
+        y: str,
+        metric: str,
+        agg: str,
+        fixed: dict[str, Any] | None = None,
+        labels: tuple[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """``metric`` by parameter ``y`` (rows) x ``x`` (columns), ``agg`` (mean, median, max,
+        min) over the rows of each cell whose parameters in ``fixed`` have those values.
+
+        mean/max/min are a SQL ``GROUP BY``; median reads only the x, y and metric columns.
+        """
+        lx, ly = labels or (x, y)
+        where, args = [], [_json_path(x), _json_path(y)]
+        for name, value in (fixed or {}).items():
+            where.append("json_extract(params, ?) = ?")
+            args.extend([_json_path(name), value])
+        cond = f" WHERE {' AND '.join(where)}" if where else ""
+        src = f"FROM runs JOIN _sweep USING (key){cond}"
+        sel = "json_extract(params, ?) AS x, json_extract(params, ?) AS y"
+        m = _quote(metric)
+        if agg == "median":
+            raw = pd.DataFrame.from_records(
+                self.conn.execute(f"SELECT {sel}, {m} {src}", args).fetchall(),
+                columns=["x", "y", "v"],
+            )
+            raw["v"] = pd.to_numeric(raw["v"].astype(float))
+            values = raw["v"].groupby([raw["y"].rename(ly), raw["x"].rename(lx)]).median()
+        else:
+            fn = {"mean": "AVG", "max": "MAX", "min": "MIN"}[agg]
+            raw = pd.DataFrame.from_records(
+                self.conn.execute(f"SELECT {sel}, {fn}({m}) {src} GROUP BY x, y", args).fetchall(),
+                columns=["x", "y", "v"],
+            )
+            values = pd.Series(
+                pd.to_numeric(raw["v"].astype(float)).to_numpy(),
+                index=pd.MultiIndex.from_arrays([raw["y"], raw["x"]], names=[ly, lx]),
+            )
+        return values.unstack(lx).sort_index().sort_index(axis=1)
+
+
+def _float_columns(
+    conn: sqlite3.Connection, metric_keys: list[str], source: str, args: tuple[Any, ...] = ()
+) -> set[str]:
+    keys = [k for k in metric_keys if k not in ("start", "end")]
+    parts = ", ".join(f"MAX({_quote(k)} IS NULL OR typeof({_quote(k)}) = 'real')" for k in keys)
+    row = conn.execute(f"SELECT {parts} {source}", args).fetchone()
+    return {k for k, v in zip(keys, row, strict=True) if v}
+
+
+def _json_path(name: str) -> str:
+    return '$."' + name.replace('"', '\\"') + '"'
+
+
+def _unify(frame: pd.DataFrame, floats: set[str]) -> None:
+    """Cast the metric columns that are float anywhere in the sweep to float64 (in place)."""
+    for key in floats:
+        if key in frame and frame[key].dtype != np.float64:
+            frame[key] = frame[key].astype(np.float64)
+
+
+def export_frames(
+    frames: Iterable[pd.DataFrame], path: str | os.PathLike[str], drop: Iterable[str] = ()
+) -> tuple[Path, int]:
+    """Write chunks of one table as CSV or Parquet (by the suffix), atomically, one chunk in
+    memory at a time (a Parquet row group per chunk); returns the path and the row count."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise UserError(
+            f"{p}: unknown export format {suffix or '(none)'}; use a .csv or .parquet file name"
+        )
+    drop = list(drop)
+    rows = 0
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            if suffix == ".csv":
+                with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    for i, frame in enumerate(frames):
+                        frame = frame.drop(columns=drop)
+                        frame.to_csv(fh, index=False, header=i == 0, lineterminator="\n")
+                        rows += len(frame)
+            else:
+                rows = _write_parquet(frames, tmp, drop)
+            os.replace(tmp, p)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write {p} ({exc.strerror})") from None
+    return p, rows
+
+
+def _write_parquet(frames: Iterable[pd.DataFrame], path: Path, drop: list[str]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    schema = None
+    rows = 0
+    try:
+        for frame in frames:
+            frame = frame.drop(columns=drop)
+            if schema is None:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                schema = pa.schema(
+                    [
+                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                        for f in table.schema
+                    ],
+                    metadata=table.schema.metadata,
+                )
+                table = table.cast(schema)
+                writer = pq.ParquetWriter(path, schema)
+            else:
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            writer.write_table(table)
+            rows += len(frame)
+        if writer is None:  # no rows: an empty file with no columns
+            pd.DataFrame().to_parquet(path, engine="pyarrow", index=False)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows

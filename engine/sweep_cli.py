@@ -276,11 +276,9 @@ def _column(frame: Any, name: str) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from engine.store import SweepStore
+    from engine.store import SweepStore, SweepView
     from engine.sweep import SweepInterrupted, make_job, run_sweep_stream
-    from engine.sweep_report import pick_heatmap_axes
+    from engine.sweep_report import pick_heatmap_axes, summarise_view
 
     if args.top < 1:
         raise ParamError(f"--top {args.top} must be at least 1")
@@ -311,31 +309,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except SweepInterrupted as exc:
             return _interrupted(exc, args.store)
         print(f"stored {run.added:,} new row(s); {run.done_before:,} were already in the store")
-        frames = [store.frame(keys) for keys in run.key_chunks()]
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame.attrs["param_columns"] = frames[0].attrs["param_columns"]
-        del frames
-        summary = _summarise(args, prep, frame, store.returns_matrix)
-    _report_sweep(args, prep, summary, frame, heat)
+        # Ranked in SQL: only the top rows, the chosen one and the keys are in memory; the
+        # export, distribution and heatmap stream from (or aggregate in) the store.
+        with SweepView(store, run.key_chunks()) as view:
+            summary = summarise_view(
+                view,
+                run.digests,
+                args.metric,
+                grid_keys=list(prep["axes"]),
+                bars=len(prep["data"].prices),
+                min_trades=args.min_trades,
+                pbo_splits=args.pbo_splits,
+                returns_of=store.returns_matrix,
+                pbo_max_trials=args.pbo_max_trials,
+                seed=args.seed,
+                top=args.top,
+            )
+            _report_sweep(args, prep, summary, summary.ranked, heat)
     return 0
-
-
-def _summarise(args: argparse.Namespace, prep: dict[str, Any], frame: Any, returns_of: Any) -> Any:
-    from engine.sweep_report import summarise
-
-    return summarise(
-        frame,
-        None,
-        args.metric,
-        param_columns=frame.attrs["param_columns"],
-        grid_keys=[_column(frame, k) for k in prep["axes"]],
-        bars=len(prep["data"].prices),
-        min_trades=args.min_trades,
-        pbo_splits=args.pbo_splits,
-        returns_of=returns_of,
-        pbo_max_trials=args.pbo_max_trials,
-        seed=args.seed,
-    )
 
 
 def _report_sweep(
@@ -370,18 +361,22 @@ def _report_sweep(
 
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.errors import UserError
-    from engine.store import SweepStore, export_frame
+    from engine.store import SweepStore, export_frame, export_frames
 
     if not Path(args.store).exists():
         raise UserError(
             f"{args.store}: no sweep store there; run `crwv-bt sweep` first or pass --store PATH"
         )
     with SweepStore(args.store) as store:
-        frame = store.frame(strategy=args.strategy)
-    if args.strategy and frame.empty:
-        raise UserError(f"{args.store}: no rows for strategy {args.strategy!r}")
-    path = export_frame(frame, args.out)
-    print(f"wrote {len(frame):,} rows to {path}")
+        counts = dict(store.iter_strategies())
+        if args.strategy and not counts.get(args.strategy):
+            raise UserError(f"{args.store}: no rows for strategy {args.strategy!r}")
+        if args.strategy or len(counts) == 1:  # one parameter set: stream in chunks
+            path, rows = export_frames(store.frames(strategy=args.strategy), args.out)
+        else:  # several strategies' parameter columns: one table in memory, as before
+            frame = store.frame()
+            path, rows = export_frame(frame, args.out), len(frame)
+    print(f"wrote {rows:,} rows to {path}")
     return 0
 
 

@@ -151,13 +151,20 @@ def overfit_streamed(
     n = len(keys)
     sharpes = np.empty(n)
     for lo in range(0, n, SHARPE_CHUNK):
-        part = returns_of(list(keys.iloc[lo : lo + SHARPE_CHUNK]))
+        part = returns_of(_keys_at(keys, slice(lo, lo + SHARPE_CHUNK)))
         sharpes[lo : lo + part.shape[1]] = sharpe_ratio(np.asarray(part, dtype=float))
-    best = np.asarray(returns_of([keys.iloc[chosen]]), dtype=float)[:, 0]
+    best = np.asarray(returns_of(_keys_at(keys, [chosen])), dtype=float)[:, 0]
     dsr = deflated_sharpe(best, sharpes, n_trials=n)
     positions = pbo_sample(n, max_trials, seed)
-    m = np.asarray(returns_of(list(keys.iloc[positions])), dtype=float)
+    m = np.asarray(returns_of(_keys_at(keys, positions)), dtype=float)
     return _with_pbo(dsr, m, n, n_splits, sampled=len(positions) < n, seed=seed)
+
+
+def _keys_at(keys: Any, where: Any) -> list[str]:
+    """Keys of a Series of text keys, or of an ``N x 16`` array of digests (as hex text)."""
+    if isinstance(keys, np.ndarray):
+        return [bytes(d).hex() for d in keys[where]]
+    return list(keys.iloc[where])
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,16 @@ class SweepSummary:
     grid_keys: list[str]
     warnings: list[str]
     bars: int
+    #: with a store-backed summary (:func:`summarise_view`): ``ranked`` is only the top rows,
+    #: ``count`` the combinations and ``view`` the :class:`engine.store.SweepView` to stream from
+    count: int | None = None
+    view: Any = None
+    min_trades: int = 0
+    grid_names: dict[str, str] = field(default_factory=dict)  # column label -> parameter
+
+    @property
+    def combinations(self) -> int:
+        return self.count if self.count is not None else len(self.ranked)
 
 
 def summarise(
@@ -204,6 +221,47 @@ def summarise(
         raise ValueError("summarise needs the returns matrix or returns_of")
     notes = _warnings(chosen, metric, bars, min_trades, overfit)
     return SweepSummary(ranked, metric, chosen, overfit, param_columns, grid_keys, notes, bars)
+
+
+def summarise_view(
+    view: Any,
+    digests: np.ndarray,
+    metric: str,
+    *,
+    grid_keys: list[str],
+    bars: int,
+    min_trades: int = 0,
+    pbo_splits: int = 16,
+    returns_of: ReturnsOf,
+    pbo_max_trials: int = 2_000,
+    seed: int = 0,
+    top: int = 10,
+) -> SweepSummary:
+    """:func:`summarise` with the ranking in SQL (:class:`engine.store.SweepView`): only the
+    top ``top`` rows are read; ``digests`` are the sweep's keys in grid order (``N x 16``).
+
+    ``grid_keys`` are parameter names; the summary's are their column labels."""
+    ascending = metric_order(metric)
+    ranked = next(view.ranked(metric, ascending, min_trades, limit=max(top, 1)))
+    chosen = ranked.iloc[0]
+    pos = int(chosen.name)
+    overfit = overfit_streamed(digests, pos, returns_of, pbo_splits, pbo_max_trials, seed)
+    notes = _warnings(chosen, metric, bars, min_trades, overfit)
+    labels = [k if k in ranked.columns else f"param_{k}" for k in grid_keys]
+    return SweepSummary(
+        ranked,
+        metric,
+        chosen,
+        overfit,
+        ranked.attrs["param_columns"],
+        labels,
+        notes,
+        bars,
+        count=view.count,
+        view=view,
+        min_trades=min_trades,
+        grid_names=dict(zip(labels, grid_keys, strict=True)),
+    )
 
 
 def _warnings(
@@ -259,7 +317,7 @@ def format_top(summary: SweepSummary, top: int = 10) -> str:
     for m in metrics:
         table[m] = [_fmt(m, v) for v in rows[m]]
     text = table.to_string(index=False)
-    return f"top {len(rows)} of {len(summary.ranked)} by {summary.metric} ({'lower' if metric_order(summary.metric) else 'higher'} is better):\n{text}"
+    return f"top {len(rows)} of {summary.combinations} by {summary.metric} ({'lower' if metric_order(summary.metric) else 'higher'} is better):\n{text}"
 
 
 def format_overfit(overfit: Overfit) -> str:
@@ -320,6 +378,25 @@ def heatmap_table(
     values = pd.to_numeric(frame[metric], errors="coerce")
     table = values.groupby([frame[y], frame[x]]).agg(others).unstack(x)
     return table.sort_index().sort_index(axis=1)
+
+
+def view_heatmap(
+    summary: SweepSummary, x: str, y: str, others: str, varying: list[str]
+) -> pd.DataFrame:
+    """:func:`heatmap_table` of a store-backed summary, aggregated in SQL (column labels in,
+    column labels out)."""
+    if others not in AGGREGATES:
+        raise ParamError(f"--heatmap-others {others!r}: choose one of {', '.join(AGGREGATES)}")
+    names, chosen = summary.grid_names, summary.chosen
+    fixed = None
+    if others == "best":
+        fixed = {names[c]: _sql_param(chosen[c]) for c in varying if c not in (x, y)}
+        others = "mean"  # one row per cell remains
+    return summary.view.heatmap(names[x], names[y], summary.metric, others, fixed, labels=(x, y))
+
+
+def _sql_param(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def pick_heatmap_axes(
@@ -414,12 +491,18 @@ def write_sweep_files(
 
     out = Path(out)
     ranked = summary.ranked
-    written = [export_frame(ranked, out / "sweep.csv"), export_frame(ranked, out / "sweep.parquet")]
+    if summary.view is not None:
+        written = [_export_view(summary, out / name) for name in ("sweep.csv", "sweep.parquet")]
+    else:
+        written = [
+            export_frame(ranked, out / "sweep.csv"),
+            export_frame(ranked, out / "sweep.parquet"),
+        ]
     payload = {
         **header,
         "metric": summary.metric,
         "lower_is_better": metric_order(summary.metric),
-        "combinations": len(ranked),
+        "combinations": summary.combinations,
         "chosen": row_json(summary.chosen, summary.param_columns),
         "top": [row_json(r, summary.param_columns) for _, r in ranked.head(top).iterrows()],
         "overfit": overfit_json(summary.overfit),
@@ -432,16 +515,25 @@ def write_sweep_files(
     return written
 
 
+def _export_view(summary: SweepSummary, path: Path) -> Path:
+    """The whole ranking, streamed from the store in chunks (as :func:`rank` would order it)."""
+    from engine.store import export_frames
+
+    frames = summary.view.ranked(summary.metric, metric_order(summary.metric), summary.min_trades)
+    return export_frames(frames, path)[0]
+
+
 def _write_charts(
     out: Path, summary: SweepSummary, heatmap: tuple[str, str] | None, others: str
 ) -> list[Path]:
     from engine import sweep_plots
 
     ranked, metric, chosen = summary.ranked, summary.metric, summary.chosen
+    view = summary.view
     paths = [out / f"distribution_{metric}.png"]
     reference = ranked["buy_hold_return"].iloc[0] if metric == "total_return" else None
     sweep_plots.distribution_figure(
-        ranked[metric],
+        ranked[metric] if view is None else pd.Series(view.metric_values(metric), name=metric),
         metric,
         chosen=_float(chosen[metric]),
         reference=_float(reference),
@@ -453,7 +545,11 @@ def _write_charts(
         sweep_plots.overfit_figure(summary.overfit.pbo, dsr=dsr, path=paths[-1])
     if heatmap is not None:
         x, y = heatmap
-        varying = [k for k in summary.grid_keys if ranked[k].nunique() > 1]
+        if view is None:
+            varying = [k for k in summary.grid_keys if ranked[k].nunique() > 1]
+        else:
+            names = summary.grid_names
+            varying = [k for k in summary.grid_keys if view.distinct(names[k]) > 1]
         fixed = [k for k in varying if k not in (x, y)]
         if not fixed:
             note = ""
@@ -461,7 +557,10 @@ def _write_charts(
             note = "others at the chosen values: " + ", ".join(f"{k}={chosen[k]}" for k in fixed)
         else:
             note = f"{others} over {', '.join(fixed)}"
-        table = heatmap_table(ranked, x, y, metric, others, varying)
+        if view is None:
+            table = heatmap_table(ranked, x, y, metric, others, varying)
+        else:
+            table = view_heatmap(summary, x, y, others, varying)
         paths.append(out / f"heatmap_{x}_{y}.png")
         sweep_plots.heatmap_figure(table, x, y, metric, subtitle=note, path=paths[-1])
     return paths
