@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.data import atomic_write_bytes
+from engine.data import _umask, atomic_write_bytes
 from engine.errors import UserError
 from engine.metrics import METRIC_KEYS
 
@@ -581,69 +581,91 @@ def _unify(frame: pd.DataFrame, floats: set[str]) -> None:
 
 
 def export_frames(
-    frames: Iterable[pd.DataFrame], path: str | os.PathLike[str], drop: Iterable[str] = ()
+    frames: Iterable[pd.DataFrame],
+    path: str | os.PathLike[str] | list[str | os.PathLike[str]],
 ) -> tuple[Path, int]:
     """Write chunks of one table as CSV or Parquet (by the suffix), atomically, one chunk in
-    memory at a time (a Parquet row group per chunk); returns the path and the row count."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise UserError(
-            f"{p}: unknown export format {suffix or '(none)'}; use a .csv or .parquet file name"
-        )
-    drop = list(drop)
+    memory at a time (a Parquet row group per chunk, CSV appended); several paths are written
+    in the same pass. Returns the (first) path and the row count."""
+    paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
+    for p in paths:
+        suffix = p.suffix.lower()
+        if suffix not in (".csv", ".parquet", ".pq"):
+            raise UserError(
+                f"{p}: unknown export format {suffix or '(none)'}; use a .csv or .parquet file name"
+            )
+    writers: list[_ChunkWriter] = []
     rows = 0
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            if suffix == ".csv":
-                with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                    for i, frame in enumerate(frames):
-                        frame = frame.drop(columns=drop)
-                        frame.to_csv(fh, index=False, header=i == 0, lineterminator="\n")
-                        rows += len(frame)
-            else:
-                rows = _write_parquet(frames, tmp, drop)
-            os.replace(tmp, p)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-    except OSError as exc:
-        raise UserError(f"cannot write {p} ({exc.strerror})") from None
-    return p, rows
-
-
-def _write_parquet(frames: Iterable[pd.DataFrame], path: Path, drop: list[str]) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    writer = None
-    schema = None
-    rows = 0
-    try:
+        for p in paths:
+            writers.append(_ChunkWriter(p))
         for frame in frames:
-            frame = frame.drop(columns=drop)
-            if schema is None:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                schema = pa.schema(
-                    [
-                        f.with_type(pa.string()) if pa.types.is_null(f.type) else f
-                        for f in table.schema
-                    ],
-                    metadata=table.schema.metadata,
-                )
-                table = table.cast(schema)
-                writer = pq.ParquetWriter(path, schema)
-            else:
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-            writer.write_table(table)
+            for w in writers:
+                w.write(frame)
             rows += len(frame)
-        if writer is None:  # no rows: an empty file with no columns
-            pd.DataFrame().to_parquet(path, engine="pyarrow", index=False)
+        for w in writers:
+            w.finish()
+    except OSError as exc:
+        raise UserError(f"cannot write {exc.filename or paths[0]} ({exc.strerror})") from None
     finally:
-        if writer is not None:
-            writer.close()
-    return rows
+        for w in writers:
+            w.discard()
+    return paths[0], rows
+
+
+class _ChunkWriter:
+    """One output file written chunk by chunk into a temporary file, renamed when finished."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.csv = path.suffix.lower() == ".csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        self.tmp = Path(name)
+        self.fh: Any = open(self.tmp, "w", encoding="utf-8", newline="") if self.csv else None
+        self.writer: Any = None
+        self.schema: Any = None
+        self.header = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.csv:
+            frame.to_csv(self.fh, index=False, header=self.header, lineterminator="\n")
+            self.header = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.schema is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self.schema = pa.schema(
+                [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
+                metadata=table.schema.metadata,
+            )
+            table = table.cast(self.schema)
+            self.writer = pq.ParquetWriter(self.tmp, self.schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        self.writer.write_table(table)
+
+    def finish(self) -> None:
+        if self.csv:
+            self.fh.close()
+        elif self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        else:  # no rows: an empty table
+            pd.DataFrame().to_parquet(self.tmp, engine="pyarrow", index=False)
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        # mkstemp creates the file 0600; give it the permissions a plain open() would
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        if self.fh is not None and not self.fh.closed:
+            self.fh.close()
+        if self.writer is not None:
+            self.writer.close()
+        if self.tmp.exists():
+            self.tmp.unlink()

@@ -392,7 +392,13 @@ def view_heatmap(
     if others == "best":
         fixed = {names[c]: _sql_param(chosen[c]) for c in varying if c not in (x, y)}
         others = "mean"  # one row per cell remains
-    return summary.view.heatmap(names[x], names[y], summary.metric, others, fixed, labels=(x, y))
+    table = summary.view.heatmap(names[x], names[y], summary.metric, others, fixed, labels=(x, y))
+    # JSON true/false come back from SQLite as 1/0: label a boolean axis as the table would
+    if summary.ranked[x].dtype == bool:
+        table.columns = pd.Index(table.columns.astype(bool), name=x)
+    if summary.ranked[y].dtype == bool:
+        table.index = pd.Index(table.index.astype(bool), name=y)
+    return table
 
 
 def _sql_param(value: Any) -> Any:
@@ -492,7 +498,7 @@ def write_sweep_files(
     out = Path(out)
     ranked = summary.ranked
     if summary.view is not None:
-        written = [_export_view(summary, out / name) for name in ("sweep.csv", "sweep.parquet")]
+        written = _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
     else:
         written = [
             export_frame(ranked, out / "sweep.csv"),
@@ -515,12 +521,14 @@ def write_sweep_files(
     return written
 
 
-def _export_view(summary: SweepSummary, path: Path) -> Path:
-    """The whole ranking, streamed from the store in chunks (as :func:`rank` would order it)."""
+def _export_view(summary: SweepSummary, paths: list[Path]) -> list[Path]:
+    """The whole ranking, streamed from the store in chunks (as :func:`rank` would order it),
+    into every file of ``paths`` in one pass."""
     from engine.store import export_frames
 
     frames = summary.view.ranked(summary.metric, metric_order(summary.metric), summary.min_trades)
-    return export_frames(frames, path)[0]
+    export_frames(frames, list(paths))
+    return list(paths)
 
 
 def _write_charts(

@@ -80,6 +80,7 @@ def test_streamed_export_equals_the_whole_frame_export(store, tmp_path: Path) ->
             else:
                 pd.testing.assert_frame_equal(pd.read_parquet(path), pd.read_parquet(ref))
     assert not list(tmp_path.glob(".*.tmp"))
+    assert (path.stat().st_mode & 0o777) == (ref.stat().st_mode & 0o777)  # not mkstemp's 0600
 
 
 @pytest.mark.parametrize("others", ["best", "mean", "median", "max", "min"])
