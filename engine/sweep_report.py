@@ -462,6 +462,8 @@ def _num(value: Any) -> Any:
         return (
             None if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else v)
         )
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     return value

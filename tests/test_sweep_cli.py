@@ -69,6 +69,25 @@ def test_sweep_prints_ranking_overfitting_and_warnings_and_writes_files(
     assert len(pd.read_parquet(workdir / "rows.parquet")) == 4
 
 
+def test_boolean_grid_parameter_writes_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # regression: numpy booleans in the chosen row broke summary.json
+    argv = [
+        "sweep",
+        "--strategy",
+        "macd",
+        "--grid",
+        "above_zero=true,false",
+        "--engine",
+        "backtrader",
+    ]
+    assert main([*argv, "--jobs", "1", "--out", "out", "--no-plots", "--pbo-splits", "4"]) == 0
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["combinations"] == 2
+    assert summary["chosen"]["params"]["above_zero"] in (True, False)
+
+
 def test_walkforward_prints_and_writes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["walkforward", *SMALL, "--train", "250", "--test", "60", "--jobs", "1", "--out", "wf"]
     assert main(args) == 0
