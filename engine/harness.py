@@ -39,7 +39,7 @@ from engine import bt_compat
 from engine import params as params_mod
 from engine.data import fingerprint as data_fingerprint
 from engine.errors import DataError
-from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult
+from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult, run_settings
 from engine.trades import build_trades
 
 _ORDER_TYPES = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
@@ -210,15 +210,7 @@ def run_backtest(
         trades=build_trades(fills, prices),
         fills=fills,
         fingerprint=data_fp or data_fingerprint(prices, ticker),
-        settings={
-            "cash": float(cash),
-            "commission_per_share": costs.commission_per_share,
-            "commission_min": costs.commission_min,
-            "commission_max_pct": costs.commission_max_pct,
-            "slippage": costs.slippage,
-            "fractional": bool(fractional),
-            "costs": costs.describe(),
-        },
+        settings={**run_settings(cash, costs, fractional), "costs": costs.describe()},
         levels=dict(getattr(strat, "levels", {}) or {}),
         notes=tuple(rec.notes) + tuple(getattr(strat, "notes", ()) or ()),
     )

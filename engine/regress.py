@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ import pandas as pd
 from engine import params as params_mod
 from engine.errors import UserError
 from engine.metrics import METRIC_KEYS, to_jsonable
-from engine.result import Costs, RunResult
+from engine.result import Costs, RunResult, run_settings
 
 FORMAT = 1
 FILL_FIELDS = ["date", "side", "size", "price", "reason"]
@@ -136,7 +136,7 @@ def entry_for(result: RunResult, metrics: pd.Series) -> dict[str, Any]:
 
 def settings_for(cash: float, costs: Costs, fractional: bool) -> dict[str, Any]:
     """The run settings recorded in (and compared against) the baseline."""
-    return {"cash": float(cash), "fractional": bool(fractional), **asdict(costs)}
+    return run_settings(cash, costs, fractional)
 
 
 def dumps(content: dict[str, Any]) -> str:

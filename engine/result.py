@@ -38,7 +38,7 @@ is_open           True for a position still open at the last bar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -129,6 +129,14 @@ class Costs:
             f"commission ${self.commission_per_share:g}/share, min ${self.commission_min:g}, "
             f"max {self.commission_max_pct:.2%} of value; slippage {self.slippage * 1e4:g} bp"
         )
+
+
+def run_settings(cash: float, costs: Costs, fractional: bool) -> dict[str, Any]:
+    """The settings of a run as plain data: cash, every cost field, the fractional flag.
+
+    One definition for the run result, the sweep store's keys and the regression baseline.
+    """
+    return {"cash": float(cash), "fractional": bool(fractional), **asdict(costs)}
 
 
 @dataclass(frozen=True)

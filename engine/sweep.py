@@ -39,7 +39,7 @@ import pandas as pd
 
 from engine.data import fingerprint
 from engine.errors import ParamError, UserError
-from engine.result import Costs
+from engine.result import Costs, run_settings
 from engine.store import Row, SweepStore, canonical_json
 from engine.sweep_engines import engine_info, get_engine
 
@@ -113,14 +113,7 @@ def make_job(
         text = bench.to_csv(float_format="%.6f", lineterminator="\n", header=False)
         sha += "+" + hashlib.sha256(text.encode()).hexdigest()
     info = {"start": fp["first"], "end": fp["last"], "bars": fp["rows"], "sha": sha}
-    settings = {
-        "cash": float(cash),
-        "commission_per_share": costs.commission_per_share,
-        "commission_min": costs.commission_min,
-        "commission_max_pct": costs.commission_max_pct,
-        "slippage": costs.slippage,
-        "fractional": bool(fractional),
-    }
+    settings = run_settings(cash, costs, fractional)
     return Job(strategy, engine, window, costs, float(cash), bool(fractional), fp, info, settings)
 
 
