@@ -17,7 +17,8 @@ import pandas as pd
 from engine import params as params_mod
 from engine.fast import api
 from engine.fast import layout as L
-from engine.fast.kmetrics import N_METRICS, metrics_row
+from engine.fast.batch import score
+from engine.fast.kmetrics import N_METRICS
 from engine.result import FILL_COLUMNS, Costs
 from engine.trades import build_trades
 
@@ -86,22 +87,22 @@ def simulate(
     api.check_warmup(strategy, cols, m, len(prices))
     mk = api.market(prices, costs, cash)
     sim, eq, pos = api._run_single(strategy, mk, cols, True)
-    days, common, bench_x, bench_ok, bh_total, rf_d, ppy = api._env(prices, mk, benchmark, 0.0, 252)
-    row = np.empty(N_METRICS)
-    metrics_row(
-        row,
+    env = api._env(prices, mk, benchmark, 0.0, 252)
+    # the batch path's own scoring kernel, on a one-row table (same dtypes as the batch)
+    out = np.empty((1, N_METRICS))
+    status = np.zeros(1, dtype=np.int64)
+    score(
+        0,
+        sim,
         eq,
         pos,
-        days,
-        sim[3],
-        sim[1][L.M_NTRADES],
-        bh_total,
-        common,
-        bench_x,
-        bench_ok,
-        rf_d,
-        ppy,
+        env,
+        out,
+        np.empty((0, max(len(eq) - 1, 0)), dtype=np.float32),
+        False,
+        status,
     )
+    row = out[0]
     dates = api.bar_dates(prices)
     fills = fills_frame(sim[4][: sim[1][L.M_NFILLS]], dates)
     return FastRun(
