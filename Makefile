@@ -1,11 +1,11 @@
 # Two entry points, each creating .venv and installing the project from its own files:
 #   make demo   - every strategy on CRWV from the IPO, terminal table + report in results/demo/
-#   make test   - the whole test suite (real-history tests read $CRWV_BT_DATA_DIR)
+#   make test   - the whole test suite (real-history tests read the bundled snapshot in data/)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Price data: $CRWV_BT_DATA_DIR if set, else ../shared/data when it is there, else data/.
-DATA_DIR ?= $(or $(CRWV_BT_DATA_DIR),$(if $(wildcard ../shared/data/CRWV.csv),../shared/data,data))
+# Price data: $CRWV_BT_DATA_DIR if set, else the snapshot bundled in data/.
+DATA_DIR ?= $(or $(CRWV_BT_DATA_DIR),data)
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint bench clean

@@ -21,7 +21,7 @@ Prints:
 
 Usage::
 
-    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli [--cli-million]] [--cli-only]
+    .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli [--cli-million]] [--cli-only]
 """
 
 from __future__ import annotations

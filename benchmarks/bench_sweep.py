@@ -19,7 +19,7 @@ Prints combinations per second for each and the ratios. Timings include process 
 best is the least disturbed measurement, and running them in turn exposes all three to the
 same background load. Usage::
 
-    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_sweep.py [--jobs 2] [--repeat 3]
+    .venv/bin/python benchmarks/bench_sweep.py [--jobs 2] [--repeat 3]
 """
 
 from __future__ import annotations
