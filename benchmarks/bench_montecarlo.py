@@ -15,7 +15,7 @@ same number of paths, for the ratios:
 
 Usage::
 
-    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_montecarlo.py [--paths 10000]
+    .venv/bin/python benchmarks/bench_montecarlo.py [--paths 10000]
 """
 
 from __future__ import annotations
