@@ -1,0 +1,200 @@
+"""A rule: entry and exit conditions, protective orders and parameters with defaults.
+
+A :class:`Rule` is plain data (the checked expressions of :mod:`engine.rules.expr`); both
+engines run it (:mod:`strategies.rule` on backtrader, :mod:`engine.fast` compiled), and this
+module holds what they share: the parameters' checks, the protective orders' values and the
+warm-up.
+
+Protective orders (all optional, each a number or the name of a parameter; 0 switches it off)
+---------------------------------------------------------------------------------------------
+``stop_loss``      a sell stop at ``entry fill price * (1 - stop_loss)``, 0 < stop_loss < 1
+``take_profit``    a sell limit at ``entry fill price * (1 + take_profit)``, take_profit > 0
+``trailing_stop``  a sell stop at ``highest close since the entry * (1 - trailing_stop)`` (the
+                   entry fill price counts as the first close), raised at each close, never
+                   lowered; with ``stop_loss`` too, one stop at the higher of the two levels
+``max_bars``       sell at the open ``max_bars`` sessions after the entry fill (a market order
+                   sent on the close before), a whole number >= 1
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.rules.expr import Node
+from engine.rules.functions import FUNCTIONS, PERIOD
+
+PROTECTIVE = ("stop_loss", "take_profit", "trailing_stop", "max_bars")
+
+
+@dataclass(frozen=True)
+class Orders:
+    """The protective orders of one parameter set (0 = off)."""
+
+    stop_loss: float = 0.0
+    take_profit: float = 0.0
+    trailing_stop: float = 0.0
+    max_bars: int = 0
+
+
+def scalar(node: Node, params: dict[str, Any]) -> float | bool:
+    """Value of a constant expression (numbers and parameters only); ``x / 0`` is NaN."""
+    k = node.kind
+    if k in ("num", "bool"):
+        return node.value  # type: ignore[return-value]
+    if k == "param":
+        return params[str(node.value)]  # type: ignore[no-any-return]
+    vals = [scalar(a, params) for a in node.args]
+    if k == "neg":
+        return -float(vals[0])
+    if k == "not":
+        return not vals[0]
+    if k == "and":
+        return all(bool(v) for v in vals)
+    if k == "or":
+        return any(bool(v) for v in vals)
+    a, b = float(vals[0]), float(vals[1])
+    op = node.value
+    if k == "arith":
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        return a / b if b else math.nan
+    return {
+        "<": a < b,
+        "<=": a <= b,
+        ">": a > b,
+        ">=": a >= b,
+        "==": a == b,
+        "!=": a != b,
+    }[str(op)]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule, checked (see :func:`engine.rules.load.load_rules`)."""
+
+    name: str
+    entry: Node
+    exit: Node | None
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    help: dict[str, str] = field(default_factory=dict)
+    orders: dict[str, float | str] = field(default_factory=dict)
+    source: str = ""
+
+    # ---------------------------------------------------------------- structure
+    def conditions(self) -> list[tuple[str, Node]]:
+        """``[("entry", node), ("exit", node)]`` (exit left out when the rule has none)."""
+        out = [("entry", self.entry)]
+        if self.exit is not None:
+            out.append(("exit", self.exit))
+        return out
+
+    def nodes(self) -> list[Node]:
+        """Every node of every condition, parents first."""
+        return [n for _, cond in self.conditions() for n in cond.walk()]
+
+    # ---------------------------------------------------------------- one parameter set
+    def order_values(self, params: dict[str, Any]) -> Orders:
+        """The protective orders with ``params`` filled in (unchecked: see :meth:`check_params`)."""
+        vals: dict[str, Any] = {}
+        for key in PROTECTIVE:
+            raw = self.orders.get(key, 0)
+            vals[key] = params[raw] if isinstance(raw, str) else raw
+        return Orders(
+            float(vals["stop_loss"]),
+            float(vals["take_profit"]),
+            float(vals["trailing_stop"]),
+            int(vals["max_bars"]),
+        )
+
+    def check_params(self, params: dict[str, Any]) -> list[str]:
+        """Problems with one parameter set: function periods and protective orders."""
+        problems: list[str] = []
+        for node in self.nodes():
+            if node.kind != "call":
+                continue
+            fn = FUNCTIONS[str(node.value)]
+            for arg, kind, label in zip(node.args, fn.kinds, fn.args, strict=True):
+                if arg.series:
+                    continue
+                v = float(scalar(arg, params))
+                if not math.isfinite(v):
+                    problems.append(f"{node.text}: {label} = {arg.text} is not a finite number")
+                elif kind == PERIOD and (v != int(v) or v < 1):
+                    names = ", ".join(f"{p}={params[p]!r}" for p in arg.params())
+                    problems.append(
+                        f"{node.text}: {label} = {arg.text} gives {v:g}"
+                        + (f" with {names}" if names else "")
+                        + "; periods are whole numbers >= 1"
+                    )
+        problems += self._check_orders(params)
+        return list(dict.fromkeys(problems))
+
+    def _check_orders(self, params: dict[str, Any]) -> list[str]:
+        out = []
+        for key in PROTECTIVE:
+            raw = self.orders.get(key, 0)
+            v = params[raw] if isinstance(raw, str) else raw
+            src = f"{key} = {raw}" + (f" ({v!r})" if isinstance(raw, str) else "")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                out.append(f"{src} must be a number")
+            elif key in ("stop_loss", "trailing_stop") and not 0 <= v < 1:
+                out.append(f"{src} must be a fraction in [0, 1), e.g. 0.1 for 10% below (0 = off)")
+            elif key == "take_profit" and v < 0:
+                out.append(f"{src} must be >= 0, e.g. 0.35 for 35% above the entry (0 = off)")
+            elif key == "max_bars" and (v != int(v) or v < 0):
+                out.append(f"{src} must be a whole number of sessions >= 0 (0 = off)")
+        return out
+
+    def warmup(self, params: dict[str, Any]) -> int:
+        """Bars up to and including the first close the rule is evaluated on.
+
+        The largest warm-up of every series in ``entry`` and ``exit`` (1 for prices only; 0
+        when neither condition reads a series, e.g. ``entry = "true"``: the first bar).
+        """
+        return max((series_warmup(n, params) for _, n in self.conditions()), default=0)
+
+    # ---------------------------------------------------------------- display
+    def text(self) -> str:
+        """The rule as it would be written in its TOML file (for reports)."""
+        lines = [f"[{self.name}]"]
+        if self.description:
+            lines.append(f"description = {json.dumps(self.description)}")
+        if self.params:
+            inner = ", ".join(f"{k} = {_toml(v)}" for k, v in self.params.items())
+            lines.append(f"params = {{ {inner} }}")
+        lines.append(f'entry = "{self.entry.text}"')
+        if self.exit is not None:
+            lines.append(f'exit = "{self.exit.text}"')
+        for key in PROTECTIVE:
+            if key in self.orders:
+                raw = self.orders[key]
+                lines.append(f'{key} = "{raw}"' if isinstance(raw, str) else f"{key} = {raw!r}")
+        return "\n".join(lines)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def series_warmup(node: Node, params: dict[str, Any]) -> int:
+    """Warm-up of ``node`` in bars (0 for a constant): see :mod:`engine.rules.functions`."""
+    if node.kind == "price":
+        return 1
+    if not node.series:
+        return 0
+    if node.kind == "call":
+        fn = FUNCTIONS[str(node.value)]
+        w = [series_warmup(a, params) for a in node.args]
+        v = [math.nan if a.series else float(scalar(a, params)) for a in node.args]
+        return fn.warmup(w, v)
+    return max(series_warmup(a, params) for a in node.args)
