@@ -37,3 +37,21 @@ def crwv(data_dir: Path) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return load_prices("CRWV", data_dir_=data_dir)
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    """A headless Chromium (tests/browser.py), shared by the session.
+
+    Skips only on a developer machine without chromium; under CI (``$CI`` set) a missing
+    chromium fails, since ``.ci/run`` installs it.
+    """
+    from tests.browser import Browser, find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium); CI installs it")
+    with Browser(binary) as b:
+        yield b
