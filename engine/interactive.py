@@ -430,13 +430,14 @@ def chart_figure(
     return {"data": data, "layout": _layout(result, index)}
 
 
-def chart_html(figure: dict[str, Any], div_id: str) -> str:
+def chart_html(figure: dict[str, Any], div_id: str, *, rescale: bool = True) -> str:
     """A ``<div>`` and the script that draws ``figure`` in it (plotly.js must already be loaded).
 
     Parameters
     ----------
-    figure : a dict from :func:`chart_figure`
+    figure : a dict from :func:`chart_figure` or :func:`comparison_figure`
     div_id : the element id (distinct per chart on a page)
+    rescale : fit the y ranges to the dates in view after a zoom (the stacked price chart)
     """
     import plotly.io as pio
 
@@ -449,8 +450,8 @@ def chart_html(figure: dict[str, Any], div_id: str) -> str:
             full_html=False,
             div_id=div_id,
             default_width="100%",
-            default_height=f"{HEIGHT}px",
-            post_script=RESCALE_JS,
+            default_height=f"{figure['layout'].get('height', HEIGHT)}px",
+            post_script=RESCALE_JS if rescale else None,
             config={
                 "displaylogo": False,
                 "scrollZoom": True,
@@ -467,3 +468,69 @@ def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return str(get_plotlyjs())
+
+
+def comparison_figure(results: list[RunResult], bench: RunResult | None) -> dict[str, Any]:
+    """Every run's account as the growth of $1 on one chart; buy & hold dashed grey.
+
+    Parameters
+    ----------
+    results : the runs (same window expected), drawn in this order
+    bench : the buy-and-hold run, drawn dashed (added when not among ``results``)
+
+    Returns
+    -------
+    A plotly figure dict (one panel, hover shows every line's value on the hovered day).
+    """
+    palette = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    runs = list(results)
+    if bench is not None and all(r.strategy != bench.strategy for r in runs):
+        runs.append(bench)
+    colors = iter(palette * (len(runs) // len(palette) + 1))
+    data = []
+    for run in runs:
+        if len(run.equity) == 0:
+            continue
+        eq = run.equity.astype(float)
+        is_bench = bench is not None and run.strategy == bench.strategy
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"{run.strategy} ({eq.iloc[-1] / eq.iloc[0] - 1:+.1%})",
+                "x": _dates(eq.index),
+                "y": _rounded(eq / eq.iloc[0], 4),
+                "line": {
+                    "color": BENCH_COLOR if is_bench else next(colors),
+                    "width": 1.4 if is_bench else 1.8,
+                    "dash": "dash" if is_bench else "solid",
+                },
+                "hovertemplate": f"{run.strategy} %{{y:.3f}}<extra></extra>",
+            }
+        )
+    layout = {
+        "height": 420,
+        "margin": {"l": 60, "r": 20, "t": 10, "b": 40},
+        "plot_bgcolor": "white",
+        "hovermode": "x unified",
+        "dragmode": "pan",
+        "legend": {"x": 1.0, "xanchor": "right", "y": 1.0, "bgcolor": "rgba(255,255,255,0.8)"},
+        "xaxis": {"type": "date", "gridcolor": "#e3e8ec"},
+        "yaxis": {
+            "title": {"text": "growth of $1", "font": {"size": 11}},
+            "gridcolor": "#e3e8ec",
+            "fixedrange": True,
+        },
+        "shapes": [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": 1,
+                "y1": 1,
+                "line": {"color": "#8a96a3", "width": 1, "dash": "dot"},
+            }
+        ],
+    }
+    return {"data": data, "layout": layout}

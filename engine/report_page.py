@@ -1,0 +1,279 @@
+"""The report page, results first: summary, one section per strategy, comparison, settings.
+
+Order of the page (what a trader came for first, the machinery last):
+
+1. title, the window and the costs in one line, a table of contents;
+2. **summary**: one card per strategy (total return, buy & hold over the same window, for a
+   dated plan both measured from its start date, max drawdown, closed and open trades, win
+   rate, Sharpe; the best total return marked) and the "what happened" paragraph of each;
+3. **one section per strategy**: its rules, the interactive chart, its trades with the running
+   cumulative P&L (and its fills, folded), its metrics beside buy & hold's, monthly returns,
+   the five worst drawdowns, notes;
+4. **all strategies**: growth of $1 of every run and the full metrics table;
+5. **settings**, fill rules and parameters, folded.
+
+Self-contained: plotly.js is inlined once, the charts' data sit in the page, nothing is
+fetched. Text from the run is escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from engine import interactive
+from engine.narrative import Versus, what_happened
+from engine.periods import monthly_returns, worst_drawdowns
+from engine.report_html import CSS, costs_text, esc, frame_table, settings_section
+from engine.report_summary import (
+    CARD_CSS,
+    best_strategy,
+    card,
+    cumulative_pnl,
+    defined,
+    drawdowns_table_html,
+    monthly_table_html,
+    sign_class,
+    trade_count_text,
+)
+from engine.result import RunResult
+
+TRADE_VIEW = [  # column, heading, format kind
+    ("entry_date", "Entry", "date"),
+    ("exit_date", "Exit", "date"),
+    ("entry_price", "Entry price", "price"),
+    ("exit_price", "Exit price", "price"),
+    ("size", "Shares", "shares"),
+    ("pnl", "P&L", "dollars"),
+    ("cum_pnl", "Cumulative P&L", "dollars"),
+    ("return", "Trade return", "percent"),
+    ("bars_held", "Sessions", "int"),
+    ("exit_reason", "Exit reason", "text"),
+    ("mae", "MAE", "percent"),
+    ("mfe", "MFE", "percent"),
+    ("commission", "Commission", "fee"),
+]
+FILL_VIEW = [
+    ("date", "Date", "date"),
+    ("side", "Side", "text"),
+    ("size", "Shares", "shares"),
+    ("price", "Price", "price"),
+    ("value", "Value", "dollars"),
+    ("commission", "Commission", "fee"),
+    ("order_type", "Order", "text"),
+    ("reason", "Reason", "text"),
+    ("resized_from", "Resized from", "shares"),
+]
+#: metrics whose sign is good or bad news (coloured); counts, exposure, volatility, beta,
+#: win rate and the profit factor are not
+SIGNED_METRICS = frozenset(
+    "total_return cagr buy_hold_return excess_return best_day worst_day max_drawdown "
+    "avg_drawdown sharpe sortino calmar alpha avg_trade_return avg_win avg_loss best_trade "
+    "worst_trade expectancy sqn".split()
+)
+TRADE_RETURN_NOTE = (
+    "A trade's return is its P&amp;L over the capital it committed (the value of its buys); "
+    "the account's return is over the whole account, cash left idle included, so the two "
+    "differ unless every dollar was in the trade."
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the page shows, as plain data."""
+
+    results: list[RunResult]
+    metrics: dict[str, pd.Series]
+    doc: dict[str, Any]
+    prices: pd.DataFrame | None
+    bench: RunResult | None
+    versus: dict[str, Versus] = field(default_factory=dict)
+    anchors: dict[str, str] = field(default_factory=dict)
+    summaries: dict[str, str] = field(default_factory=dict)  # strategy -> one-line rules
+
+
+def _anchor(page: Page, name: str) -> str:
+    return page.anchors.get(name, f"s-{name}")
+
+
+def header(page: Page) -> str:
+    """Title, window, cash and costs in one line, and the table of contents."""
+    first = page.results[0] if page.results else None
+    ticker = first.ticker if first else "no strategy"
+    fp = first.fingerprint if first else {}
+    st = first.settings if first else {}
+
+    cash = f"${float(st['cash']):,.0f}" if "cash" in st else "cash not recorded"
+    line = (
+        f"{fp.get('first', '?')} to {fp.get('last', '?')} ({fp.get('rows', '?')} sessions) "
+        f"&middot; starting cash {esc(cash)} &middot; {esc(costs_text(st))}"
+    )
+    links = [("summary", "Summary")]
+    links += [(_anchor(page, r.strategy), r.strategy) for r in page.results]
+    links += [("all", "All strategies"), ("settings", "Settings and fill rules")]
+    toc = " ".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t in links)
+    return (
+        f"<h1>Backtest report: {esc(ticker)}</h1>\n"
+        f'<p class="sub">{line}</p>\n<nav class="toc">Contents: {toc}</nav>'
+    )
+
+
+def summary(page: Page) -> str:
+    """The cards, then what happened in each run."""
+    bench_name = page.bench.strategy if page.bench else None
+    best = best_strategy(page.metrics, exclude=bench_name)
+    cards = []
+    stories = []
+    for r in page.results:
+        m = page.metrics.get(r.strategy, pd.Series(dtype=object))
+        v = page.versus.get(r.strategy, Versus())
+        is_bench = r.strategy == bench_name
+        cards.append(
+            card(
+                r,
+                m,
+                v,
+                anchor=_anchor(page, r.strategy),
+                best=r.strategy == best,
+                benchmark=is_bench,
+            )
+        )
+        stories.append(
+            f'<p><a href="#{esc(_anchor(page, r.strategy))}"><b>{esc(r.strategy)}</b></a>: '
+            f"{esc(what_happened(r, m, v))}</p>"
+        )
+    return (
+        '<section id="summary"><h2>Summary</h2>'
+        f'<div class="cards">{"".join(cards)}</div>'
+        f'<h3>What happened</h3><div class="story">{"".join(stories)}</div></section>'
+    )
+
+
+def trades_block(r: RunResult, metrics: pd.Series) -> str:
+    """The round trips with the running cumulative P&L, then the fills, folded."""
+    n = len(r.trades)
+    parts = [f"<h3>Trades: {n} ({esc(trade_count_text(metrics))})</h3>"]
+    if n:
+        view = r.trades.assign(cum_pnl=cumulative_pnl(r.trades))
+        parts.append(frame_table(view, TRADE_VIEW, signed=True))
+        notes = [TRADE_RETURN_NOTE]
+        if "is_open" in r.trades and r.trades["is_open"].astype(bool).any():
+            notes.insert(0, "The last trade is still open: it is valued at the last close.")
+        parts.append(f'<p class="sub">{" ".join(notes)}</p>')
+    else:
+        parts.append("<p>No trades.</p>")
+    if len(r.fills):
+        parts.append(
+            f"<details><summary>{len(r.fills)} fill(s)</summary>"
+            f"{frame_table(r.fills, FILL_VIEW, signed=False)}</details>"
+        )
+    return "\n".join(parts)
+
+
+def metrics_block(names: list[str], metrics: dict[str, pd.Series]) -> str:
+    """Metric rows (title with its definition on hover) x the given runs; signs coloured."""
+    from engine.report import MISSING, format_value, metric_rows, title
+
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
+    shown = {n: metrics[n] for n in names if n in metrics}
+    rows, previous = [], None
+    for group, key in metric_rows(shown):
+        if group != previous:
+            rows.append(f'<tr class="group"><td colspan="{len(names) + 1}">{esc(group)}</td></tr>')
+            previous = group
+        tds = []
+        for n in names:
+            value = shown[n].get(key) if n in shown else None
+            text = format_value(key, value) if n in shown and key in shown[n] else MISSING
+            signed = key not in ("start", "end", "bars", "final_equity") and not key.startswith(
+                "n_"
+            )
+            cls = sign_class(value) if signed else ""
+            tds.append(f'<td class="{cls}">{esc(text)}</td>' if cls else f"<td>{esc(text)}</td>")
+        rows.append(f"<tr><td>{defined(key, title(key))}</td>{''.join(tds)}</tr>")
+    return (
+        f'<div class="wrap"><table><thead><tr><th>Metric</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def strategy_section(page: Page, r: RunResult) -> str:
+    """One strategy: rules, chart, trades, metrics beside buy & hold, months, drawdowns, notes."""
+    m = page.metrics.get(r.strategy, pd.Series(dtype=object))
+    anchor = _anchor(page, r.strategy)
+    parts = [f'<section id="{esc(anchor)}"><h2>{esc(r.strategy)}</h2>']
+    rules = page.summaries.get(r.strategy)
+    if rules:
+        parts.append(f'<p class="sub">Rules: {esc(rules)}</p>')
+    if page.prices is not None and len(r.equity):
+        bench = page.bench if page.bench is not None and page.bench.strategy != r.strategy else None
+        fig = interactive.chart_figure(r, page.prices, bench)
+        parts.append(interactive.chart_html(fig, f"chart-{anchor}"))
+        parts.append(
+            '<p class="sub">Drag to pan, wheel or box to zoom (the panels follow); hover a '
+            "marker for the fill. Buttons under the chart change the window.</p>"
+        )
+    parts.append(trades_block(r, m))
+    names = [r.strategy]
+    if page.bench is not None and page.bench.strategy != r.strategy:
+        names.append(page.bench.strategy)
+    parts.append(
+        '<div class="cols"><div>'
+        f"<h3>Metrics</h3>{metrics_block(names, page.metrics)}</div><div>"
+        "<h3>Monthly returns of the account</h3>"
+        f"{monthly_table_html(monthly_returns(r.equity))}"
+        "<h3>Worst 5 drawdowns of the account</h3>"
+        f"{drawdowns_table_html(worst_drawdowns(r.equity, 5))}</div></div>"
+    )
+    notes = list(r.notes) + list(
+        page.doc.get("strategies", {}).get(r.strategy, {}).get("metric_notes", [])
+    )
+    if notes:
+        items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+        parts.append(f"<h3>Notes</h3><ul>{items}</ul>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def all_section(page: Page) -> str:
+    """Growth of $1 of every run, and every metric side by side."""
+    parts = ['<section id="all"><h2>All strategies</h2>']
+    if page.results:
+        fig = interactive.comparison_figure(page.results, page.bench)
+        parts.append(interactive.chart_html(fig, "chart-all", rescale=False))
+    parts.append(metrics_block([r.strategy for r in page.results], page.metrics))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def settings_block(page: Page) -> str:
+    """Settings, fill rules and parameters in one folded block at the end."""
+    inner = settings_section(page.results, page.doc).replace("<h2>Settings</h2>", "", 1)
+    return (
+        '<section id="settings"><h2>Settings, fill rules and parameters</h2>'
+        "<details><summary>Show the data, costs, fill rules and every parameter</summary>"
+        f"{inner}</details></section>"
+    )
+
+
+def render_page(page: Page) -> str:
+    """The whole report page (deterministic for the same inputs)."""
+    ticker = page.results[0].ticker if page.results else "no strategy"
+    body = "\n".join(
+        [
+            header(page),
+            summary(page),
+            *(strategy_section(page, r) for r in page.results),
+            all_section(page),
+            settings_block(page),
+        ]
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>Backtest report: {esc(ticker)}</title>\n<style>{CSS}{CARD_CSS}</style>\n"
+        f"<script>{interactive.plotly_js()}</script>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
