@@ -5,7 +5,7 @@ Prints:
 1. the one-time compile cost: the first MA-trend batch in a fresh process with an empty numba
    cache (compile + save), then again in a second fresh process (load from the on-disk cache);
 2. the MA-trend sweep on CRWV with ``--jobs`` threads: combinations per second of
-   :func:`engine.fast.evaluate_arrays` over a ~96,000-combination grid (full metrics and the
+   :func:`engine.fast.api.evaluate_arrays` over a ~96,000-combination grid (full metrics and the
    daily returns the sweep store keeps), best of ``--repeat``;
 3. the plain backtrader loop on a sample of the same grid (one default ``bt.Cerebro()`` run per
    combination, final value only, as ``benchmarks/bench_sweep.py``) and the ratio;
@@ -55,7 +55,7 @@ def ma_grid(bars: int, fast: range, slow: range, hold: range) -> dict[str, np.nd
 
 
 def crwv() -> pd.DataFrame:
-    from engine.data import load_prices
+    from engine.data.load import load_prices
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -64,7 +64,7 @@ def crwv() -> pd.DataFrame:
 
 def fast_rate(prices: pd.DataFrame, cols: dict[str, np.ndarray], jobs: int, repeat: int) -> float:
     """Best combinations per second of the fast engine over ``cols`` (metrics + returns)."""
-    from engine.fast import evaluate_arrays
+    from engine.fast.api import evaluate_arrays
 
     n = len(cols["fast"])
     best = 0.0
@@ -104,8 +104,8 @@ def plain_loop_rate(prices: pd.DataFrame, cols: dict[str, np.ndarray], sample: i
 _CHILD_COMPILE = """
 import time, warnings, numpy as np
 warnings.simplefilter("ignore")
-from engine.data import load_prices
-from engine.fast import evaluate_arrays
+from engine.data.load import load_prices
+from engine.fast.api import evaluate_arrays
 prices = load_prices("CRWV", allow_download=False)
 t = time.perf_counter()
 cols = {"fast": np.array([20]), "slow": np.array([60])}
@@ -119,7 +119,7 @@ import numpy as np
 warnings.simplefilter("ignore")
 sys.path.insert(0, {root!r})
 from benchmarks.bench_fast import crwv, lazy_columns
-from engine.fast import evaluate_arrays
+from engine.fast.api import evaluate_arrays
 prices = crwv()
 total, jobs = {total}, {jobs}
 list(evaluate_arrays("ma_trend", {{"fast": np.array([5])}}, prices, want_returns=True, jobs=jobs))
@@ -282,7 +282,7 @@ def main() -> None:
 
     prices = crwv()
     cols = ma_grid(len(prices), range(2, 42), range(20, 260, 2), range(1, 6))
-    from engine.fast import evaluate_arrays
+    from engine.fast.api import evaluate_arrays
 
     list(
         evaluate_arrays("ma_trend", {k: v[:10] for k, v in cols.items()}, prices, jobs=args.jobs)
@@ -298,7 +298,7 @@ def main() -> None:
     )
     print(f"  ratio: {rate / plain:,.0f}x")
 
-    from engine.fast.synth import synthetic_prices
+    from engine.testing.prices import synthetic_prices
 
     long = synthetic_prices(2024, 5_000, "gbm", start="2005-01-03", vol=0.02)
     cols5k = ma_grid(len(long), range(2, 42), range(20, 260, 4), range(1, 6))

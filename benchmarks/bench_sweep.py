@@ -3,9 +3,9 @@
 The same 200-combination MA crossover grid on CRWV (``ma_trend`` in ``cross`` mode: ``fast``
 5..50 step 5 x ``slow`` 55..150 step 5) is run three ways:
 
-1. ``crwv-bt sweep``'s engine (:func:`engine.sweep.run_sweep`, a fresh SQLite store) twice:
+1. ``crwv-bt sweep``'s engine (:func:`engine.sweep.run.run_sweep`, a fresh SQLite store) twice:
    with the backtrader reference engine on ``--jobs`` worker processes, and with the compiled
-   ``fast`` engine (the sweep's default; identical rows, see tests/test_fast_equivalence.py) on
+   ``fast`` engine (the sweep's default; identical rows, see tests/fast/test_fast_equivalence.py) on
    ``--jobs`` threads. Every combination gets the full metrics table (the same as ``crwv-bt
    run``), its daily returns and a committed row;
 2. a plain loop of ``bt.Cerebro()`` runs with default settings, one per combination (no
@@ -39,7 +39,7 @@ SLOW = list(range(55, 151, 5))
 
 
 def load() -> tuple[pd.DataFrame, pd.Series | None]:
-    from engine.data import load_prices
+    from engine.data.load import load_prices
     from engine.runner import load_benchmark
 
     with warnings.catch_warnings():
@@ -53,8 +53,9 @@ def bench_ours(
 ) -> float:
     """Seconds for our sweep of the grid (fresh store, full metrics, rows committed)."""
     from engine.result import Costs
-    from engine.store import SweepStore
-    from engine.sweep import SweepData, make_job, run_sweep
+    from engine.sweep.run import run_sweep
+    from engine.sweep.store import SweepStore
+    from engine.sweep.tasks import SweepData, make_job
 
     data = SweepData(prices, "CRWV", benchmark)
     params = [

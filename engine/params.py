@@ -87,6 +87,11 @@ def _comments_in_params(src: str) -> dict[str, str]:
     return found
 
 
+def strategy_name(cls: type) -> str:
+    """The name a strategy class is known by: its registry ``alias``, else its class name."""
+    return str(getattr(cls, "alias", "") or cls.__name__)
+
+
 def suggest(name: str, choices: list[str] | dict[str, Any]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)

@@ -16,7 +16,7 @@ reason         why the order was sent: ``entry``, ``signal``, ``stop``, ``target
 resized_from   shares the order asked for when a gap made it unaffordable (else NaN)
 =============  ==============================================================================
 
-``trades`` (one row per round trip, flat to flat; see :func:`engine.trades.build_trades`):
+``trades`` (one row per round trip, flat to flat; see :func:`engine.analysis.trades.build_trades`):
 
 ================  ===========================================================================
 entry_date        first buy fill of the round trip
@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 #: The harness's fill rules in one paragraph, shown in every report and metrics.json
-#: (the detailed version is the docstring of :mod:`engine.harness`).
+#: (the detailed version is the docstring of :mod:`engine.backtest.harness`).
 FILL_RULES = (
     "A signal on bar t's close sends a market order that fills at bar t+1's open (plus "
     "slippage). Limit and stop orders fill when the bar trades through their price, at that "

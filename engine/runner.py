@@ -1,7 +1,7 @@
 """Run a set of strategy configurations on one price window and score them.
 
-Data flows one way: prices (loaded once) -> :func:`engine.harness.run_backtest` per
-configuration -> :func:`engine.metrics.compute_metrics` -> plain results for the report.
+Data flows one way: prices (loaded once) -> :func:`engine.backtest.harness.run_backtest` per
+configuration -> :func:`engine.analysis.metrics.compute_metrics` -> plain results for the report.
 Buy-and-hold is always run on the same window with the same costs: it is the benchmark of
 every ``buy_hold_return`` / ``excess_return``.
 """
@@ -14,10 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from engine import data as data_mod
+from engine.analysis.metrics import compute_metrics
+from engine.backtest.harness import run_backtest
+from engine.data.fingerprint import fingerprint
+from engine.data.load import load_prices
+from engine.data.validate import DataWarning
 from engine.errors import DataError
-from engine.harness import run_backtest
-from engine.metrics import compute_metrics
 from engine.result import Costs, RunResult
 
 
@@ -46,8 +48,8 @@ def load_benchmark(
     """SPY adjusted close over the run's window from the data dir, or None when absent."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", data_mod.DataWarning)
-            frame = data_mod.load_prices(ticker, data_dir_=data_dir, allow_download=False)
+            warnings.simplefilter("ignore", DataWarning)
+            frame = load_prices(ticker, data_dir_=data_dir, allow_download=False)
     except DataError:
         return None
     window = frame["adj_close"].loc[prices.index[0] : prices.index[-1]]
@@ -66,7 +68,7 @@ def run_configs(
     benchmark: pd.Series | None = None,
 ) -> Batch:
     """Run every configuration plus the buy-and-hold benchmark; metrics for each."""
-    fp = data_mod.fingerprint(prices, ticker)
+    fp = fingerprint(prices, ticker)
     common = dict(cash=cash, costs=costs, fractional=fractional, ticker=ticker, data_fp=fp)
     bh = run_backtest(buy_hold_cls, prices, name="buy_hold", **common)  # type: ignore[arg-type]
     results = []

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import strategies
 from engine import params as params_mod
 from engine.errors import ParamError
 
@@ -35,17 +36,23 @@ class Variant:
     description: str = ""
 
 
-def load_variants(path: str | Path, registry: dict[str, type]) -> list[Variant]:
-    """Read and check every variant in ``path`` (in file order)."""
+def read_variant_tables(path: str | Path) -> dict[str, Any]:
+    """The TOML tables of a variants file, unchecked; a :class:`ParamError` when unreadable."""
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ParamError(f"{p}: variants file not found; check the --config path") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParamError(f"{p}: not valid TOML ({exc}); fix the syntax") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ParamError(f"{p}: cannot read ({exc})") from None
+
+
+def load_variants(path: str | Path, registry: dict[str, type]) -> list[Variant]:
+    """Read and check every variant in ``path`` (in file order)."""
+    p = Path(path)
+    doc = read_variant_tables(p)
     if not doc:
         raise ParamError(f'{p}: no variants; add a table like [my_variant] with strategy = "swing"')
     out = []
@@ -100,6 +107,4 @@ def find_variant(variants: list[Variant], name: str, path: str | Path) -> Varian
 
 def default_variants_path() -> Path:
     """The shipped ``strategies/variants.toml``."""
-    import strategies
-
     return Path(strategies.__file__).with_name("variants.toml")

@@ -1,4 +1,4 @@
-"""Shared fixtures: real CRWV history from the data dir, and small hand-made price paths."""
+"""Shared fixtures: real CRWV history from the data dir (other shared helpers: engine.testing)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.data import DATA_DIR_ENV
+from engine.data.load import DATA_DIR_ENV, load_prices
 
 
 def shared_data_dir() -> Path | None:
@@ -32,8 +32,6 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def crwv(data_dir: Path) -> pd.DataFrame:
-    from engine.data import load_prices
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return load_prices("CRWV", data_dir_=data_dir)

@@ -1,41 +1,16 @@
-"""The fast sweep engine: compiled kernels that reproduce the backtrader harness fill for fill.
+"""The fast engine: compiled kernels that reproduce the backtrader harness fill for fill.
 
-Public API (see :mod:`engine.fast.api`):
+* :mod:`engine.fast.api` - the Python entry point: :func:`~engine.fast.api.supports` (which
+  strategies it covers: every built-in one, whole-share sizing) and
+  :func:`~engine.fast.api.evaluate_arrays` (parameter columns in, metric matrices out, streamed);
+* :mod:`engine.fast.trace` - :func:`~engine.fast.trace.simulate`, one combination with fills,
+  trades, equity and metrics (tests, debugging);
+* the kernels: :mod:`~engine.fast.broker` (fill simulator), :mod:`~engine.fast.ledger`,
+  :mod:`~engine.fast.signals`, :mod:`~engine.fast.swing`, :mod:`~engine.fast.batch`,
+  :mod:`~engine.fast.kmetrics`, :mod:`~engine.fast.indicators`, :mod:`~engine.fast.numeric`,
+  described by :mod:`~engine.fast.specs` and :mod:`~engine.fast.layout`.
 
-* :func:`supports` - which strategies it covers (all built-in ones, whole-share sizing);
-* :func:`evaluate` - the ``fast`` engine of :mod:`engine.sweep_engines` (registered on import);
-* :func:`evaluate_arrays` - the batch API: parameter columns in, metric matrices out, streamed;
-* :func:`simulate` - one combination with fills, trades, equity and metrics (tests, debugging).
-
-Importing this package compiles nothing; the kernels are compiled (and cached on disk by numba)
-on first use.
+The sweep reaches it through its engine table (:mod:`engine.sweep.engines`). Importing this
+package imports and registers nothing; the kernels compile (and are cached on disk by numba) on
+first use.
 """
-
-from __future__ import annotations
-
-from engine.fast.api import Chunk, evaluate, evaluate_arrays, metrics_dicts, supports
-from engine.fast.kmetrics import NUM_KEYS
-from engine.fast.trace import FastRun, simulate
-
-__all__ = [
-    "Chunk",
-    "FastRun",
-    "NUM_KEYS",
-    "evaluate",
-    "evaluate_arrays",
-    "metrics_dicts",
-    "simulate",
-    "supports",
-]
-
-
-def _register() -> None:
-    try:
-        from engine.sweep_engines import register_engine
-    except ImportError:  # the sweep module is optional for the kernels
-        return
-    # whole shares only; big chunks (a compiled call scores thousands a second); own threads
-    register_engine("fast", evaluate, covers=supports, fractional=False, chunk=2048, threaded=True)
-
-
-_register()

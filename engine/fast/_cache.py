@@ -16,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from engine.fast import broker
+
 KERNEL_MODULES = (
     "layout",
     "numeric",
@@ -43,8 +45,6 @@ def source_digest() -> str:
 
 def cache_dir() -> Path | None:
     """Where numba keeps this package's compiled kernels (None when caching is unavailable)."""
-    from engine.fast import broker
-
     cache = getattr(broker.commission, "_cache", None)
     path = getattr(cache, "_cache_path", None)
     return Path(path) if path else None

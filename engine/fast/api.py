@@ -3,10 +3,12 @@
 * :func:`evaluate_arrays` - the batch API: parameter *columns* (one array per parameter; missing
   ones take the class default) in, a stream of :class:`Chunk` (a metrics matrix, optionally the
   daily returns) out; nothing per combination is built in Python.
-* :func:`evaluate` - the sweep engine interface (:mod:`engine.sweep_engines`): a list of resolved
-  parameter dicts in, a list of ``(metrics dict, float32 daily returns)`` out.
-* :func:`simulate` - one combination with its fills, trades, equity and metrics, shaped like the
-  harness's :class:`engine.result.RunResult` tables (the equivalence tests compare the two).
+* :func:`engine.fast.trace.simulate` - one combination with its fills, trades, equity and
+  metrics, shaped like the harness's :class:`engine.result.RunResult` tables (the equivalence
+  tests compare the two).
+
+The sweep's ``fast`` engine (:func:`engine.sweep.engines.evaluate_fast`) calls
+:func:`evaluate_arrays`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from engine import params as params_mod
+from engine.analysis.metrics import METRIC_KEYS
+from engine.analysis.returns import daily_risk_free
 from engine.errors import DataError, ParamError
 from engine.fast import broker as B
 from engine.fast import layout as L
@@ -32,8 +36,8 @@ from engine.fast._cache import ensure_fresh
 from engine.fast.indicators import IndicatorCache
 from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
 from engine.fast.specs import SPECS, Market
-from engine.metrics import METRIC_KEYS, daily_risk_free
 from engine.result import Costs
+from strategies import STRATEGIES
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
 RETURN_VALUES_PER_CHUNK = 4_000_000  # float32 daily returns per chunk (16 MB) when they are kept
@@ -61,8 +65,7 @@ def supports(strategy: str, *, fractional: bool = False) -> bool:
 
 
 def strategy_class(strategy: str) -> type:
-    from strategies import STRATEGIES
-
+    """The registered class of ``strategy``; a :class:`ParamError` with a hint otherwise."""
     if strategy not in STRATEGIES:
         raise ParamError(f"unknown strategy {strategy!r}{params_mod.suggest(strategy, STRATEGIES)}")
     return STRATEGIES[strategy]
@@ -272,8 +275,8 @@ def evaluate_arrays(
     columns : parameter name -> array of values, all the same length (text parameters as text
         or as their kernel codes); parameters left out take the class default
     prices : validated daily window (open, high, low, close)
-    costs, cash : as :func:`engine.harness.run_backtest`
-    benchmark : market price series for alpha / beta (as :func:`engine.metrics.compute_metrics`)
+    costs, cash : as :func:`engine.backtest.harness.run_backtest`
+    benchmark : market price series for alpha / beta (as ``compute_metrics`` takes it)
     want_returns : also return each combination's daily returns (float32)
     chunk : combinations per compiled call (default 65,536, or fewer with ``want_returns`` so
         that one chunk's returns stay near 16 MB); memory is bounded by one chunk's results
@@ -320,9 +323,9 @@ def evaluate_arrays(
 
 
 def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a metrics matrix as :func:`engine.metrics.compute_metrics`-style plain dicts.
+    """Rows of a metrics matrix as plain dicts, like ``compute_metrics`` gives them.
 
-    Keys in :data:`engine.metrics.METRIC_KEYS` order; ``start`` / ``end`` are the window's
+    Keys in :data:`engine.analysis.metrics.METRIC_KEYS` order; ``start`` / ``end`` are the window's
     dates; integer metrics are Python ``int`` (NaN stays a float), the rest ``float``.
     """
     dates = bar_dates(prices)
@@ -335,47 +338,4 @@ def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, An
                 row[i] = int(row[i])
         values = span | dict(zip(NUM_KEYS, row, strict=True))
         out.append({key: values[key] for key in METRIC_KEYS})
-    return out
-
-
-def evaluate(
-    strategy: str,
-    params_list: list[dict[str, Any]],
-    prices: pd.DataFrame,
-    costs: Costs,
-    cash: float,
-    *,
-    fractional: bool = False,
-    ticker: str = "CRWV",
-    data_fp: dict[str, Any] | None = None,
-    benchmark: pd.Series | None = None,
-    jobs: int | None = None,
-) -> list[tuple[dict[str, Any], np.ndarray]]:
-    """The ``fast`` sweep engine (interface: :mod:`engine.sweep_engines`).
-
-    Same results as the ``backtrader`` engine (the equivalence suite checks fills and every
-    metric), computed by the compiled kernels on ``jobs`` threads (default: every CPU).
-    ``fractional=True`` is not covered.
-    """
-    if not supports(strategy, fractional=fractional):
-        why = "fractional shares" if fractional else f"strategy {strategy!r}"
-        raise ParamError(f"the fast engine does not cover {why}; use --engine backtrader")
-    if not params_list:
-        return []
-    key = data_fp.get("sha256") if data_fp else None
-    out: list[tuple[dict[str, Any], np.ndarray]] = []
-    cols = columns_from_dicts(params_list)
-    for ch in evaluate_arrays(
-        strategy,
-        cols,
-        prices,
-        costs,
-        cash,
-        benchmark=benchmark,
-        want_returns=True,
-        data_key=key,
-        jobs=jobs,
-    ):
-        assert ch.returns is not None
-        out.extend(zip(metrics_dicts(ch.metrics, prices), list(ch.returns), strict=True))
     return out

@@ -1,10 +1,12 @@
 """Parallel batch kernels: many parameter combinations of one strategy in one compiled call.
 
-Each ``batch_*`` function runs its strategy kernel for every row of its parameter arrays in a
-``prange`` loop (one fresh simulation per row, nothing shared between rows) and writes one row of
-:data:`engine.fast.kmetrics.NUM_KEYS` per combination into ``out``; with ``want_returns`` it also
-writes the daily returns (float32, as the sweep store keeps them) into ``rets``. ``status`` is
-non-zero for a row whose order book or event buffer overflowed (never expected; the caller
+Each ``batch_*`` function runs its strategy kernel for the rows ``lo_row`` to ``hi_row - 1`` of
+its parameter arrays in a plain ``range`` loop (one fresh simulation per row, nothing shared
+between rows) and writes one row of :data:`engine.fast.kmetrics.NUM_KEYS` per combination into
+``out``; with ``want_returns`` it also writes the daily returns (float32, as the sweep store keeps
+them) into ``rets``. The parallelism is not numba's ``prange``: the kernels release the GIL
+(``nogil``) and :func:`engine.fast.api.run_rows` runs slices of rows on a thread pool. ``status``
+is non-zero for a row whose order book or event buffer overflowed (never expected; the caller
 raises). Indicator matrices hold one row per distinct period (see
 :class:`engine.fast.indicators.IndicatorCache`); the ``*_row`` arrays index them.
 

@@ -3,7 +3,7 @@
 One simulation is a tuple of arrays (see :func:`new_sim`); every strategy kernel calls
 :func:`broker_next` at the start of each bar, then its own ``next`` logic, which submits and
 cancels orders with :func:`submit` / :func:`cancel`, then :func:`close_bar`. The rules are the
-harness's (``engine.harness`` docstring), implemented the way backtrader implements them:
+harness's (``engine.backtest.harness`` docstring), implemented the way backtrader implements them:
 
 * **Order of a bar** (``BackBroker.next``): orders submitted on the previous bar's close are
   first checked against the cash (``check_submitted``: each is pseudo-executed at its *created*
@@ -30,8 +30,8 @@ harness's (``engine.harness`` docstring), implemented the way backtrader impleme
 * **Value** at the close: ``cash + ((size * close - upnl) / 1.0 + upnl)``, with
   ``upnl = size * (close - avg_price)``, backtrader's ``_get_value`` order of operations.
 
-The round-trip ledger follows :func:`engine.trades.build_trades` (sums in fill order) so the trade
-metrics match to the last bit. Sizes are whole shares (the fast engine does not cover
+The round-trip ledger follows :func:`engine.analysis.trades.build_trades` (sums in fill order)
+so the trade metrics match to the last bit. Sizes are whole shares (the fast engine does not cover
 ``fractional=True``).
 """
 
@@ -154,7 +154,7 @@ def affordable(price: float, cash: float, costs: np.ndarray) -> float:
 
 @njit(cache=True)
 def affordable_size(cash: float, price: float, costs: np.ndarray) -> float:
-    """``engine.harness.affordable_size`` (whole shares, 1e-9 tolerance)."""
+    """``engine.backtest.broker.affordable_size`` (whole shares, 1e-9 tolerance)."""
     if price <= 0 or cash <= 0:
         return 0.0
     size = float(math.floor(cash / (price + costs[C_PER_SHARE])))

@@ -1,12 +1,12 @@
-"""``engine.metrics.compute_metrics`` on arrays, compiled: one row of numbers per combination.
+"""``compute_metrics`` (:mod:`engine.analysis.metrics`) on arrays, compiled: a row per combination.
 
-Every formula is the reference's (see the :mod:`engine.metrics` docstring) with the same order
-of operations and the same reductions (NumPy's pairwise sums, see :mod:`engine.fast.numeric`),
+Every formula is the reference's (the :mod:`engine.analysis.metrics` docstring), with the same
+order of operations and the same reductions (NumPy's pairwise sums, see :mod:`engine.fast.numeric`),
 so the two agree to the last bit on the same equity curve and trades. Powers are taken as
 ``float ** float`` (C ``pow``), as Python does for ``growth ** (252 / n)``; NumPy and numba would
 otherwise use repeated multiplication for an integer exponent.
 
-The output row holds :data:`NUM_KEYS` (:data:`engine.metrics.METRIC_KEYS` without the ``start``
+The output row holds :data:`NUM_KEYS` (``METRIC_KEYS`` without the ``start``
 and ``end`` date strings, which are the same for every combination) in that order.
 """
 
@@ -17,11 +17,11 @@ import math
 import numpy as np
 from numba import njit
 
+from engine.analysis.metrics import METRIC_KEYS
 from engine.fast.layout import R_BARS, R_COMM, R_OPEN, R_PNL, R_RET
 from engine.fast.numeric import is_constant, np_mean, np_std1, np_sum
-from engine.metrics import METRIC_KEYS
 
-#: Numeric metric keys, in :data:`engine.metrics.METRIC_KEYS` order.
+#: Numeric metric keys, in :data:`engine.analysis.metrics.METRIC_KEYS` order.
 NUM_KEYS: list[str] = [k for k in METRIC_KEYS if k not in ("start", "end")]
 #: Keys whose values are integers in the reference.
 INT_KEYS = frozenset(
@@ -100,7 +100,7 @@ def _returns_block(
 
 @njit(cache=True)
 def _drawdown_block(out: np.ndarray, eq: np.ndarray, days: np.ndarray) -> None:
-    """Episodes of ``engine.metrics.drawdown_episodes``: depth, calendar days, their mean."""
+    """Episodes as ``engine.analysis.returns.drawdown_episodes``: depth, calendar days, mean."""
     n = eq.shape[0]
     peak = eq[0]
     depths = np.empty(n)
@@ -266,8 +266,8 @@ def _profit_factor(pnl: np.ndarray, n: int) -> float:
 
 
 @njit(cache=True)
-def daily_returns(eq: np.ndarray) -> np.ndarray:
-    """``E_t / E_{t-1} - 1`` (pandas' ``pct_change``), ``len(eq) - 1`` values."""
+def daily_returns_nb(eq: np.ndarray) -> np.ndarray:
+    """``engine.analysis.returns.daily_returns`` compiled: ``E_t / E_{t-1} - 1``, n - 1 values."""
     n = eq.shape[0]
     r = np.empty(max(n - 1, 0))
     for t in range(1, n):
@@ -299,7 +299,7 @@ def metrics_row(
             held += 1
     out[K_BARS] = n
     out[K_EXPOSURE] = held / n
-    r = daily_returns(eq)
+    r = daily_returns_nb(eq)
     _returns_block(out, eq, r, bh_total, ppy)
     _drawdown_block(out, eq, days)
     _ratio_block(out, r, rf_d, ppy)

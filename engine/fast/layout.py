@@ -55,5 +55,5 @@ E_FIELDS = 6
 # ---------------------------------------------------------------- costs vector
 C_PER_SHARE, C_MIN, C_MAX_PCT, C_SLIP = 0, 1, 2, 3
 
-EPS_TRADE = 1e-9  # engine.trades._EPS
+EPS_TRADE = 1e-9  # engine.analysis.trades._EPS
 FIT_TOL = 1e-9  # HonestBroker / affordable_size tolerance

@@ -1,4 +1,4 @@
-"""The round-trip ledger: :func:`engine.trades.build_trades` updated fill by fill.
+"""The round-trip ledger: :func:`engine.analysis.trades.build_trades` updated fill by fill.
 
 A round trip opens with the fill that takes the position off zero and closes with the fill
 that brings it back within 1e-9 of zero; its buy and sell sizes and values and its commissions

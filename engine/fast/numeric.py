@@ -1,10 +1,10 @@
 """Float kernels that reproduce, bit for bit, the reductions the reference path uses.
 
 The equivalence suite compares every metric of the fast path with the backtrader harness plus
-:func:`engine.metrics.compute_metrics` to 1e-9 relative. Near-cancelling sums (an average trade
-return close to zero, a Sharpe ratio of a nearly flat curve) would break that bound if the two
-paths merely agreed "to rounding", so each reduction here follows the reference's exact order of
-operations:
+:func:`engine.analysis.metrics.compute_metrics` to 1e-9 relative. Near-cancelling sums (an
+average trade return close to zero, a Sharpe ratio of a nearly flat curve) would break that
+bound if the two paths merely agreed "to rounding", so each reduction here follows the
+reference's exact order of operations:
 
 * :func:`fsum` is Python's ``math.fsum`` (correctly rounded), which backtrader's ``Average``
   (SMA, and the seed of every EMA / Wilder average) uses for each window;
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-ZERO_SPREAD = 1e-12  # engine.metrics.ZERO_SPREAD (asserted equal in the tests)
+ZERO_SPREAD = 1e-12  # engine.analysis.metrics.ZERO_SPREAD (asserted equal in the tests)
 
 
 @njit(cache=True)
@@ -203,7 +203,7 @@ def np_std1(a: np.ndarray, n: int) -> float:
 
 @njit(cache=True)
 def is_constant(a: np.ndarray, n: int) -> bool:
-    """``np.ptp(a[:n]) <= 1e-12`` for ``n > 0`` (engine.metrics._is_constant)."""
+    """``np.ptp(a[:n]) <= 1e-12`` for ``n > 0`` (engine.analysis.metrics._is_constant)."""
     if n == 0:
         return False
     lo = a[0]

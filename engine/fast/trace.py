@@ -1,7 +1,8 @@
 """One combination through the fast engine with everything recorded (for tests and debugging).
 
 :func:`simulate` returns the same tables as the harness's :class:`engine.result.RunResult`
-(fills in :data:`engine.result.FILL_COLUMNS`, round trips from :func:`engine.trades.build_trades`)
+(fills in :data:`engine.result.FILL_COLUMNS`, round trips from
+:func:`engine.analysis.trades.build_trades`)
 plus the metrics row the batch kernels would produce, so a test can compare the two engines
 fill by fill and metric by metric.
 """
@@ -15,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from engine import params as params_mod
+from engine.analysis.trades import build_trades
 from engine.fast import api
 from engine.fast import layout as L
 from engine.fast.batch import score
 from engine.fast.kmetrics import N_METRICS
 from engine.result import FILL_COLUMNS, Costs
-from engine.trades import build_trades
 
 _TYPES = {L.MARKET: "market", L.LIMIT: "limit", L.STOP: "stop"}
 

@@ -1,0 +1,113 @@
+"""Options and helpers shared by the command modules (data window, costs, output, strategy names).
+
+The command modules import these; this module imports no command module, so the table in
+:mod:`engine.cli.main` is the only place that knows every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.data.load import load_prices
+from engine.errors import ParamError
+from engine.params import suggest
+from engine.result import Costs
+from strategies import STRATEGIES
+
+DEFAULT_TICKER = "CRWV"
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """Data selection options shared by run / compare / sweep / walkforward."""
+    p.add_argument("--ticker", default=DEFAULT_TICKER, help="symbol (default CRWV)")
+    p.add_argument("--start", help="first date, YYYY-MM-DD (default: first bar)")
+    p.add_argument("--end", help="last date, YYYY-MM-DD (default: last bar)")
+    p.add_argument("--csv", help="read prices from this CSV instead of the data dir")
+    p.add_argument("--data-dir", help="price cache folder (default $CRWV_BT_DATA_DIR, else data/)")
+
+
+def add_cost_options(p: argparse.ArgumentParser) -> None:
+    """Cash and cost options shared by every command that trades."""
+    d = Costs()
+    p.add_argument("--cash", type=float, default=100_000.0, help="starting cash (default 100000)")
+    p.add_argument(
+        "--commission",
+        type=float,
+        default=d.commission_per_share,
+        help=f"commission per share, dollars (default {d.commission_per_share})",
+    )
+    p.add_argument(
+        "--commission-min",
+        type=float,
+        default=d.commission_min,
+        help=f"minimum commission per order (default {d.commission_min})",
+    )
+    p.add_argument(
+        "--commission-max",
+        type=float,
+        default=d.commission_max_pct,
+        help=f"commission cap, fraction of the fill value (default {d.commission_max_pct})",
+    )
+    p.add_argument(
+        "--slippage",
+        type=float,
+        default=d.slippage,
+        help=f"slippage, fraction of the price (default {d.slippage} = 5 bp)",
+    )
+    p.add_argument("--fractional", action="store_true", help="allow fractional shares")
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """``--out``, ``--no-plots`` and ``--no-files`` of the commands that write a run folder."""
+    p.add_argument("--out", help="output folder (default: a new folder under results/)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG charts")
+    p.add_argument("--no-files", action="store_true", help="print the table only, write nothing")
+
+
+def costs_from(args: argparse.Namespace) -> Costs:
+    """The :class:`Costs` of the cost options, checked (negative costs, a percent slippage)."""
+    for name in ("commission", "commission_min", "commission_max", "slippage"):
+        value = getattr(args, name)
+        if value < 0:
+            raise ParamError(
+                f"--{name.replace('_', '-')} {value:g} is negative; costs must be >= 0"
+            )
+    if args.slippage >= 0.1:
+        raise ParamError(
+            f"--slippage {args.slippage:g} is a fraction (0.0005 = 5 bp); give a value below 0.1"
+        )
+    if args.cash <= 0:
+        raise ParamError(f"--cash {args.cash:g} must be positive")
+    return Costs(args.commission, args.commission_min, args.commission_max, args.slippage)
+
+
+def load_window(args: argparse.Namespace, min_bars: int = 1) -> pd.DataFrame:
+    """The price window the data options select (at least ``min_bars`` bars)."""
+    return load_prices(
+        args.ticker, args.start, args.end, csv=args.csv, data_dir_=args.data_dir, min_bars=min_bars
+    )
+
+
+def registry() -> dict[str, Any]:
+    """The strategy registry (:data:`strategies.STRATEGIES`)."""
+    return STRATEGIES
+
+
+def strategy_class(name: str) -> type:
+    """The registered strategy ``name``; a :class:`ParamError` with a hint otherwise."""
+    reg = registry()
+    if name not in reg:
+        raise ParamError(
+            f"unknown strategy {name!r}{suggest(name, list(reg))}; known: {', '.join(reg)} (see `crwv-bt strategies`)"
+        )
+    return reg[name]
+
+
+def default_out(kind: str = "run") -> Path:
+    """A new folder under ``results/`` named by the command and the time."""
+    return Path("results") / f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,165 @@
+"""``crwv-bt run`` and ``crwv-bt compare``: run configurations, print the table, write the folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine import params as params_mod
+from engine.analysis.metrics import METRIC_KEYS
+from engine.cli.options import (
+    add_cost_options,
+    add_data_options,
+    add_output_options,
+    costs_from,
+    default_out,
+    load_window,
+    registry,
+    strategy_class,
+)
+from engine.errors import ParamError
+from engine.params import suggest
+from engine.report.display import format_table
+from engine.report.run_folder import write_run
+from engine.runner import Config, load_benchmark, rank, run_configs
+from engine.variants import default_variants_path, find_variant, load_variants
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``run`` and ``compare`` to the CLI."""
+    run = sub.add_parser(
+        "run", help="run strategies (default: all of them on CRWV) and write a report"
+    )
+    run.add_argument(
+        "--strategy", action="append", help="registered name (repeatable; default all)"
+    )
+    run.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="parameter override (repeatable)"
+    )
+    run.add_argument(
+        "--config", help="variants TOML file (with --variant; default strategies/variants.toml)"
+    )
+    run.add_argument("--variant", help="run one variant of --config")
+    add_output_options(run)
+    add_data_options(run)
+    add_cost_options(run)
+    run.set_defaults(func=cmd_run)
+
+    cmp_ = sub.add_parser("compare", help="run every variant of a TOML file side by side")
+    cmp_.add_argument(
+        "--config", required=True, help="variants TOML file, e.g. strategies/variants.toml"
+    )
+    cmp_.add_argument("--metric", default="sharpe", help="rank by this metric key (default sharpe)")
+    cmp_.set_defaults(variant=None, func=cmd_compare)
+    add_output_options(cmp_)
+    add_data_options(cmp_)
+    add_cost_options(cmp_)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``crwv-bt run``: strategies (default all), overrides or one variant; table and run folder."""
+    reg = registry()
+    overrides = params_mod.parse_assignments(args.param)
+    if args.config or args.variant:
+        configs = _variant_configs(args, reg)
+        if overrides:
+            configs = [Config(c.label, c.strategy_cls, {**c.params, **overrides}) for c in configs]
+    else:
+        names = args.strategy or list(reg)
+        configs = [Config(n, strategy_class(n), {}) for n in names]
+        configs = _apply_overrides(configs, overrides)
+    return _run_and_report(args, configs, rank_by=None)
+
+
+def _apply_overrides(configs: list, overrides: dict[str, str]) -> list:
+    """Give each KEY=VALUE to every selected strategy that declares KEY."""
+    if not overrides:
+        return configs
+    known: dict[str, list[str]] = {}
+    for c in configs:
+        for key in params_mod.declared(c.strategy_cls):
+            known.setdefault(key, []).append(c.label)
+    for key in overrides:
+        if key not in known:
+            names = ", ".join(c.label for c in configs)
+            raise ParamError(
+                f"unknown parameter {key!r} for {names}{suggest(key, list(known))}; see `crwv-bt strategies`"
+            )
+    out = []
+    for c in configs:
+        declared = params_mod.declared(c.strategy_cls)
+        mine = {k: v for k, v in overrides.items() if k in declared}
+        out.append(Config(c.label, c.strategy_cls, mine))
+    return out
+
+
+def _variant_configs(args: argparse.Namespace, reg: dict[str, type]) -> list:
+    if args.variant and not args.config:
+        args.config = str(default_variants_path())
+    variants = load_variants(args.config, reg)
+    if args.variant:
+        variants = [find_variant(variants, args.variant, args.config)]
+    return [Config(v.name, reg[v.strategy], v.params) for v in variants]
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``crwv-bt compare``: every variant of a TOML file side by side, best first."""
+    configs = _variant_configs(args, registry())
+    return _run_and_report(args, configs, rank_by=args.metric)
+
+
+def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
+    costs = costs_from(args)
+    warm = max(
+        (getattr(c.strategy_cls, "warmup", lambda p: 0)(_resolved(c)) for c in configs), default=0
+    )
+    prices = load_window(args, min_bars=warm + 1)
+    batch = run_configs(
+        configs,
+        prices,
+        buy_hold_cls=registry()["buy_hold"],
+        ticker=args.ticker,
+        cash=args.cash,
+        costs=costs,
+        fractional=args.fractional,
+        benchmark=load_benchmark(args.data_dir, prices),
+    )
+    metrics = batch.metrics
+    results = batch.results
+    if rank_by:
+        if rank_by not in METRIC_KEYS:
+            raise ParamError(
+                f"unknown metric {rank_by!r}{suggest(rank_by, METRIC_KEYS)}; choose one of {', '.join(METRIC_KEYS)}"
+            )
+        order = rank(metrics, rank_by, ascending=rank_by in ("max_drawdown_duration", "volatility"))
+        metrics = {k: metrics[k] for k in order}
+        results = sorted(results, key=lambda r: order.index(r.strategy))
+    print(
+        f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}"
+    )
+    print(format_table(metrics))
+    for r in results:
+        _print_notes(r)
+    out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
+    if not args.no_files:
+        written = write_run(
+            out, results, metrics, prices, plots=not args.no_plots, buy_hold=batch.buy_hold
+        )
+        print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
+    return 0
+
+
+def _print_notes(result) -> None:  # noqa: ANN001
+    """Notes of one run; the routine gap resizes are counted, not listed (fills.csv has them)."""
+    resized = [n for n in result.notes if "resized from" in n]
+    for note in result.notes:
+        if note not in resized:
+            print(f"note: {result.strategy}: {note}")
+    if resized:
+        print(
+            f"note: {result.strategy}: {len(resized)} buy(s) resized at the fill because a gap made them unaffordable (fills.csv: resized_from)"
+        )
+
+
+def _resolved(cfg) -> dict:  # noqa: ANN001
+    return params_mod.resolve(cfg.strategy_cls, cfg.params)

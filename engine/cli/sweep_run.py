@@ -1,0 +1,259 @@
+"""What ``crwv-bt sweep`` and ``crwv-bt walkforward`` do once their options are parsed.
+
+The parsers are :mod:`engine.cli.sweep_cmd`; it imports this module only when one of the two
+commands runs, because this module imports the sweep stage (numba and the compiled kernels,
+matplotlib, tqdm), which the other commands do not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.cli.options import costs_from, default_out, load_window, strategy_class
+from engine.errors import ParamError
+from engine.fast.api import default_jobs
+from engine.runner import load_benchmark
+from engine.sweep.constraints import parse_constraints
+from engine.sweep.engines import default_engine
+from engine.sweep.grid import GridStream, build_combinations, parse_grid
+from engine.sweep.outputs import (
+    format_overfit,
+    format_top,
+    format_walkforward,
+    write_sweep_files,
+    write_walkforward_files,
+)
+from engine.sweep.run import SweepInterrupted, run_sweep_stream
+from engine.sweep.selection import metric_order, pick_heatmap_axes, summarise_view
+from engine.sweep.store import SweepStore, code_version
+from engine.sweep.store_view import SweepView
+from engine.sweep.tasks import SweepData, make_job
+from engine.sweep.walkforward import make_folds, run_walkforward
+
+
+def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, Any]:
+    """Strategy, grid, constraints, prices and the combinations: every check before running."""
+    if not args.strategy:
+        raise ParamError("give --strategy NAME (see `crwv-bt strategies`)")
+    if not args.grid:
+        raise ParamError("give at least one --grid KEY=SPEC, e.g. --grid fast=5:30:5")
+    if args.scheduler and args.backend != "dask":
+        raise ParamError("--scheduler needs --backend dask")
+    if args.jobs is not None and args.jobs < 1:
+        raise ParamError(f"--jobs {args.jobs} must be at least 1")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise ParamError(f"--chunk-size {args.chunk_size} must be at least 1")
+    cls = strategy_class(args.strategy)
+    args.engine = args.engine or default_engine(args.strategy, args.fractional)
+    axes = parse_grid(cls, args.grid)
+    constraints = parse_constraints(args.constraint, cls)
+    metric_order(args.metric)
+    costs = costs_from(args)
+    prices = load_window(args)
+    bars = args.train if bars_for == "train" else len(prices)
+    combos: Any
+    if bars_for == "window" and args.random is None:  # a sweep streams its grid
+        combos = GridStream(cls, axes, constraints, bars).scan()
+    else:
+        combos = build_combinations(
+            cls, axes, constraints, sample=args.random, seed=args.seed, bars=bars
+        )
+    data = SweepData(prices, args.ticker.upper(), load_benchmark(args.data_dir, prices))
+    return {"cls": cls, "axes": axes, "combos": combos, "data": data, "costs": costs}
+
+
+def _sweep_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "backend": args.backend,
+        "jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "chunk_size": args.chunk_size,
+        "progress": not args.no_progress,
+    }
+
+
+def _describe(args: argparse.Namespace, prep: dict[str, Any], what: str) -> str:
+    combos, prices = prep["combos"], prep["data"].prices
+    count = _count(combos)
+    parts = [f"{count:,} combinations"]
+    if combos.sampled is not None:
+        parts.append(f"drawn at random (seed {args.seed}) from a grid of {combos.grid_size:,}")
+    elif count != combos.grid_size:
+        parts.append(f"of a grid of {combos.grid_size:,}")
+    if combos.rejected:
+        what_removed = "draws rejected" if combos.sampled is not None else "removed"
+        parts.append(f"{combos.rejected:,} {what_removed} by --constraint")
+    backend = f"dask ({args.scheduler or 'local cluster'})" if args.backend == "dask" else "local"
+    return (
+        f"{what} {args.strategy} on {args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} "
+        f"({len(prices)} bars): {', '.join(parts)}; engine {args.engine}, backend {backend}, "
+        f"{args.jobs or default_jobs()} jobs; store {args.store}"
+    )
+
+
+def _count(combos: Any) -> int:
+    """Runnable combinations of a :class:`GridStream` or a :class:`Combinations`."""
+    return int(combos.count) if hasattr(combos, "count") else len(combos.params)
+
+
+def _chunks(combos: Any, size: int = 8_192) -> Any:
+    """The combinations' parameter dicts, ``size`` at a time (a stream or a list)."""
+    if hasattr(combos, "chunks"):
+        return combos.chunks(size)
+    return (combos.params[lo : lo + size] for lo in range(0, len(combos.params), size))
+
+
+def _header(args: argparse.Namespace, prep: dict[str, Any]) -> dict[str, Any]:
+    prices = prep["data"].prices
+    return {
+        "strategy": args.strategy,
+        "ticker": args.ticker.upper(),
+        "start": str(prices.index[0].date()),
+        "end": str(prices.index[-1].date()),
+        "bars": len(prices),
+        "grid": args.grid,
+        "constraints": args.constraint or [],
+        "random": args.random,
+        "seed": args.seed,
+        "engine": args.engine,
+        "costs": prep["costs"].describe(),
+        "cash": args.cash,
+        "store": args.store,
+        "code_version": code_version(),
+    }
+
+
+def _interrupted(exc: Any, store: str) -> int:
+    print(
+        f"interrupted: {exc.stored:,} of {exc.total:,} combinations are stored in {store}; "
+        "rerun the same command to resume",
+        file=sys.stderr,
+    )
+    return 130
+
+
+def _column(frame: Any, name: str) -> str:
+    return name if name in frame.columns else f"param_{name}"
+
+
+# ------------------------------------------------------------------------------------ commands
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``crwv-bt sweep``: run the grid into the store, rank it, print and write the outputs."""
+    if args.top < 1:
+        raise ParamError(f"--top {args.top} must be at least 1")
+    if args.pbo_splits < 2 or args.pbo_splits % 2:
+        raise ParamError(f"--pbo-splits {args.pbo_splits} must be even and at least 2")
+    if args.pbo_max_trials < 2:
+        raise ParamError(f"--pbo-max-trials {args.pbo_max_trials} must be at least 2")
+    prep = _prepare(args)
+    varying = [k for k, v in prep["axes"].items() if len(v) > 1]
+    heat = pick_heatmap_axes(args.heatmap, list(prep["axes"]), varying)
+    print(_describe(args, prep, "sweep"))
+    if prep["combos"].refused:
+        print(f"note: {prep['combos'].refusal_text()}")
+    job = make_job(
+        prep["data"],
+        args.strategy,
+        costs=prep["costs"],
+        cash=args.cash,
+        fractional=args.fractional,
+        engine=args.engine,
+    )
+    combos = prep["combos"]
+    with SweepStore(args.store) as store:
+        try:
+            run = run_sweep_stream(
+                store, prep["data"], job, _chunks(combos), _count(combos), **_sweep_options(args)
+            )
+        except SweepInterrupted as exc:
+            return _interrupted(exc, args.store)
+        print(f"stored {run.added:,} new row(s); {run.done_before:,} were already in the store")
+        # Ranked in SQL: only the top rows, the chosen one and the keys are in memory; the
+        # export, distribution and heatmap stream from (or aggregate in) the store.
+        with SweepView(store, run.key_chunks()) as view:
+            summary = summarise_view(
+                view,
+                run.digests,
+                args.metric,
+                grid_keys=list(prep["axes"]),
+                bars=len(prep["data"].prices),
+                min_trades=args.min_trades,
+                pbo_splits=args.pbo_splits,
+                returns_of=store.returns_matrix,
+                pbo_max_trials=args.pbo_max_trials,
+                seed=args.seed,
+                top=args.top,
+            )
+            _report_sweep(args, prep, summary, summary.ranked, heat)
+    return 0
+
+
+def _report_sweep(
+    args: argparse.Namespace,
+    prep: dict[str, Any],
+    summary: Any,
+    frame: Any,
+    heat: tuple[str, str] | None,
+) -> None:
+    """Print the top rows, the overfitting statistics and the warnings; write files."""
+
+    print(format_top(summary, args.top))
+    print(format_overfit(summary.overfit))
+    for note in summary.warnings:
+        print(f"warning: {note}")
+    if args.no_files:
+        return
+    out = Path(args.out) if args.out else default_out("sweep")
+    written = write_sweep_files(
+        out,
+        summary,
+        _header(args, prep),
+        heatmap=(_column(frame, heat[0]), _column(frame, heat[1])) if heat else None,
+        others=args.heatmap_others,
+        plots=not args.no_plots,
+        top=args.top,
+    )
+    print(f"wrote {len(written)} files to {out}/")
+
+
+def cmd_walkforward(args: argparse.Namespace) -> int:
+    """``crwv-bt walkforward``: per fold, sweep the training window and trade the winner after it."""
+    prep = _prepare(args, bars_for="train")
+    folds = make_folds(len(prep["data"].prices), args.train, args.test, args.anchored)
+    print(_describe(args, prep, "walk-forward") + f"; {len(folds)} folds")
+    if prep["combos"].refused:
+        print(f"note: {prep['combos'].refusal_text()}")
+    with SweepStore(args.store) as store:
+        try:
+            wf = run_walkforward(
+                store,
+                prep["data"],
+                args.strategy,
+                prep["combos"].params,
+                train=args.train,
+                test=args.test,
+                anchored=args.anchored,
+                metric=args.metric,
+                min_trades=args.min_trades,
+                costs=prep["costs"],
+                cash=args.cash,
+                fractional=args.fractional,
+                grid_keys=list(prep["axes"]),
+                engine=args.engine,
+                **_sweep_options(args),
+            )
+        except SweepInterrupted as exc:
+            return _interrupted(exc, args.store)
+    print(format_walkforward(wf))
+    for note in wf.warnings:
+        print(f"warning: {note}")
+    if not args.no_files:
+        out = Path(args.out) if args.out else default_out("walkforward")
+        written = write_walkforward_files(out, wf, _header(args, prep), plots=not args.no_plots)
+        print(f"wrote {len(written)} files to {out}/")
+    return 0

@@ -1,0 +1,322 @@
+"""The HTML report: one self-contained page (inline CSS, images as base64 data URIs).
+
+No script, no external font, style sheet or link: the file can be mailed or archived alone.
+Every piece of text from the run (names, parameters, notes, reasons) goes through
+:func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+import pandas as pd
+
+from engine.report.display import MISSING, format_value, metric_rows, title
+from engine.result import Costs, RunResult
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       margin: 0 auto; max-width: 1280px; padding: 1.2em 2em 3em; color: #1d2329;
+       line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.1em; }
+h2 { font-size: 1.25em; border-bottom: 2px solid #d6dde4; padding-bottom: 0.2em;
+     margin-top: 2.2em; }
+h3 { font-size: 1.05em; margin: 1.4em 0 0.4em; }
+h4 { font-size: 0.95em; margin: 1em 0 0.3em; }
+.sub { color: #5b6670; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.88em; margin: 0.4em 0 1em; }
+th, td { padding: 0.28em 0.7em; border-bottom: 1px solid #e3e8ec; text-align: right;
+         vertical-align: top; }
+th { background: #f1f4f7; }
+td:first-child, th:first-child { text-align: left; }
+table.kv td { text-align: left; }
+tr.group td { background: #e8eef4; font-weight: 600; text-align: left; }
+tbody tr:hover { background: #fafbfc; }
+.mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+        font-size: 0.92em; word-break: break-all; }
+.neg { color: #b02a2a; }
+.pos { color: #1e7a34; }
+.rules { background: #f7f9fb; border-left: 4px solid #8aa4bd; padding: 0.6em 1em;
+         max-width: 60em; }
+figure { margin: 1em 0 2em; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e3e8ec; }
+figcaption { color: #5b6670; font-size: 0.9em; }
+details { margin: 0.4em 0 1em; }
+summary { cursor: pointer; color: #2b5d8a; }
+.note { color: #6b4e00; }
+.wrap { overflow-x: auto; }
+"""
+
+_TRADE_VIEW = [  # column, heading, format kind
+    ("entry_date", "Entry", "date"),
+    ("exit_date", "Exit", "date"),
+    ("entry_price", "Entry price", "price"),
+    ("exit_price", "Exit price", "price"),
+    ("size", "Shares", "shares"),
+    ("pnl", "P&L", "dollars"),
+    ("return", "Return", "percent"),
+    ("bars_held", "Sessions", "int"),
+    ("exit_reason", "Exit reason", "text"),
+    ("mae", "MAE", "percent"),
+    ("mfe", "MFE", "percent"),
+    ("commission", "Commission", "fee"),
+]
+_FILL_VIEW = [
+    ("date", "Date", "date"),
+    ("side", "Side", "text"),
+    ("size", "Shares", "shares"),
+    ("price", "Price", "price"),
+    ("value", "Value", "dollars"),
+    ("commission", "Commission", "dollars"),
+    ("order_type", "Order", "text"),
+    ("reason", "Reason", "text"),
+    ("resized_from", "Resized from", "shares"),
+]
+
+
+def esc(value: Any) -> str:
+    """Text escaped for HTML (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+def cell(value: Any, kind: str) -> str:
+    """A table cell value as text (escaped), empty for a missing value."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return ""
+    if kind == "date":
+        return esc(pd.Timestamp(value).date())
+    if kind == "text":
+        return esc(value)
+    v = float(value)
+    text = {
+        "price": f"{v:,.2f}",
+        "shares": f"{v:,.4f}".rstrip("0").rstrip("."),
+        "dollars": f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}",
+        "fee": f"${v:,.2f}",  # a cost: shown as dollars, never coloured as a gain
+        "percent": f"{v:.2%}",
+        "int": f"{v:,.0f}",
+    }.get(kind, f"{v:g}")
+    return esc(text)
+
+
+def _signed_td(text: str, value: Any, kind: str) -> str:
+    """``<td>`` coloured green / red by sign for P&L and returns."""
+    cls = ""
+    if kind in ("dollars", "percent") and isinstance(value, int | float) and value == value:
+        cls = ' class="neg"' if value < 0 else ' class="pos"' if value > 0 else ""
+    return f"<td{cls}>{text}</td>"
+
+
+def frame_table(frame: pd.DataFrame, view: list[tuple[str, str, str]], signed: bool) -> str:
+    """An HTML table of ``frame``'s columns named in ``view``, numbered rows."""
+    head = "".join(f"<th>{esc(h)}</th>" for _c, h, _k in view)
+    rows = []
+    for i, rec in enumerate(frame.to_dict("records"), start=1):
+        tds = []
+        for col, _h, kind in view:
+            value = rec.get(col)
+            text = cell(value, kind)
+            tds.append(_signed_td(text, value, kind) if signed else f"<td>{text}</td>")
+        rows.append(f"<tr><td>{i}</td>{''.join(tds)}</tr>")
+    return (
+        f'<div class="wrap"><table><thead><tr><th>#</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def kv_table(pairs: list[tuple[str, str]], mono: frozenset[str] = frozenset()) -> str:
+    """Two-column key / value table; keys and values are escaped here."""
+    mono_td = '<td class="mono">'
+    rows = "".join(
+        f"<tr><th>{esc(k)}</th>{mono_td if k in mono else '<td>'}{esc(v)}</td></tr>"
+        for k, v in pairs
+    )
+    return f'<table class="kv"><tbody>{rows}</tbody></table>'
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def costs_text(settings: dict[str, Any]) -> str:
+    """The costs sentence: the settings' own text, else rebuilt from its numbers."""
+    costs = settings.get("costs")
+    if isinstance(costs, str):
+        return costs
+    raw: dict[str, Any] = costs if isinstance(costs, dict) else settings
+    fields = {k: raw[k] for k in Costs.__dataclass_fields__ if k in raw}
+    return Costs(**fields).describe() if fields else "not recorded"
+
+
+def settings_section(results: list[RunResult], doc: dict[str, Any]) -> str:
+    """Ticker, data range and fingerprint, cash, costs, fill rules, each strategy's parameters."""
+    first = results[0] if results else None
+    fp = first.fingerprint if first else {}
+    st = first.settings if first else {}
+    pairs = [
+        ("Ticker", first.ticker if first else ""),
+        (
+            "Data",
+            f"{fp.get('first', '?')} to {fp.get('last', '?')}, {fp.get('rows', '?')} sessions",
+        ),
+        ("Data sha256", fp.get("sha256", "not recorded")),
+        ("Starting cash", f"${float(st['cash']):,.2f}" if "cash" in st else "not recorded"),
+        ("Costs", costs_text(st)),
+        ("Fractional shares", "on" if st.get("fractional") else "off"),
+    ]
+    shown = {"cash", "costs", "fractional", *Costs.__dataclass_fields__}
+    pairs += [(k, _value_text(v)) for k, v in sorted(st.items()) if k not in shown]
+    parts = ["<h2>Settings</h2>", kv_table(pairs, mono=frozenset({"Data sha256"}))]
+    differ = [r.strategy for r in results if r.settings != st or r.fingerprint != fp]
+    if differ:
+        parts.append(f'<p class="note">Settings or data differ for: {esc(", ".join(differ))}.</p>')
+    rules = doc.get("fill_rules", "")
+    parts.append(f'<h3>Fill rules</h3><p class="rules">{esc(rules)}</p>')
+    parts.append("<h3>Parameters</h3>")
+    for r in results:
+        params = [(k, _value_text(v)) for k, v in r.params.items()]
+        body = kv_table(params) if params else "<p>No parameters.</p>"
+        parts.append(f"<h4>{esc(r.strategy)}</h4>{body}")
+    return "\n".join(parts)
+
+
+def metrics_section(metrics: dict[str, pd.Series]) -> str:
+    """The metrics table: metric rows by group, one column per strategy."""
+    names = list(metrics)
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
+    rows, previous = [], None
+    for group, key in metric_rows(metrics):
+        if group != previous:
+            rows.append(f'<tr class="group"><td colspan="{len(names) + 1}">{esc(group)}</td></tr>')
+            previous = group
+        vals = "".join(
+            f"<td>{esc(format_value(key, metrics[n].get(key)) if key in metrics[n] else MISSING)}</td>"
+            for n in names
+        )
+        rows.append(f'<tr><td title="{esc(key)}">{esc(title(key))}</td>{vals}</tr>')
+    return (
+        "<h2>Metrics</h2>"
+        '<p class="sub">Fractions shown as percents. Win rate counts winning trades, not days.</p>'
+        f'<div class="wrap"><table><thead><tr><th>Metric</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def image_tag(name: str, png: bytes, caption: str) -> str:
+    """A figure with the PNG inlined as a base64 data URI."""
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)} ({esc(name)})</figcaption></figure>"
+    )
+
+
+def charts_section(
+    results: list[RunResult], images: dict[str, bytes], slugs: dict[str, str]
+) -> str:
+    """Comparison and indicator charts, then each strategy's equity and price charts."""
+    if not images:
+        return "<h2>Charts</h2><p>Charts were not drawn for this run (plots switched off).</p>"
+    parts = ["<h2>Charts</h2>"]
+    captions = {
+        "comparison.png": "All strategies, growth of $1",
+        "indicators.png": "Price with SMA 20 / 60, MACD (12, 26, 9) and RSI (14)",
+    }
+    for name, caption in captions.items():
+        if name in images:
+            parts.append(image_tag(name, images[name], caption))
+    for r in results:
+        slug = slugs[r.strategy]
+        for kind, caption in (("equity", "equity and drawdown"), ("price", "price, levels, fills")):
+            name = f"{kind}_{slug}.png"
+            if name in images:
+                parts.append(image_tag(name, images[name], f"{r.strategy}: {caption}"))
+    return "\n".join(parts)
+
+
+def trades_section(results: list[RunResult]) -> str:
+    """Each strategy's round trips, and its fills in a collapsed block."""
+    parts = ["<h2>Trades</h2>"]
+    for r in results:
+        parts.append(f"<h3>{esc(r.strategy)}: {len(r.trades)} round trip(s)</h3>")
+        if len(r.trades):
+            parts.append(frame_table(r.trades, _TRADE_VIEW, signed=True))
+            if "is_open" in r.trades and r.trades["is_open"].astype(bool).any():
+                parts.append(
+                    '<p class="note">The last trade is still open: marked at the last close.</p>'
+                )
+        else:
+            parts.append("<p>No trades.</p>")
+        if len(r.fills):
+            parts.append(
+                f"<details><summary>{len(r.fills)} fill(s)</summary>"
+                f"{frame_table(r.fills, _FILL_VIEW, signed=False)}</details>"
+            )
+    return "\n".join(parts)
+
+
+def notes_section(results: list[RunResult], doc: dict[str, Any]) -> str:
+    """Run notes (rejected or resized orders...) and metric notes, per strategy."""
+    parts = ["<h2>Notes</h2>"]
+    entries = doc.get("strategies", {})
+    any_note = False
+    for r in results:
+        notes = list(r.notes) + list(entries.get(r.strategy, {}).get("metric_notes", []))
+        if notes:
+            any_note = True
+            items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+            parts.append(f"<h3>{esc(r.strategy)}</h3><ul>{items}</ul>")
+    if not any_note:
+        parts.append("<p>Nothing to note.</p>")
+    return "\n".join(parts)
+
+
+def render_html(
+    results: list[RunResult],
+    metrics: dict[str, pd.Series],
+    doc: dict[str, Any],
+    images: dict[str, bytes],
+    *,
+    slugs: dict[str, str],
+) -> str:
+    """The whole report page.
+
+    Parameters
+    ----------
+    results : the runs, in display order
+    metrics : strategy name -> metrics Series (shown in this order)
+    doc : the ``metrics.json`` document (fill rules, metric notes)
+    images : PNG file name -> bytes (inlined); empty when plots were switched off
+    slugs : strategy name -> the file-name form used in the PNG names
+
+    Returns
+    -------
+    HTML text, deterministic for the same inputs (no timestamp).
+    """
+    ticker = ", ".join(sorted({r.ticker for r in results})) or "no strategy"
+    fp = results[0].fingerprint if results else {}
+    window = f"{fp.get('first', '')} to {fp.get('last', '')}" if fp else ""
+    names = ", ".join(r.strategy for r in results)
+    body = "\n".join(
+        [
+            f"<h1>Backtest report: {esc(ticker)}</h1>",
+            f'<p class="sub">{esc(window)} &middot; strategies: {esc(names)}</p>',
+            settings_section(results, doc),
+            metrics_section(metrics),
+            charts_section(results, images, slugs),
+            trades_section(results),
+            notes_section(results, doc),
+        ]
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>Backtest report: {esc(ticker)}</title>\n<style>{CSS}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )

@@ -1,0 +1,262 @@
+"""Running a sweep: key every combination, skip what the store holds, evaluate the rest.
+
+:func:`run_sweep` (a list of plans, each a :class:`~engine.sweep.tasks.Job` with its parameter
+dicts) and :func:`run_sweep_stream` (one plan whose combinations arrive in chunks, for grids of
+any size) key every combination (:func:`~engine.sweep.tasks.combo_key`), ask the store which keys
+are done, and send the rest in small chunks to a backend (:mod:`engine.sweep.backends`).
+Finished chunks stream back and are committed to the store at once (one transaction per chunk),
+so a killed sweep loses only the chunks in flight and the same command resumes it. Ctrl-C
+cancels what is queued, lets the running chunks finish and commits them, stops the workers and
+raises :class:`SweepInterrupted`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from engine.errors import ParamError
+from engine.fast.api import default_jobs
+from engine.sweep.backends import BACKENDS, Interrupt, run_dask, run_inline, run_local
+from engine.sweep.engines import get_engine
+from engine.sweep.store import Row, SweepStore
+from engine.sweep.tasks import Item, Job, SweepData, Task, combo_key
+
+MAX_CHUNK = 16  # combinations per task: ~0.3 s of backtrader work, small enough to lose on a kill
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; ``stored`` of ``total`` combinations are in the store."""
+
+    def __init__(self, stored: int, total: int) -> None:
+        super().__init__(f"{stored} of {total} combinations stored")
+        self.stored, self.total = stored, total
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """Keys of each plan (in grid order) and how many were done before / added now."""
+
+    keys: list[list[str]]
+    done_before: int
+    added: int
+
+    @property
+    def total(self) -> int:
+        return sum(len(k) for k in self.keys)
+
+
+def _make_tasks(todo: list[tuple[Job, Item]], jobs: int, chunk_size: int | None) -> list[Task]:
+    auto = max(1, min(MAX_CHUNK, math.ceil(len(todo) / (jobs * 8))))
+    tasks: list[Task] = []
+    for job, item in todo:
+        size = chunk_size or get_engine(job.engine).chunk or auto
+        if tasks and tasks[-1][0] is job and len(tasks[-1][1]) < size:
+            tasks[-1][1].append(item)
+        else:
+            tasks.append((job, [item]))
+    return tasks
+
+
+def run_sweep(
+    store: SweepStore,
+    data: SweepData,
+    plans: list[tuple[Job, list[dict[str, Any]]]],
+    *,
+    backend: str = "local",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> SweepRun:
+    """Evaluate every combination of every plan that the store does not hold yet.
+
+    Raises
+    ------
+    SweepInterrupted
+        on Ctrl-C, after the finished chunks are committed.
+    ParamError
+        an unknown backend, or ``jobs`` < 1.
+    """
+    jobs = _check_options(backend, jobs)
+    keys = [[combo_key(job, p) for p in params] for job, params in plans]
+    done = store.done_keys(k for ks in keys for k in ks)
+    todo = [
+        (job, (k, p))
+        for (job, params), ks in zip(plans, keys, strict=True)
+        for k, p in zip(ks, params, strict=True)
+        if k not in done
+    ]
+    total = sum(len(k) for k in keys)
+    tasks = _make_tasks(todo, jobs, chunk_size)
+    threaded = _all_threaded(j for j, _ in tasks)
+    added = _execute(
+        store,
+        data,
+        iter(tasks),
+        len(tasks),
+        backend,
+        jobs,
+        scheduler,
+        total,
+        len(done),
+        progress,
+        threaded,
+    )
+    return SweepRun(keys, len(done), added)
+
+
+def _check_options(backend: str, jobs: int | None) -> int:
+    if backend not in BACKENDS:
+        raise ParamError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise ParamError(f"--jobs {jobs} must be at least 1")
+    return jobs
+
+
+def _all_threaded(jobs: Iterator[Job] | list[Job]) -> bool:
+    return all(get_engine(job.engine).threaded for job in jobs)
+
+
+@dataclass
+class StreamRun:
+    """What :func:`run_sweep_stream` did: the keys of the sweep (16-byte digests, grid order),
+    how many were stored before and how many it added."""
+
+    digests: np.ndarray
+    done_before: int = 0
+    added: int = 0
+
+    @property
+    def total(self) -> int:
+        return int(self.digests.shape[0])
+
+    def key_chunks(self, size: int = 50_000) -> Iterator[list[str]]:
+        """The keys as text (as :func:`combo_key` gives them), ``size`` at a time."""
+        for lo in range(0, self.total, size):
+            yield [bytes(d).hex() for d in self.digests[lo : lo + size]]
+
+
+def run_sweep_stream(
+    store: SweepStore,
+    data: SweepData,
+    job: Job,
+    chunks: Iterable[list[dict[str, Any]]],
+    total: int,
+    *,
+    backend: str = "local",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> StreamRun:
+    """:func:`run_sweep` for one plan whose combinations arrive in chunks (any number of them).
+
+    Memory stays bounded: each chunk of parameter dicts is keyed, the store is asked which of
+    its keys are done (one query per chunk), the rest is evaluated and written, and only the
+    keys survive, as 16 bytes each (``total`` of them; 16 MB for a million).
+    """
+    jobs = _check_options(backend, jobs)
+    run = StreamRun(np.zeros((total, 16), dtype=np.uint8))
+    size = chunk_size or get_engine(job.engine).chunk or MAX_CHUNK
+    threaded = get_engine(job.engine).threaded
+    bar_skip: list[int] = []
+
+    def tasks() -> Iterator[Task]:
+        pos = 0
+        for params in chunks:
+            keys = [combo_key(job, p) for p in params]
+            if pos + len(keys) > total:
+                raise ValueError(f"run_sweep_stream: more than total={total} combinations")
+            run.digests[pos : pos + len(keys)] = np.frombuffer(
+                bytes.fromhex("".join(keys)), dtype=np.uint8
+            ).reshape(-1, 16)
+            pos += len(keys)
+            done = store.done_keys(keys)
+            run.done_before += len(done)
+            bar_skip.append(len(done))
+            todo = [(k, p) for k, p in zip(keys, params, strict=True) if k not in done]
+            for lo in range(0, len(todo), size):
+                yield job, todo[lo : lo + size]
+        if pos != total:
+            raise ValueError(f"run_sweep_stream: {pos} combinations, expected {total}")
+
+    run.added = _execute(
+        store,
+        data,
+        tasks(),
+        None,
+        backend,
+        jobs,
+        scheduler,
+        total,
+        0,
+        progress,
+        threaded,
+        bar_skip,
+    )
+    return run
+
+
+def _execute(
+    store: SweepStore,
+    data: SweepData,
+    tasks: Iterator[Task],
+    n_tasks: int | None,
+    backend: str,
+    jobs: int,
+    scheduler: str | None,
+    total: int,
+    done: int,
+    progress: bool,
+    threaded: bool,
+    skipped: list[int] | None = None,
+) -> int:
+    """Run ``tasks`` (``n_tasks`` of them, None: unknown) on the backend, committing as they come.
+
+    ``skipped`` collects, while ``tasks`` is consumed, how many combinations it found stored
+    (the progress bar counts them as done).
+    """
+    added = seen = 0
+    bar = tqdm(
+        total=total,
+        initial=done,
+        unit="combo",
+        file=sys.stderr,
+        disable=None if progress else True,
+        dynamic_ncols=True,
+    )
+
+    def on_rows(rows: list[Row]) -> None:
+        nonlocal added, seen
+        added += store.add(rows)
+        skip = sum(skipped) if skipped else 0
+        seen += skip
+        bar.update(len(rows) + skip)
+        if skipped:
+            skipped.clear()
+
+    try:
+        with Interrupt() as stop:
+            if n_tasks == 0:
+                pass
+            elif backend == "dask":
+                run_dask(data, tasks, jobs, scheduler, on_rows, stop)
+            elif jobs == 1 or threaded:
+                run_inline(data, tasks, on_rows, stop, jobs)  # threaded engines bring their own
+            else:
+                run_local(data, tasks, min(jobs, n_tasks or jobs), on_rows, stop)
+        if skipped:  # stored combinations found after the last chunk was written
+            bar.update(sum(skipped))
+    except KeyboardInterrupt:
+        raise SweepInterrupted(done + seen + added, total) from None
+    finally:
+        bar.close()
+    return added

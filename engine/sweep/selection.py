@@ -1,0 +1,367 @@
+"""Choosing from a sweep: ranking, the chosen row, overfitting statistics, warnings, heatmaps.
+
+* :func:`summarise` (rows in memory) and :func:`summarise_view` (ranked in SQL by
+  :class:`engine.sweep.store_view.SweepView`) rank the rows by ``--metric`` (combinations with
+  fewer than ``--min-trades`` closed trades are not eligible to be chosen), compute the Deflated
+  Sharpe Ratio of the chosen combination and the PBO by CSCV over the daily-returns matrix
+  (:mod:`engine.analysis.deflated_sharpe`, :mod:`engine.analysis.pbo`), and list the warnings a
+  careful reader needs (few trades, a short window, an insignificant DSR, a high PBO).
+* :func:`heatmap_table` / :func:`view_heatmap` pivot the metric over two parameters, the
+  others fixed at the chosen combination's values or aggregated.
+
+What is printed and written from a summary is :mod:`engine.sweep.outputs`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.analysis.deflated_sharpe import DeflatedSharpe, deflated_sharpe, per_period_sharpe
+from engine.analysis.metrics import METRIC_KEYS
+from engine.analysis.pbo import PBOResult, pbo
+from engine.errors import ParamError
+from engine.params import suggest
+
+#: Metrics where a lower value is better (all others: higher is better).
+LOWER_IS_BETTER = frozenset({"max_drawdown_duration", "volatility", "commission_paid"})
+FEW_TRADES = 10  # fewer closed trades than this: the chosen configuration is anecdotal
+SHORT_WINDOW_BARS = 504  # two years of sessions
+DSR_SIGNIFICANT = 0.95
+AGGREGATES = ("best", "mean", "median", "max", "min")
+
+
+def metric_order(metric: str) -> bool:
+    """``True`` when lower is better; :class:`ParamError` for a key that cannot rank."""
+    numeric = [k for k in METRIC_KEYS if k not in ("start", "end")]
+    if metric not in numeric:
+        raise ParamError(
+            f"unknown metric {metric!r}{suggest(metric, numeric)}; choose one of {', '.join(numeric)}"
+        )
+    return metric in LOWER_IS_BETTER
+
+
+def rank(frame: pd.DataFrame, metric: str, min_trades: int = 0) -> pd.DataFrame:
+    """Rows best first by ``metric`` (NaN last; ties keep grid order), with ``rank`` and
+    ``eligible`` (``n_trades >= min_trades``) columns; ineligible rows follow eligible ones."""
+    ascending = metric_order(metric)
+    out = frame.copy()
+    out["eligible"] = pd.to_numeric(out["n_trades"]).fillna(0) >= min_trades
+    values = pd.to_numeric(out[metric], errors="coerce")
+    out["_sort"] = values if ascending else -values
+    out = out.sort_values(
+        ["eligible", "_sort"], ascending=[False, True], na_position="last", kind="mergesort"
+    )
+    out = out.drop(columns="_sort")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+@dataclass(frozen=True)
+class Overfit:
+    """Overfitting statistics of a sweep (either may be None, with the reason in ``notes``).
+
+    ``n_trials`` counts every combination (the DSR's N); ``pbo_trials`` the combinations the
+    PBO ranked, fewer than ``n_trials`` when ``pbo_sampled`` (a seeded random sample).
+    """
+
+    dsr: DeflatedSharpe | None
+    pbo: PBOResult | None
+    n_trials: int
+    notes: list[str] = field(default_factory=list)
+    pbo_trials: int = 0
+    pbo_sampled: bool = False
+    pbo_seed: int | None = None
+
+
+ReturnsOf = Callable[[list[str]], np.ndarray]  # keys -> T x len(keys) float32 daily returns
+SHARPE_CHUNK = 20_000  # columns of returns read at a time for the trials' Sharpe ratios
+
+
+def overfit_stats(matrix: np.ndarray, chosen: int, n_splits: int = 16) -> Overfit:
+    """DSR of column ``chosen`` (all columns are the trials) and PBO by CSCV of ``matrix``."""
+    m = np.asarray(matrix, dtype=float)
+    n = m.shape[1]
+    dsr = deflated_sharpe(m[:, chosen], np.asarray(per_period_sharpe(m)), n_trials=n)
+    return _with_pbo(dsr, m, n, n_splits, sampled=False, seed=None)
+
+
+def _with_pbo(
+    dsr: DeflatedSharpe, m: np.ndarray, n: int, n_splits: int, sampled: bool, seed: int | None
+) -> Overfit:
+    notes: list[str] = []
+    if dsr.reason:
+        notes.append(f"DSR undefined: {dsr.reason}")
+    result: PBOResult | None = None
+    if m.shape[1] < 2:
+        notes.append("PBO needs at least 2 combinations")
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = pbo(m, n_splits=n_splits)
+            except (ValueError, ParamError) as exc:
+                notes.append(f"PBO not computed: {exc}")
+        notes.extend(str(w.message) for w in caught)
+    if sampled:
+        notes.append(
+            f"PBO ranked a seeded random sample of {m.shape[1]:,} of the {n:,} combinations "
+            f"(seed {seed}; --pbo-max-trials); the DSR counts all {n:,}"
+        )
+    return Overfit(dsr, result, n, notes, m.shape[1], sampled, seed if sampled else None)
+
+
+def pbo_sample(n: int, max_trials: int, seed: int) -> np.ndarray:
+    """Sorted positions of the ``max_trials`` combinations PBO ranks (all ``n`` when fewer)."""
+    if n <= max_trials:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_trials, replace=False))
+
+
+def overfit_streamed(
+    keys: pd.Series,
+    chosen: int,
+    returns_of: ReturnsOf,
+    n_splits: int = 16,
+    max_trials: int = 2_000,
+    seed: int = 0,
+) -> Overfit:
+    """:func:`overfit_stats` for a sweep of any size, reading returns from the store.
+
+    The approximation, for sweeps of more than ``max_trials`` combinations: the PBO (CSCV) ranks
+    a seeded random sample of ``max_trials`` of them (:func:`pbo_sample`), so it is the PBO of
+    selecting the best of a random subset of the grid; for neighbouring grid points, which are
+    strongly correlated, that estimates the full grid's PBO closely at a fraction of the cost
+    (CSCV is ``O(C(S, S/2) x N)``). The DSR is exact: ``N`` is every combination, the variance
+    of the trials' Sharpe ratios is computed over all of them, ``SHARPE_CHUNK`` columns of
+    returns at a time, and the skew and kurtosis are the chosen combination's. Memory stays
+    bounded by one chunk of returns plus one float per combination.
+    """
+    n = len(keys)
+    sharpes = np.empty(n)
+    for lo in range(0, n, SHARPE_CHUNK):
+        part = returns_of(_keys_at(keys, slice(lo, lo + SHARPE_CHUNK)))
+        sharpes[lo : lo + part.shape[1]] = per_period_sharpe(np.asarray(part, dtype=float))
+    best = np.asarray(returns_of(_keys_at(keys, [chosen])), dtype=float)[:, 0]
+    dsr = deflated_sharpe(best, sharpes, n_trials=n)
+    positions = pbo_sample(n, max_trials, seed)
+    m = np.asarray(returns_of(_keys_at(keys, positions)), dtype=float)
+    return _with_pbo(dsr, m, n, n_splits, sampled=len(positions) < n, seed=seed)
+
+
+def _keys_at(keys: Any, where: Any) -> list[str]:
+    """Keys of a Series of text keys, or of an ``N x 16`` array of digests (as hex text)."""
+    if isinstance(keys, np.ndarray):
+        return [bytes(d).hex() for d in keys[where]]
+    return list(keys.iloc[where])
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """A ranked sweep: rows best first, the chosen row, its overfitting stats and warnings."""
+
+    ranked: pd.DataFrame
+    metric: str
+    chosen: pd.Series
+    overfit: Overfit
+    param_columns: list[str]
+    grid_keys: list[str]
+    warnings: list[str]
+    bars: int
+    #: with a store-backed summary (:func:`summarise_view`): ``ranked`` is only the top rows,
+    #: ``count`` the combinations and ``view`` the :class:`engine.sweep.store_view.SweepView`
+    count: int | None = None
+    view: Any = None
+    min_trades: int = 0
+    grid_names: dict[str, str] = field(default_factory=dict)  # column label -> parameter
+
+    @property
+    def combinations(self) -> int:
+        return self.count if self.count is not None else len(self.ranked)
+
+
+def summarise(
+    frame: pd.DataFrame,
+    matrix: np.ndarray | None,
+    metric: str,
+    *,
+    param_columns: list[str],
+    grid_keys: list[str],
+    bars: int,
+    min_trades: int = 0,
+    pbo_splits: int = 16,
+    returns_of: ReturnsOf | None = None,
+    pbo_max_trials: int = 2_000,
+    seed: int = 0,
+) -> SweepSummary:
+    """Rank ``frame`` (rows in the order of ``matrix``'s columns) and compute the statistics.
+
+    Without ``matrix``, the returns are read through ``returns_of`` by the frame's ``key``
+    column (:func:`overfit_streamed`: PBO on at most ``pbo_max_trials``, sampled with ``seed``).
+    """
+    ranked = rank(frame, metric, min_trades)
+    chosen = ranked.iloc[0]
+    pos = int(frame.index.get_loc(chosen.name))
+    if matrix is not None:
+        overfit = overfit_stats(matrix, pos, pbo_splits)
+    elif returns_of is not None:
+        overfit = overfit_streamed(frame["key"], pos, returns_of, pbo_splits, pbo_max_trials, seed)
+    else:
+        raise ValueError("summarise needs the returns matrix or returns_of")
+    notes = _warnings(chosen, metric, bars, min_trades, overfit)
+    return SweepSummary(ranked, metric, chosen, overfit, param_columns, grid_keys, notes, bars)
+
+
+def summarise_view(
+    view: Any,
+    digests: np.ndarray,
+    metric: str,
+    *,
+    grid_keys: list[str],
+    bars: int,
+    min_trades: int = 0,
+    pbo_splits: int = 16,
+    returns_of: ReturnsOf,
+    pbo_max_trials: int = 2_000,
+    seed: int = 0,
+    top: int = 10,
+) -> SweepSummary:
+    """:func:`summarise` with the ranking in SQL (:class:`~engine.sweep.store_view.SweepView`): only the
+    top ``top`` rows are read; ``digests`` are the sweep's keys in grid order (``N x 16``).
+
+    ``grid_keys`` are parameter names; the summary's are their column labels."""
+    ascending = metric_order(metric)
+    ranked = next(view.ranked(metric, ascending, min_trades, limit=max(top, 1)))
+    chosen = ranked.iloc[0]
+    pos = int(chosen.name)
+    overfit = overfit_streamed(digests, pos, returns_of, pbo_splits, pbo_max_trials, seed)
+    notes = _warnings(chosen, metric, bars, min_trades, overfit)
+    labels = [k if k in ranked.columns else f"param_{k}" for k in grid_keys]
+    return SweepSummary(
+        ranked,
+        metric,
+        chosen,
+        overfit,
+        ranked.attrs["param_columns"],
+        labels,
+        notes,
+        bars,
+        count=view.count,
+        view=view,
+        min_trades=min_trades,
+        grid_names=dict(zip(labels, grid_keys, strict=True)),
+    )
+
+
+def _warnings(
+    chosen: pd.Series, metric: str, bars: int, min_trades: int, overfit: Overfit
+) -> list[str]:
+    out: list[str] = []
+    if not chosen["eligible"]:
+        out.append(
+            f"no combination has {min_trades} closed trades or more; the ranking ignores --min-trades"
+        )
+    trades = int(chosen["n_trades"]) if pd.notna(chosen["n_trades"]) else 0
+    if trades < FEW_TRADES:
+        out.append(
+            f"the chosen configuration rests on {trades} closed trade(s) (fewer than {FEW_TRADES}): "
+            "its metrics describe a handful of events, not a tested edge"
+        )
+    if bars < SHORT_WINDOW_BARS:
+        out.append(
+            f"short window: {bars} bars (~{bars / 252:.1f} years, under {SHORT_WINDOW_BARS // 252}); "
+            "one market regime, so in-sample rankings say little about the next one"
+        )
+    dsr = overfit.dsr
+    if dsr is not None and not math.isnan(dsr.dsr) and dsr.dsr < DSR_SIGNIFICANT:
+        out.append(
+            f"Deflated Sharpe Ratio {dsr.dsr:.2f} < {DSR_SIGNIFICANT}: after {dsr.n_trials} trials the chosen "
+            "Sharpe ratio is not distinguishable from the best of that many worthless ones"
+        )
+    if overfit.pbo is not None and overfit.pbo.pbo > 0.5:
+        out.append(
+            f"PBO {overfit.pbo.pbo:.0%} > 50%: the in-sample best ranks below the out-of-sample median "
+            "more often than not: the selection is likely overfit"
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------ heatmap
+
+
+def heatmap_table(
+    ranked: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str,
+    others: str = "best",
+    varying: list[str] | None = None,
+) -> pd.DataFrame:
+    """``metric`` by ``y`` (rows) x ``x`` (columns).
+
+    ``others="best"`` keeps only rows whose other varying parameters equal the chosen row's
+    (the first of ``ranked``); ``mean`` / ``median`` / ``max`` / ``min`` aggregate over them.
+    """
+    if others not in AGGREGATES:
+        raise ParamError(f"--heatmap-others {others!r}: choose one of {', '.join(AGGREGATES)}")
+    frame = ranked
+    if others == "best":
+        best = ranked.iloc[0]
+        for col in varying or []:
+            if col not in (x, y):
+                frame = frame[frame[col] == best[col]]
+        others = "mean"  # one row per cell remains
+    values = pd.to_numeric(frame[metric], errors="coerce")
+    table = values.groupby([frame[y], frame[x]]).agg(others).unstack(x)
+    return table.sort_index().sort_index(axis=1)
+
+
+def view_heatmap(
+    summary: SweepSummary, x: str, y: str, others: str, varying: list[str]
+) -> pd.DataFrame:
+    """:func:`heatmap_table` of a store-backed summary, aggregated in SQL (column labels in,
+    column labels out)."""
+    if others not in AGGREGATES:
+        raise ParamError(f"--heatmap-others {others!r}: choose one of {', '.join(AGGREGATES)}")
+    names, chosen = summary.grid_names, summary.chosen
+    fixed = None
+    if others == "best":
+        fixed = {names[c]: _sql_param(chosen[c]) for c in varying if c not in (x, y)}
+        others = "mean"  # one row per cell remains
+    table = summary.view.heatmap(names[x], names[y], summary.metric, others, fixed, labels=(x, y))
+    # JSON true/false come back from SQLite as 1/0: label a boolean axis as the table would
+    if summary.ranked[x].dtype == bool:
+        table.columns = pd.Index(table.columns.astype(bool), name=x)
+    if summary.ranked[y].dtype == bool:
+        table.index = pd.Index(table.index.astype(bool), name=y)
+    return table
+
+
+def _sql_param(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def pick_heatmap_axes(
+    requested: str | None, grid_keys: list[str], varying: list[str]
+) -> tuple[str, str] | None:
+    """``--heatmap X,Y`` checked against the grid keys, or the first two varying keys."""
+    if not requested:
+        return (varying[0], varying[1]) if len(varying) >= 2 else None
+    names = [n.strip() for n in requested.split(",")]
+    if len(names) != 2 or names[0] == names[1]:
+        raise ParamError(
+            f"--heatmap {requested!r}: give two different grid keys, e.g. --heatmap fast,slow"
+        )
+    for n in names:
+        if n not in grid_keys:
+            raise ParamError(
+                f"--heatmap: {n!r} is not a grid key{suggest(n, grid_keys)}; grid keys: {', '.join(grid_keys)}"
+            )
+    return names[0], names[1]

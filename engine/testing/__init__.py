@@ -1,0 +1,12 @@
+"""What the tests (and the benchmarks) share: price paths, hand-made runs, fixtures, comparisons.
+
+Shipped with the package, as zipline ships ``zipline.testing``, so that test modules never import
+from each other:
+
+* :mod:`engine.testing.prices` - hand-made bars and seeded synthetic price paths;
+* :mod:`engine.testing.runs` - hand-made run results, zero costs, fills as tuples;
+* :mod:`engine.testing.baselines` - a synthetic data dir, variants and a sample baseline;
+* :mod:`engine.testing.compare` - the fast engine against the backtrader harness, fill by fill.
+
+Nothing in the engine imports this package.
+"""

@@ -1,0 +1,215 @@
+"""The command line: the main job, its files, and one clear line (exit 2) for each bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.cli.main import main
+
+ROOT = Path(__file__).parents[2]
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def broken_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "broken.csv"
+    p.write_text("date,open,high,low,close,adj_close,volume\n2025-08-18,100,99,98,100,100,1\n")
+    return p
+
+
+BAD_INPUTS = [
+    (["run", "--strategy", "swng"], "unknown strategy 'swng' (did you mean 'swing'?)"),
+    (["run", "--strategy", "swing", "--param", "stp=80"], "unknown parameter 'stp'"),
+    (
+        ["run", "--strategy", "swing", "--param", "stop=95"],
+        "stop 95 is at or above the lowest tranche",
+    ),
+    (["run", "--strategy", "ma_trend", "--param", "hold_bars=abc"], "is not a whole number"),
+    (["run", "--strategy", "ma_trend", "--param", "fast=80"], "fast"),
+    (["run", "--strategy", "swing", "--param", "stop"], "has no '='"),
+    (["run", "--start", "2030-01-01"], "no rows between 2030-01-01"),
+    (["run", "--strategy", "ma_trend", "--start", "2026-09-01"], "needs at least"),
+    (["run", "--start", "yesterday"], "not a date"),
+    (["run", "--slippage", "5"], "--slippage 5 is a fraction"),
+    (["run", "--cash", "-1"], "--cash -1 must be positive"),
+    (
+        ["run", "--config", "strategies/variants.toml", "--variant", "close_stp"],
+        "did you mean 'close_stop'",
+    ),
+    (["compare", "--config", "nope.toml"], "variants file not found"),
+    (
+        ["compare", "--config", "strategies/variants.toml", "--metric", "sharp"],
+        "did you mean 'sharpe'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2(
+    argv: list[str],
+    message: str,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out, err = run_cli([*argv, "--data-dir", str(data_dir), "--no-files"], capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in err
+
+
+def test_broken_csv_and_data_check(broken_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["run", "--csv", str(broken_csv), "--no-files"], capsys)
+    assert code == 2 and "high 99 is below max(open, close) 100" in err
+    code, out, _ = run_cli(["data", "check", str(broken_csv)], capsys)
+    assert code == 2 and "high 99 is below" in out
+
+
+def test_data_check_good_file(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["data", "check", str(data_dir / "CRWV.csv")], capsys)
+    assert code == 0 and "386 rows, 2025-03-28 to 2026-10-09" in out
+
+
+def test_failed_download_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yfinance
+
+    monkeypatch.setattr(yfinance, "download", lambda *a, **k: pd.DataFrame())
+    code, _, err = run_cli(
+        ["run", "--ticker", "ZZZZ", "--data-dir", str(tmp_path), "--no-files"], capsys
+    )
+    assert code == 2 and "download of ZZZZ returned no rows" in err and "--csv FILE" in err
+    code, _, err = run_cli(["data", "fetch", "ZZZZ", "--data-dir", str(tmp_path)], capsys)
+    assert code == 2 and not list(tmp_path.iterdir())
+
+
+def test_real_process_prints_no_traceback(data_dir: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "run",
+            "--strategy",
+            "swing",
+            "--param",
+            "ladr=1",
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: unknown parameter 'ladr' for swing (did you mean 'ladder'?); see `crwv-bt strategies`"
+    )
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()  # nothing written
+
+
+def test_buy_hold_run_writes_files_and_equity_adds_up(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bh"
+    code, stdout, _ = run_cli(
+        [
+            "run",
+            "--strategy",
+            "buy_hold",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+            "--no-plots",
+        ],
+        capsys,
+    )
+    assert code == 0 and "Final equity" in stdout
+    for name in (
+        "metrics.json",
+        "metrics.csv",
+        "trades.csv",
+        "fills.csv",
+        "equity.csv",
+        "report.html",
+    ):
+        assert (out / name).exists(), name
+    doc = json.loads((out / "metrics.json").read_text())
+    entry = doc["strategies"]["buy_hold"]
+    fills = pd.read_csv(out / "fills.csv")
+    last_close = pd.read_csv(data_dir / "CRWV.csv")["close"].iloc[-1]
+    cash_left = 100_000 - (fills["value"] + fills["commission"]).sum()
+    expected = cash_left + fills["size"].sum() * last_close
+    assert round(entry["metrics"]["final_equity"], 2) == round(expected, 2)
+    assert fills["date"].iloc[0] == "2025-03-31"  # the IPO day's signal fills at the next open
+
+
+def test_main_job_runs_every_strategy(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from strategies import STRATEGIES
+
+    out = tmp_path / "all"
+    code, stdout, _ = run_cli(
+        ["run", "--out", str(out), "--data-dir", str(data_dir), "--no-plots"], capsys
+    )
+    assert code == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    assert set(doc["strategies"]) == set(STRATEGIES)
+    header = stdout.splitlines()[1]
+    assert all(name in header for name in STRATEGIES)
+
+
+def test_strategies_lists_every_parameter(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.params import declared
+    from strategies import STRATEGIES
+
+    code, out, _ = run_cli(["strategies"], capsys)
+    assert code == 0
+    for name, cls in STRATEGIES.items():
+        assert name in out
+        for key in declared(cls):
+            assert f"    {key} " in out
+
+
+def test_param_applies_to_strategies_that_declare_it(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "p"
+    code, _, _ = run_cli(
+        [
+            "run",
+            "--strategy",
+            "ma_trend",
+            "--strategy",
+            "buy_hold",
+            "--param",
+            "hold_bars=5",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+            "--no-plots",
+        ],
+        capsys,
+    )
+    assert code == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["strategies"]["ma_trend"]["params"]["hold_bars"] == 5

@@ -1,0 +1,174 @@
+"""``crwv-bt sweep`` / ``sweep export`` / ``walkforward``: outputs, files, one-line errors, docs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.cli.main import main
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "sweeps.md"
+SMALL = [
+    "--strategy",
+    "ma_trend",
+    "--grid",
+    "mode=cross",
+    "--grid",
+    "fast=5,10",
+    "--grid",
+    "slow=20,40",
+]
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRWV_BT_DATA_DIR", str(data_dir))
+    return tmp_path
+
+
+def test_sweep_prints_ranking_overfitting_and_warnings_and_writes_files(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", *SMALL, "--jobs", "1", "--out", "out", "--pbo-splits", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "4 combinations" in out and "stored 4 new row(s); 0 were already in the store" in out
+    assert "top 4 of 4 by sharpe (higher is better):" in out
+    assert "Deflated Sharpe Ratio of the chosen combination:" in out
+    assert "Probability of Backtest Overfitting (CSCV, S=8 blocks" in out
+    assert "warning: short window: 386 bars" in out
+    names = {p.name for p in (workdir / "out").iterdir()}
+    assert names == {
+        "sweep.csv",
+        "sweep.parquet",
+        "summary.json",
+        "overfit.json",
+        "distribution_sharpe.png",
+        "heatmap_fast_slow.png",
+        "overfit.png",
+    }
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["combinations"] == 4 and summary["overfit"]["n_trials"] == 4
+    assert (
+        0 <= summary["overfit"]["deflated_sharpe"]["dsr"] <= 1
+        and 0 <= summary["overfit"]["pbo"]["pbo"] <= 1
+    )
+    rows = pd.read_csv(workdir / "out" / "sweep.csv")
+    assert list(rows["rank"]) == [1, 2, 3, 4] and rows["sharpe"].is_monotonic_decreasing
+    assert (workdir / "results" / "sweeps.sqlite").exists()
+
+    assert main(["sweep", *SMALL, "--jobs", "1", "--no-files"]) == 0  # the same command again
+    assert "stored 0 new row(s); 4 were already in the store" in capsys.readouterr().out
+
+    assert main(["sweep", "export", "--out", "rows.parquet", "--strategy", "ma_trend"]) == 0
+    assert len(pd.read_parquet(workdir / "rows.parquet")) == 4
+
+
+def test_boolean_grid_parameter_writes_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # regression: numpy booleans in the chosen row broke summary.json
+    argv = [
+        "sweep",
+        "--strategy",
+        "macd",
+        "--grid",
+        "above_zero=true,false",
+        "--engine",
+        "backtrader",
+    ]
+    assert main([*argv, "--jobs", "1", "--out", "out", "--no-plots", "--pbo-splits", "4"]) == 0
+    summary = json.loads((workdir / "out" / "summary.json").read_text())
+    assert summary["combinations"] == 2
+    assert summary["chosen"]["params"]["above_zero"] in (True, False)
+
+
+def test_walkforward_prints_and_writes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["walkforward", *SMALL, "--train", "250", "--test", "60", "--jobs", "1", "--out", "wf"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "walk-forward (rolling; train 250 bars, test 60 bars, 3 folds; winner by sharpe):" in out
+    assert "in sample:" in out and "out of sample:" in out
+    assert {p.name for p in (workdir / "wf").iterdir()} == {
+        "walkforward_folds.csv",
+        "walkforward_equity.csv",
+        "walkforward.json",
+        "walkforward.png",
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sweep", "--grid", "fast=5"], "give --strategy NAME"),
+        (["sweep", "--strategy", "ma_trend"], "give at least one --grid"),
+        (
+            ["sweep", "--strategy", "ma_trnd", "--grid", "fast=5"],
+            "unknown strategy 'ma_trnd' (did you mean 'ma_trend'?)",
+        ),
+        (
+            ["sweep", "--strategy", "ma_trend", "--grid", "fsat=5"],
+            "unknown grid key 'fsat' for ma_trend (did you mean 'fast'?)",
+        ),
+        (["sweep", "--strategy", "ma_trend", "--grid", "fast=5:1:1"], "stop 1 is below start 5"),
+        (
+            ["sweep", "--strategy", "ma_trend", "--grid", "fast=5", "--constraint", "open('x')"],
+            "is not a condition",
+        ),
+        (["sweep", *SMALL, "--random", "9"], "--random 9 exceeds the 4 valid combinations"),
+        (["sweep", *SMALL, "--constraint", "fast > slow"], "no combination left to run out of 4"),
+        (["sweep", *SMALL, "--metric", "sharp"], "unknown metric 'sharp' (did you mean 'sharpe'?)"),
+        (["sweep", *SMALL, "--heatmap", "fast,hold_bars"], "'hold_bars' is not a grid key"),
+        (["sweep", *SMALL, "--scheduler", "tcp://x:8786"], "--scheduler needs --backend dask"),
+        (["sweep", *SMALL, "--engine", "fats"], "unknown engine 'fats'"),
+        (["sweep", *SMALL, "--jobs", "0"], "--jobs 0 must be at least 1"),
+        (["walkforward", *SMALL, "--train", "383", "--test", "60"], "do not fit in 386 bars"),
+        (
+            ["sweep", "export", "--store", "nowhere.sqlite", "--out", "x.csv"],
+            "no sweep store there",
+        ),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], err
+
+
+def _doc_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", DOCS.read_text(), flags=re.S)
+    return [
+        line
+        for block in blocks
+        for line in block.strip().splitlines()
+        if line.startswith("crwv-bt ")
+    ]
+
+
+def test_docs_examples_run(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commands = _doc_commands()
+    assert len(commands) >= 8
+    for command in commands:
+        argv = shlex.split(command)[1:]
+        if argv[0] != "sweep" or argv[1] != "export":
+            argv += ["--no-progress"]
+        assert main(argv) == 0, command
+    out = capsys.readouterr().out
+    assert "wrote 7 files to results/ma-cross/" in out
+    assert "(anchored; train 150 bars, test 60 bars, 4 folds" in out
+    assert (workdir / "results" / "ma-exit" / "heatmap_fast_slow.png").exists()
+    exported = pd.read_parquet(workdir / "results" / "ma.parquet")
+    assert (
+        len(exported)
+        == len(pd.read_csv(workdir / "results" / "all.csv"))
+        == exported["key"].nunique()
+        > 0
+    )

@@ -1,0 +1,272 @@
+"""The fast engine against the backtrader harness: fills, equity and every metric, case by case.
+
+For every built-in strategy:
+
+* real CRWV history: the defaults (with the SPY benchmark when the data dir has it) and random
+  parameter sets;
+* ``N_SYNTH`` seeded synthetic paths (:func:`engine.testing.prices.synthetic_prices`: overnight gaps through stops and
+  targets, prices on a coarse grid so that averages tie, lows and highs snapped to round levels so
+  that limits are touched exactly), random parameters, costs and cash (including cash barely
+  above the price, so gaps force resizes and rejections), some with a benchmark, and paths only
+  one to three bars longer than the warm-up.
+
+Each case checks the traced single run (:func:`engine.fast.trace.simulate`: identical fills, prices
+within 1e-9, every metric within 1e-9 relative) and the batch path the sweep uses
+(:func:`engine.sweep.engines.evaluate_fast`: the same metrics and the same float32 daily returns as the
+``backtrader`` sweep engine). The engine was developed against this suite and ~10,000 more such
+cases; the defects they exposed were on the fast side and are named regression tests in
+``tests/fast/test_fast_kernels.py`` (stale compiled kernels after an edit; a fixed-size order book
+that a long swing ladder overflowed), next to hand-made cases for the rules most easily got
+wrong (a tie in a crossover, a gapped limit sell floored at its limit, resizing, rejection).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import params as params_mod
+from engine.errors import ParamError
+from engine.fast import _cache
+from engine.fast.trace import simulate
+from engine.result import Costs
+from engine.runner import load_benchmark
+from engine.sweep.engines import EngineInput, evaluate_fast, returns_on
+from engine.testing.compare import differences, reference, same_number
+from engine.testing.prices import KINDS, synthetic_prices
+from strategies import STRATEGIES
+
+N_SYNTH = 105  # synthetic cases per strategy (the issue asks for at least 100)
+N_REAL = 8  # random parameter sets per strategy on real CRWV history
+FAMILIES = ["swing", "ma_trend", "macd", "rsi", "confluence", "buy_hold"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fresh_kernels() -> None:
+    _cache.ensure_fresh()
+
+
+# ------------------------------------------------------------------------------------ draws
+def draw_costs(rng: np.random.Generator) -> Costs:
+    """Default retail costs, no costs, or heavier costs with a larger slippage."""
+    kind = int(rng.integers(0, 3))
+    if kind == 0:
+        return Costs()
+    if kind == 1:
+        return Costs(0.0, 0.0, 0.0, 0.0)
+    return Costs(0.01, 2.0, 0.005, float(rng.choice([0.001, 0.003, 0.02])))
+
+
+def draw_cash(rng: np.random.Generator, prices: pd.DataFrame) -> float:
+    """Usual accounts, and cash barely above the highest price (gaps force resizes / rejections)."""
+    choice = int(rng.integers(0, 5))
+    if choice < 4:
+        return [100_000.0, 10_000.0, 2_500.0, 333.0][choice]
+    return float(round(prices["close"].max() * rng.uniform(1.0, 1.3), 2))
+
+
+def _signal_params(strategy: str, rng: np.random.Generator, bars: int) -> dict:
+    if strategy == "ma_trend":
+        slow = int(rng.integers(2, max(3, bars // 2)))
+        return {
+            "fast": int(rng.integers(1, slow)),
+            "slow": slow,
+            "hold_bars": int(rng.integers(1, 6)),
+            "mode": str(rng.choice(["reclaim", "cross"])),
+            "exit_on": str(rng.choice(["slow", "fast"])),
+        }
+    if strategy == "macd":
+        slow = int(rng.integers(2, max(3, bars // 3)))
+        return {
+            "fast": int(rng.integers(1, slow)),
+            "slow": slow,
+            "signal": int(rng.integers(1, 12)),
+            "early_bars": int(rng.choice([0, 0, 1, 2, 3, 4])),
+            "above_zero": bool(rng.random() < 0.3),
+        }
+    if strategy == "rsi":
+        low = float(rng.choice([20, 25, 30, 35, 40, 45.5]))
+        high = float(rng.choice([55, 60, 65, 70, 80]))
+        return {
+            "period": int(rng.integers(1, 20)),
+            "oversold": low,
+            "overbought": high,
+            "exit_below_mid": bool(rng.random() < 0.5),
+            "mid": 50.0 if rng.random() < 0.5 else float(rng.uniform(low + 0.5, high - 0.5)),
+            "stop_pct": float(rng.choice([0.0, 0.02, 0.05, 0.1, 0.2])),
+        }
+    slow = int(rng.integers(2, 30))
+    return {
+        "sma_period": int(rng.integers(1, 40)),
+        "macd_fast": int(rng.integers(1, slow)),
+        "macd_slow": slow,
+        "macd_signal": int(rng.integers(1, 10)),
+        "rsi_period": int(rng.integers(1, 20)),
+        "rsi_mid": float(rng.choice([40, 50, 55.5, 60])),
+        "fail_count": int(rng.integers(1, 4)),
+    }
+
+
+def _swing_params(rng: np.random.Generator, prices: pd.DataFrame) -> dict:
+    n = len(prices)
+    start = int(rng.integers(0, max(1, n // 2)))
+    ref = float(prices["close"].iloc[max(start - 1, 0)])
+    n_t = int(rng.integers(1, 4))
+    scales = {
+        1: [(1.0,)],
+        2: [(0.5, 0.5), (0.3, 0.7), (0.75, 0.25)],
+        3: [(0.25, 0.25, 0.5), (0.2, 0.3, 0.5)],
+    }[n_t]
+    p: dict = {
+        "active_from": "2020-01-01"
+        if rng.random() < 0.1
+        else prices.index[start].date().isoformat(),
+        "stop_mode": str(rng.choice(["intraday", "close"])),
+        "breakeven_after_t1": bool(rng.random() < 0.4),
+        "rearm": bool(rng.random() < 0.5),
+        "max_wait_days": int(rng.choice([0, 0, 3, 10, 25])),
+        "scale_out": scales[int(rng.integers(0, len(scales)))],
+    }
+    if rng.random() < 0.5:  # absolute levels on round numbers (exact touches on "levels" paths)
+        top = float(np.floor(ref * rng.uniform(0.9, 1.02) / 2.0) * 2.0)
+        step = float(rng.choice([1.0, 2.0, 4.0]))
+        ladder = tuple(top - i * step for i in range(int(rng.integers(1, 5))))
+        first = max(ladder) + float(rng.choice([2.0, 4.0, 8.0, 16.0]))
+        p |= {
+            "levels": "absolute",
+            "ladder": ladder,
+            "stop": min(ladder) - float(rng.choice([0.5, 1.0, 2.0, 6.0, 10.0])),
+            "targets": tuple(
+                first + 2.0 * float(v) for v in np.cumsum(rng.integers(1, 4, n_t)) - 1
+            ),
+        }
+    else:
+        tranches = int(rng.integers(1, 6))
+        top, step = float(rng.choice([0.0, 0.02, 0.05])), float(rng.choice([0.01, 0.02, 0.04]))
+        p |= {
+            "levels": "relative",
+            "tranches": tranches,
+            "ladder_top_pct": top,
+            "ladder_step_pct": step,
+            "stop_pct": top + step * tranches + float(rng.choice([0.01, 0.05, 0.1])),
+            "target_pcts": tuple(0.05 * float(v) for v in np.cumsum(rng.integers(1, 4, n_t))),
+            "ref_price": 0.0 if rng.random() < 0.7 else round(ref * 1.03, 2),
+        }
+    return p
+
+
+def draw_case(strategy: str, seed: int) -> dict:
+    """One valid synthetic case: prices, resolved parameters, costs, cash, maybe a benchmark."""
+    rng = np.random.default_rng(1_000 * FAMILIES.index(strategy) + seed)
+    cls = STRATEGIES[strategy]
+    for _ in range(100):
+        bars = int(rng.integers(40, 130))
+        prices = synthetic_prices(int(rng.integers(0, 2**31)), bars, KINDS[seed % len(KINDS)])
+        if strategy == "swing":
+            params = _swing_params(rng, prices)
+        elif strategy == "buy_hold":
+            params = {}
+        else:
+            params = _signal_params(strategy, rng, bars)
+        try:
+            resolved = params_mod.resolve(cls, params)
+        except ParamError:
+            continue
+        warm = int(cls.warmup(resolved))
+        if bars < warm + 1:
+            continue
+        if seed % 10 == 9:  # warm-up edge: one to three bars more than the warm-up needs
+            prices = prices.iloc[: warm + 1 + int(rng.integers(0, 3))]
+        bench = None
+        if rng.random() < 0.3:  # a benchmark on partly overlapping dates
+            series = synthetic_prices(seed + 7, len(prices) + 10, "gbm", start="2025-05-26")[
+                "close"
+            ]
+            bench = series.drop(series.index[rng.integers(0, len(series), 5)])
+        return {
+            "prices": prices,
+            "params": resolved,
+            "costs": draw_costs(rng),
+            "cash": draw_cash(rng, prices),
+            "benchmark": bench,
+        }
+    raise AssertionError(f"no valid {strategy} case for seed {seed}")
+
+
+def check(strategy: str, case: dict) -> list[str]:
+    """Every disagreement of the traced run and of the batch engine with the harness."""
+    kw = {"costs": case["costs"], "cash": case["cash"], "benchmark": case["benchmark"]}
+    prices, params = case["prices"], case["params"]
+    ref, ref_metrics = reference(strategy, prices, params, **kw)
+    problems = differences(ref, ref_metrics, simulate(strategy, prices, params, **kw))
+    [(metrics, returns)] = evaluate_fast(
+        EngineInput(
+            strategy, [params], prices, case["costs"], case["cash"], benchmark=case["benchmark"]
+        )
+    )
+    for key, value in ref_metrics.items():
+        if not same_number(value, metrics[key], 1e-9) or type(value) is not type(metrics[key]):
+            problems.append(f"batch metric {key}: reference {value!r}, fast {metrics[key]!r}")
+    if not np.array_equal(returns, returns_on(ref.equity, prices.index, case["cash"])):
+        problems.append("batch daily returns differ")
+    return problems
+
+
+# ------------------------------------------------------------------------------------ helpers
+def test_draws_are_valid_and_reach_the_edge_cases() -> None:
+    drawn = [(s, draw_case(s, seed)) for s in FAMILIES for seed in range(12)]
+    cases = [c for _, c in drawn]
+    assert all(len(c["prices"]) >= int(STRATEGIES[s].warmup(c["params"])) + 1 for s, c in drawn)
+    ties = synthetic_prices(3, 120, "ties")["close"]
+    assert (ties.diff() == 0).sum() > 20  # flat stretches: averages tie, RSI meets 0/0
+    gbm = synthetic_prices(3, 120, "gbm")
+    gaps = (gbm["open"] / gbm["close"].shift() - 1).abs()
+    assert (gaps > 0.07).any()  # gaps through stops and targets
+    levels = synthetic_prices(3, 120, "levels")
+    assert ((levels["low"] % 2 == 0) | (levels["high"] % 2 == 0)).sum() > 10  # exact touches
+    assert any(c["cash"] < 1_000 for c in cases) and any(c["benchmark"] is not None for c in cases)
+
+
+# ------------------------------------------------------------------------------------ real CRWV
+@pytest.mark.parametrize("strategy", FAMILIES)
+def test_real_history_defaults(strategy: str, crwv: pd.DataFrame, data_dir) -> None:  # noqa: ANN001
+    case = {
+        "prices": crwv,
+        "params": params_mod.resolve(STRATEGIES[strategy], {}),
+        "costs": Costs(),
+        "cash": 100_000.0,
+    }
+    case["benchmark"] = load_benchmark(str(data_dir), crwv)
+    assert check(strategy, case) == []
+
+
+@pytest.mark.parametrize("strategy", FAMILIES[:-1])
+def test_real_history_random_parameters(strategy: str, crwv: pd.DataFrame) -> None:
+    found = []
+    for seed in range(N_REAL):
+        rng = np.random.default_rng(500 + seed)
+        if strategy == "swing":
+            params = _swing_params(rng, crwv)
+        else:
+            params = _signal_params(strategy, rng, len(crwv))
+        try:
+            resolved = params_mod.resolve(STRATEGIES[strategy], params)
+        except ParamError:
+            continue
+        case = {
+            "prices": crwv,
+            "params": resolved,
+            "costs": draw_costs(rng),
+            "cash": 100_000.0,
+            "benchmark": None,
+        }
+        found += [f"{params}: {p}" for p in check(strategy, case)]
+    assert found == []
+
+
+# ------------------------------------------------------------------------------------ synthetic
+@pytest.mark.parametrize("seed", range(N_SYNTH))
+@pytest.mark.parametrize("strategy", FAMILIES)
+def test_synthetic_paths(strategy: str, seed: int) -> None:
+    assert check(strategy, draw_case(strategy, seed)) == []

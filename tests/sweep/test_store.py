@@ -1,0 +1,137 @@
+"""The SQLite sweep store: unique rows, resume queries, exact round trips, exports."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.analysis.metrics import METRIC_KEYS
+from engine.errors import UserError
+from engine.files import canonical_json
+from engine.sweep.export import export_frame
+from engine.sweep.store import Row, SweepStore
+
+
+def make_row(key: str, fast: int = 5, sharpe: float = 1.25, n: int = 6, seed: int = 0) -> Row:
+    metrics = {k: float(i) + 0.125 for i, k in enumerate(METRIC_KEYS)}
+    metrics.update(start="2025-03-28", end="2025-04-04", bars=n, n_trades=3, sharpe=sharpe)
+    metrics.update(alpha=math.nan, profit_factor=math.inf, sortino=np.float64(0.1 + 0.2))
+    returns = np.random.default_rng(seed).normal(0, 0.02, n - 1).astype(np.float32)
+    return Row(
+        key=key,
+        strategy="ma_trend",
+        params={"fast": fast, "slow": 60, "mode": "cross", "levels": (1.5, 2.0)},
+        engine="backtrader",
+        ticker="CRWV",
+        data={"start": "2025-03-28", "end": "2025-04-04", "bars": n, "sha": "abc"},
+        settings={"cash": 100000.0, "slippage": 0.0005},
+        metrics=metrics,
+        returns=returns,
+    )
+
+
+def test_insert_or_ignore_never_duplicates(tmp_path: Path) -> None:
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        assert store.add([make_row("a"), make_row("b", fast=10)]) == 2
+        assert (
+            store.add([make_row("a", sharpe=9.0), make_row("c", fast=15)]) == 1
+        )  # "a" kept as first stored
+        assert store.count() == 3
+        assert store.done_keys(["a", "x", "c"]) == {"a", "c"}
+        assert store.frame(["a"])["sharpe"].iloc[0] == 1.25
+    with sqlite3.connect(tmp_path / "s.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO runs SELECT * FROM runs WHERE key = 'a'")  # UNIQUE(key)
+
+
+def test_frame_round_trips_values_exactly(tmp_path: Path) -> None:
+    row = make_row("a")
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.add([row])
+        frame = store.frame(["a"])
+    got = frame.iloc[0]
+    for key in METRIC_KEYS:
+        want = row.metrics[key]
+        if isinstance(want, float) and math.isnan(want):
+            assert math.isnan(got[key]), key
+        else:
+            assert got[key] == want, key
+    assert got["profit_factor"] == math.inf
+    assert got["fast"] == 5 and got["mode"] == "cross" and got["levels"] == "1.5,2"
+    assert frame.attrs["param_columns"] == ["fast", "levels", "mode", "slow"]
+    assert got["data_sha"] == "abc" and got["engine"] == "backtrader"
+    assert got["code_version"]
+
+
+def test_frame_keeps_the_requested_order_and_skips_missing(tmp_path: Path) -> None:
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.add([make_row(k, fast=i) for i, k in enumerate("abcd")])
+        assert list(store.frame(["d", "zz", "b"])["key"]) == ["d", "b"]
+        assert list(store.frame()["key"]) == list("abcd")
+        assert list(store.frame(strategy="nope")["key"]) == []
+
+
+def test_returns_matrix_is_float32_in_key_order(tmp_path: Path) -> None:
+    rows = [make_row(k, seed=i) for i, k in enumerate("abc")]
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.add(rows)
+        m = store.returns_matrix(["c", "a"])
+        assert m.dtype == np.float32 and m.shape == (5, 2)
+        np.testing.assert_array_equal(m[:, 0], rows[2].returns)
+        np.testing.assert_array_equal(m[:, 1], rows[0].returns)
+        with pytest.raises(UserError, match="1 of 2 combinations are not in the store"):
+            store.returns_matrix(["a", "missing"])
+
+
+def test_many_keys_do_not_hit_sqlite_variable_limits(tmp_path: Path) -> None:
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.add([make_row(f"k{i}", fast=i) for i in range(50)])
+        keys = [f"k{i}" for i in range(5000)]
+        assert len(store.done_keys(keys)) == 50
+
+
+def test_a_store_missing_newer_metric_columns_gets_them(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with SweepStore(path) as store:
+        store.add([make_row("a")])
+    with sqlite3.connect(path) as conn:
+        conn.execute('ALTER TABLE runs DROP COLUMN "sqn"')
+    with SweepStore(path) as store:
+        assert pd.isna(store.frame(["a"])["sqn"].iloc[0])
+        store.add([make_row("b")])
+        assert store.frame(["b"])["sqn"].iloc[0] == make_row("b").metrics["sqn"]
+
+
+def test_exports_csv_and_parquet(tmp_path: Path) -> None:
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.add([make_row("a"), make_row("b", fast=10)])
+        frame = store.frame()
+    csv = pd.read_csv(export_frame(frame, tmp_path / "out" / "rows.csv"))
+    pq = pd.read_parquet(export_frame(frame, tmp_path / "rows.parquet"))
+    for back in (csv, pq):
+        assert list(back["fast"]) == [5, 10]
+        assert list(back.columns) == list(frame.columns)
+        assert back["sharpe"].tolist() == frame["sharpe"].tolist()
+    with pytest.raises(UserError, match="use a .csv or .parquet"):
+        export_frame(frame, tmp_path / "rows.xlsx")
+
+
+def test_not_a_store_is_a_user_error(tmp_path: Path) -> None:
+    bad = tmp_path / "junk.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(UserError, match="not a usable sweep store"):
+        SweepStore(bad)
+
+
+def test_canonical_json_is_order_independent() -> None:
+    assert (
+        canonical_json({"b": 1, "a": (1.0, 2)})
+        == canonical_json({"a": [1.0, 2], "b": 1})
+        == '{"a":[1.0,2],"b":1}'
+    )
