@@ -7,7 +7,7 @@ trades feed :func:`engine.analysis.montecarlo.trade_bootstrap` and
 same number of paths, for the ratios:
 
 * **loop**: one path at a time in Python, the way a first version would do it (``numpy`` draws,
-  a ``pandas`` equity Series and :mod:`engine.metrics` per path), timed on ``--loop-paths`` paths
+  a ``pandas`` equity Series and :mod:`engine.analysis.metrics` per path), timed on ``--loop-paths`` paths
   and scaled to ``--paths``;
 * **arch**: ``arch``'s ``StationaryBootstrap`` (the reference implementation; dev dependency)
   drawing the same number of resamples with the same block length, then our vectorised
@@ -29,8 +29,8 @@ import pandas as pd
 
 
 def _runs() -> dict[str, object]:
-    from engine.data import load_prices
-    from engine.harness import run_backtest
+    from engine.backtest.harness import run_backtest
+    from engine.data.load import load_prices
     from strategies import STRATEGIES
 
     with warnings.catch_warnings():
@@ -50,7 +50,8 @@ def _best(fn, repeat: int) -> float:  # noqa: ANN001
 
 def _loop_block(equity: pd.Series, n_paths: int, block: float) -> None:
     """The naive baseline: one stationary-bootstrap path at a time, metrics from pandas."""
-    from engine.metrics import drawdown_series, sharpe_ratio
+    from engine.analysis.metrics import sharpe_ratio
+    from engine.analysis.returns import drawdown_series
 
     r = equity.pct_change().to_numpy()[1:]
     rng = np.random.default_rng(0)

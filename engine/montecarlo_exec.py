@@ -27,13 +27,19 @@ with every replay's statistics and the fan of equity curves on the run's calenda
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engine.analysis.montecarlo import MonteCarloResult, fan_frame, path_stats
+from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
+from engine.fast import api
+from engine.fast.api import supports
+from engine.fast.replay import replay_batch
+from engine.fast.trace import simulate
 from engine.result import Costs, RunResult
 
 #: Default slippage range of the replays (fractions of the price: 0 to 20 bp).
@@ -160,11 +166,6 @@ def replay_schedules(
     jobs: int | None = None,
 ) -> np.ndarray:
     """Equity at every close (``(paths, n)``) of each schedule through the fast broker."""
-    from functools import partial
-
-    from engine.fast import api
-    from engine.fast.replay import replay_batch
-
     base = _costs(result)
     mk = api.market(prices, base, float(result.settings["cash"]))
     costs = np.repeat(mk.costs[None, :], len(schedules), axis=0)
@@ -222,14 +223,10 @@ def _equity_of(
     costs: Costs,
     result: RunResult,
 ) -> np.ndarray:
-    from engine import fast
-
     cash = float(result.settings["cash"])
     fractional = bool(result.settings.get("fractional", False))
     alias = getattr(strategy_cls, "alias", "")
-    if fast.supports(alias, fractional=fractional):
-        return fast.simulate(alias, prices, params, costs=costs, cash=cash).equity.to_numpy()
-    from engine.harness import run_backtest
-
+    if supports(alias, fractional=fractional):
+        return simulate(alias, prices, params, costs=costs, cash=cash).equity.to_numpy()
     run = run_backtest(strategy_cls, prices, params, cash=cash, costs=costs, fractional=fractional)
     return run.equity.to_numpy()

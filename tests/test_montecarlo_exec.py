@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from engine import montecarlo_exec as mx
+from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
-from engine.harness import run_backtest
 from strategies import STRATEGIES
 
 

@@ -1,7 +1,7 @@
 """How lucky was it? Monte Carlo statistics of one run: pure numpy/pandas, seeded, vectorised.
 
 Every function here is a pure function of an equity curve (and a trades table), like
-:mod:`engine.metrics`, so any engine's output can be resampled and a test can feed it a
+:mod:`engine.analysis.metrics`, so any engine's output can be resampled and a test can feed it a
 hand-made path. The execution-noise replays, which need the engine itself, live with the
 engine; they report through the same :class:`MonteCarloResult` and :func:`summarize`.
 
@@ -26,7 +26,7 @@ Statistics
 ----------
 Per path: ``total_return`` (``E_last / E_first - 1``), ``max_drawdown`` (``min E_t /
 max_{s<=t} E_s - 1``, <= 0) and ``sharpe`` (daily, annualised with ``sqrt(P)``, ``ddof=1``,
-NaN for a path with zero spread): the definitions of :mod:`engine.metrics`.
+NaN for a path with zero spread): the definitions of :mod:`engine.analysis.metrics`.
 :func:`summarize` reports the 5 / 50 / 95 % quantiles of each, the share of paths that lose
 money (``prob_loss``: total return < 0), the share whose drawdown is deeper than a threshold
 (``prob_drawdown``: max drawdown < -threshold, default 25 %) and, for each statistic, the share
@@ -51,7 +51,7 @@ FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: Default drawdown threshold of ``prob_drawdown`` (a fraction: 0.25 = deeper than -25 %).
 DD_THRESHOLD = 0.25
 COUNT_MODES = ("poisson", "fixed")
-_ZERO_SPREAD = 1e-12  # as engine.metrics: returns spread by less than this have std 0
+_ZERO_SPREAD = 1e-12  # as engine.analysis.metrics: returns spread by less than this have std 0
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def path_stats(
     """:data:`STATS` of each row of a ``(paths, days)`` array of daily returns.
 
     Equity starts at 1 before the first return; ``risk_free`` is annual (as
-    :func:`engine.metrics.compute_metrics`).
+    :func:`engine.analysis.metrics.compute_metrics`).
     """
     r = np.atleast_2d(np.asarray(returns, dtype=float))
     growth = np.cumprod(1.0 + r, axis=1)

@@ -28,6 +28,7 @@ KERNEL_MODULES = (
     "signals",
     "batch",
     "swing",
+    "replay",
 )
 STAMP = "crwv_fast_sources.sha256"
 _checked = False

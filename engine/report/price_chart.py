@@ -24,17 +24,16 @@ from matplotlib.transforms import Bbox
 from engine.analysis.indicators import sma
 from engine.report.charts import SMA_COLORS, price_window, run_title
 from engine.report.figures import date_axis, dollar_axis, new_figure, save_png
+from engine.report.levels import (
+    BUY_COLOR,
+    LEVEL_LEGEND,
+    LEVEL_STYLE,
+    STOP_COLOR,
+    TARGET_COLOR,
+    active_window,
+    level_segments,
+)
 from engine.result import RunResult
-
-BUY_COLOR = "#2ca02c"
-TARGET_COLOR = "#ff7f0e"
-STOP_COLOR = "#d62728"
-LEVEL_STYLE = {  # level key -> (colour, label prefix)
-    "ladder": (BUY_COLOR, "buy"),
-    "stop": (STOP_COLOR, "stop"),
-    "targets": (TARGET_COLOR, "target"),
-}
-LEVEL_LEGEND = {"ladder": "entry ladder", "stop": "stop", "targets": "targets"}
 
 
 def volume_profile(prices: pd.DataFrame, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -189,49 +188,6 @@ def _short_number(v: float) -> str:
 # ----------------------------------------------------------------------------------------------
 # levels
 # ----------------------------------------------------------------------------------------------
-
-
-def level_segments(levels: dict[str, Any]) -> list[tuple[str, float, str]]:
-    """The price levels to draw as ``(key, price, label)``.
-
-    Lists (``ladder``, ``targets``) give one entry per price, numbered from 1; scalars give one.
-    Order: ladder, stop, targets, then any other key by name.
-    Keys that are not prices (``active_from``, ``active_to``, text) are skipped.
-    """
-    out: list[tuple[str, float, str]] = []
-    # known kinds first, then the others by name: the same chart whatever the dict's order
-    keys = [k for k in LEVEL_STYLE if k in levels] + sorted(
-        k for k in levels if k not in LEVEL_STYLE
-    )
-    for key in keys:
-        value = levels[key]
-        if key in ("active_from", "active_to"):
-            continue
-        prefix = LEVEL_STYLE.get(key, ("", key))[1]
-        values = value if isinstance(value, list | tuple) else [value]
-        nums = [float(v) for v in values if _is_number(v)]
-        for i, v in enumerate(nums, start=1):
-            label = f"{prefix} {i}" if len(nums) > 1 else prefix
-            out.append((key, v, f"{label} ${v:,.2f}"))
-    return out
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float | np.number) and not isinstance(v, bool) and np.isfinite(v)
-
-
-def active_window(
-    levels: dict[str, Any], index: pd.DatetimeIndex
-) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """First and last session (inside ``index``) on which the levels are active, or None."""
-    if len(index) == 0:
-        return None
-    start = pd.Timestamp(levels["active_from"]) if levels.get("active_from") else index[0]
-    end = pd.Timestamp(levels["active_to"]) if levels.get("active_to") else index[-1]
-    inside = index[(index >= start) & (index <= end)]
-    if len(inside) == 0:
-        return None
-    return inside[0], inside[-1]
 
 
 def _draw_levels(ax: Axes, result: RunResult, index: pd.DatetimeIndex) -> list[Any]:

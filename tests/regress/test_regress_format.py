@@ -1,4 +1,4 @@
-"""engine.regress_format: terminal table, JUnit XML and Markdown of a comparison."""
+"""engine.regress.formats: terminal table, JUnit XML and Markdown of a comparison."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""engine.regress_run: configurations from the current code, the data window, a fresh baseline."""
+"""engine.regress.run: configurations from the current code, the data window, a fresh baseline."""
 
 from __future__ import annotations
 

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.fast.synth import KINDS, synthetic_prices
-from engine.harness import run_backtest
+from engine.backtest.harness import run_backtest
 from engine.result import Costs
 from engine.rules import load_rules
+from engine.testing.prices import KINDS, synthetic_prices
 from strategies import STRATEGIES
 from strategies.rule import rule_strategy
 
-BOOK = load_rules(Path(__file__).resolve().parents[1] / "strategies" / "rules" / "article.toml")
+BOOK = load_rules(Path(__file__).resolve().parents[2] / "strategies" / "rules" / "article.toml")
 REASONS = {("buy", "signal"): "entry", ("sell", "signal"): "exit", ("sell", "stop"): "stop loss"}
 
 

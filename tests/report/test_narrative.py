@@ -1,4 +1,4 @@
-"""The "what happened" paragraph (engine.narrative), from real fills on hand-made paths."""
+"""The "what happened" paragraph (engine.report.narrative), from real fills on hand-made paths."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import warnings
 import pandas as pd
 import pytest
 
-from engine.harness import run_backtest
-from engine.metrics import compute_metrics
-from engine.narrative import Versus, committed_text, pct, what_happened
+from engine.analysis.metrics import compute_metrics
+from engine.backtest.harness import run_backtest
+from engine.report.narrative import Versus, committed_text, pct, what_happened
+from engine.testing.prices import bars
+from engine.testing.runs import NO_COSTS
 from strategies.buy_hold import BuyAndHold
 from strategies.swing import SwingPlan
-from tests.helpers import NO_COSTS, bars
 
 ACTIVE = {"active_from": "2025-08-19"}
 LADDER = [(100,), (99, 100, 93, 95), (95, 96, 89.5, 91), (91, 92, 85, 88)]

@@ -1,4 +1,4 @@
-"""Period tables (engine.periods): monthly returns, worst drawdowns, return since a date."""
+"""Period tables (engine.analysis.periods): monthly returns, worst drawdowns, return since a date."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.periods import DRAWDOWN_COLUMNS, MONTHS, monthly_returns, return_since, worst_drawdowns
+from engine.analysis.periods import (
+    DRAWDOWN_COLUMNS,
+    MONTHS,
+    monthly_returns,
+    return_since,
+    worst_drawdowns,
+)
 
 
 def curve(values: dict[str, float]) -> pd.Series:

@@ -1,4 +1,4 @@
-"""The interactive chart (engine.interactive): the plotly figure dict and its HTML."""
+"""The interactive chart (engine.report.interactive): the plotly figure dict and its HTML."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from engine import interactive as ia
+from engine.report import interactive as ia
 from engine.result import Costs, RunResult
 
 

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
 
-from engine.indicators import sma
-from engine.plots_price import BUY_COLOR, LEVEL_STYLE, STOP_COLOR, TARGET_COLOR, level_segments
-from engine.plots_price import active_window as level_window
+from engine.analysis.indicators import sma
+from engine.report.levels import BUY_COLOR, LEVEL_STYLE, STOP_COLOR, TARGET_COLOR, level_segments
+from engine.report.levels import active_window as level_window
 from engine.result import RunResult
 
 SMA_COLORS = {20: "#ff7f0e", 60: "#9467bd"}
@@ -439,8 +441,6 @@ def chart_html(figure: dict[str, Any], div_id: str, *, rescale: bool = True) -> 
     div_id : the element id (distinct per chart on a page)
     rescale : fit the y ranges to the dates in view after a zoom (the stacked price chart)
     """
-    import plotly.io as pio
-
     return str(
         pio.to_html(
             figure,
@@ -465,8 +465,6 @@ def chart_html(figure: dict[str, Any], div_id: str, *, rescale: bool = True) -> 
 
 def plotly_js() -> str:
     """plotly.js (minified) as shipped in the plotly package, to inline once in a page."""
-    from plotly.offline import get_plotlyjs
-
     return str(get_plotlyjs())
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from engine.analysis import montecarlo as mc
-from engine.metrics import compute_metrics, sharpe_ratio
+from engine.analysis.metrics import compute_metrics, sharpe_ratio
 
 
 def _equity(values: list[float], start: str = "2025-01-06") -> pd.Series:

@@ -8,7 +8,7 @@ import pytest
 
 from engine.rules import Orders, RuleError, load_rules, parse_rules
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ISSUE = """
 [ema_rsi]
 description = "Close crosses above the 50-day EMA while RSI(14) > 50; 10% trailing stop, at most 20 sessions"

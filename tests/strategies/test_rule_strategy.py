@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.harness import run_backtest
+from engine.backtest.harness import run_backtest
 from engine.params import resolve
 from engine.rules import parse_rules
+from engine.testing.prices import bars
+from engine.testing.runs import NO_COSTS, fills_list
 from strategies.rule import RuleStrategy, rule_strategy
-from tests.helpers import NO_COSTS, bars, fills_list
 
 
 def run(toml: str, path: list, params: dict | None = None, cash: float = 10_000.0):  # noqa: ANN201

@@ -1,7 +1,7 @@
 """Period tables of an equity curve: monthly returns, the worst drawdowns, returns from a date.
 
 Pure functions (numpy and pandas only) of an account-value Series indexed by session date, like
-:mod:`engine.metrics`; the report turns their frames into HTML. Fractions, not percents;
+:mod:`engine.analysis.metrics`; the report turns their frames into HTML. Fractions, not percents;
 drawdowns negative.
 
 Definitions
@@ -11,7 +11,7 @@ Definitions
   session has no value (NaN). The **year** column compounds the months of that year, so it is
   ``E(last session of the year) / E(last session before the year) - 1``.
 * **Drawdown episode**: a maximal run of sessions below the running high
-  (:func:`engine.metrics.drawdown_episodes`): *start* is the last session at the old high,
+  (:func:`engine.analysis.returns.drawdown_episodes`): *start* is the last session at the old high,
   *trough* the deepest session, *recovery* the first session back at or above the old high
   (none while still under water). *Length* counts calendar days and sessions from the start to
   the recovery, or to the last session for an episode not recovered.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.metrics import drawdown_episodes, drawdown_series
+from engine.analysis.returns import drawdown_episodes, drawdown_series
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 DRAWDOWN_COLUMNS = ["start", "trough", "recovery", "depth", "days", "sessions", "recovered"]
