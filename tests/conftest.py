@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from engine.data.load import DATA_DIR_ENV, load_prices
+from engine.testing.browser import Browser, find_chromium
 
 
 def shared_data_dir() -> Path | None:
@@ -39,13 +40,11 @@ def crwv(data_dir: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def browser():  # noqa: ANN201
-    """A headless Chromium (tests/browser.py), shared by the session.
+    """A headless Chromium (engine/testing/browser.py), shared by the session.
 
     Skips only on a developer machine without chromium; under CI (``$CI`` set) a missing
     chromium fails, since ``.ci/run`` installs it.
     """
-    from tests.browser import Browser, find_chromium
-
     binary = find_chromium()
     if binary is None:
         if os.environ.get("CI"):

@@ -6,7 +6,8 @@ from each other:
 * :mod:`engine.testing.prices` - hand-made bars and seeded synthetic price paths;
 * :mod:`engine.testing.runs` - hand-made run results, zero costs, fills as tuples;
 * :mod:`engine.testing.baselines` - a synthetic data dir, variants and a sample baseline;
-* :mod:`engine.testing.compare` - the fast engine against the backtrader harness, fill by fill.
+* :mod:`engine.testing.compare` - the fast engine against the backtrader harness, fill by fill;
+* :mod:`engine.testing.browser` - a headless Chromium over the DevTools protocol, for pages.
 
 Nothing in the engine imports this package.
 """

@@ -1,10 +1,10 @@
-"""The headless-Chromium helper (tests/browser.py) catches what the report's browser test needs."""
+"""The headless-Chromium helper (engine/testing/browser.py) catches what the report's browser test needs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser import Browser, PageLog
+from engine.testing.browser import Browser, PageLog
 
 
 def test_page_log_tells_outside_requests_from_the_page() -> None:

@@ -1,4 +1,4 @@
-"""The terminal summary table (engine.report_text): headline metrics, never wider than 100."""
+"""The terminal summary table (engine.report.summary_table): headline metrics, never wider than 100."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.report_text import MAX_WIDTH, cell, shorten, summary_table
+from engine.report.summary_table import MAX_WIDTH, cell, shorten, summary_table
 
 M = pd.Series(
     {

@@ -1,10 +1,10 @@
-"""Comparing runs (engine.compare): identical fills grouped, changed parameters."""
+"""Comparing runs (engine.report.compare): identical fills grouped, changed parameters."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from engine.compare import changed_params, fills_key, identical_groups
+from engine.report.compare import changed_params, fills_key, identical_groups
 from engine.result import FILL_COLUMNS, RunResult
 
 

@@ -1,4 +1,4 @@
-"""Results-first report pieces (engine.report_summary): cards, period tables, definitions."""
+"""Results-first report pieces (engine.report.summary): cards, period tables, definitions."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import pandas as pd
 import pytest
 
-from engine.metrics import METRIC_KEYS
-from engine.narrative import Versus
-from engine.periods import monthly_returns, worst_drawdowns
-from engine.report_summary import (
+from engine.analysis.metrics import METRIC_KEYS
+from engine.analysis.periods import monthly_returns, worst_drawdowns
+from engine.report.narrative import Versus
+from engine.report.summary import (
     best_strategy,
     card,
     drawdowns_table_html,

@@ -1,10 +1,10 @@
 """The results-first parts of the HTML report: summary cards, period tables, trade list.
 
 Every function takes plain data (results, metrics Series, the frames of
-:mod:`engine.periods`) and returns an HTML fragment; text from the run is escaped here.
+:mod:`engine.analysis.periods`) and returns an HTML fragment; text from the run is escaped here.
 Negative numbers carry the ``neg`` class and positive ones ``pos`` (red / green in the
 report's style sheet). Each metric's definition, read from the reference table in
-:mod:`engine.metrics`' docstring (the one place it is written), is shown on hover.
+:mod:`engine.analysis.metrics`' docstring (the one place it is written), is shown on hover.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from engine.narrative import Versus, pct
-from engine.periods import MONTHS
+from engine.analysis import metrics as metrics_module
+from engine.analysis.periods import MONTHS
+from engine.report.narrative import Versus, pct
 from engine.result import RunResult
 
 CARD_CSS = """
@@ -72,14 +73,12 @@ def signed_span(text: str, value: Any) -> str:
 
 @cache
 def metric_definitions() -> dict[str, str]:
-    """Metric key -> its definition, from the reference table in engine.metrics' docstring.
+    """Metric key -> its definition, from the reference table in engine.analysis.metrics' docstring.
 
     Rows naming several keys (``best_day, worst_day``) give each the same text; RST markup
     (double back-quotes, asterisks) is dropped.
     """
-    from engine import metrics
-
-    doc = metrics.__doc__ or ""
+    doc = metrics_module.__doc__ or ""
     section = doc.split("Keys (in this order", 1)[-1].splitlines()
     rules = [i for i, line in enumerate(section) if line.startswith("=====")]
     if len(rules) < 2:

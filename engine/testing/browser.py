@@ -22,6 +22,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.request import ProxyHandler, build_opener
+
+from websockets.sync.client import connect
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
@@ -71,8 +74,6 @@ class Browser:
 
     # ----------------------------------------------------------------------------- lifecycle
     def __enter__(self) -> Browser:
-        from websockets.sync.client import connect
-
         self._profile = tempfile.mkdtemp(prefix="crwv-chromium-")
         self._stack = ExitStack()
         args = [
@@ -138,8 +139,6 @@ class Browser:
 
     @staticmethod
     def _page_target(port: int) -> str:
-        from urllib.request import ProxyHandler, build_opener
-
         # the loopback DevTools endpoint, never through a proxy from the environment
         opener = build_opener(ProxyHandler({}))
         with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:

@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from engine import interactive
-from engine.narrative import Versus, what_happened
-from engine.periods import monthly_returns, worst_drawdowns
-from engine.report_html import CSS, costs_text, esc, frame_table, settings_section
-from engine.report_summary import (
+from engine.analysis.periods import monthly_returns, worst_drawdowns
+from engine.report import interactive
+from engine.report.display import MISSING, format_value, metric_rows, title
+from engine.report.html_page import CSS, costs_text, esc, frame_table, settings_section
+from engine.report.narrative import Versus, what_happened
+from engine.report.summary import (
     CARD_CSS,
     best_strategy,
     card,
@@ -174,8 +175,6 @@ def trades_block(r: RunResult, metrics: pd.Series) -> str:
 
 def metrics_block(names: list[str], metrics: dict[str, pd.Series]) -> str:
     """Metric rows (title with its definition on hover) x the given runs; signs coloured."""
-    from engine.report import MISSING, format_value, metric_rows, title
-
     head = "".join(f"<th>{esc(n)}</th>" for n in names)
     shown = {n: metrics[n] for n in names if n in metrics}
     rows, previous = [], None

@@ -10,6 +10,7 @@ than the name column are shortened with an ellipsis, and the width is checked ag
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import pandas as pd
@@ -95,6 +96,4 @@ def summary_table(metrics: dict[str, pd.Series], marks: dict[str, str] | None = 
 
 
 def _wrap(text: str, width: int) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width=max(width, 40)))
