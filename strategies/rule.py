@@ -31,7 +31,7 @@ from typing import Any
 
 import backtrader as bt
 
-from engine.rules import Node, Rule, scalar
+from engine.rules import Node, Rule, parse_rules, scalar
 from strategies.base import ArticleStrategy
 
 
@@ -313,8 +313,31 @@ class RuleStrategy(ArticleStrategy):
         return self.sell_all(reason)
 
 
+_CLASSES: dict[str, type[RuleStrategy]] = {}
+
+
 def rule_strategy(rule: Rule) -> type[RuleStrategy]:
-    """A :class:`RuleStrategy` subclass for ``rule``: its params, alias and summary."""
+    """The :class:`RuleStrategy` subclass of ``rule`` (its params, alias and summary), one per
+    rule: it is also registered under :meth:`engine.rules.Rule.ref` for :func:`registered`."""
+    ref = rule.ref()
+    if ref not in _CLASSES:
+        _CLASSES[ref] = _make(rule)
+    return _CLASSES[ref]
+
+
+def registered(ref: str) -> type[RuleStrategy] | None:
+    """The class of a rule loaded in this process by its ref (``rule:NAME@SHA12``)."""
+    return _CLASSES.get(ref)
+
+
+def register_texts(texts: tuple[str, ...] | list[str]) -> None:
+    """Load rules from their TOML text (a worker process receiving a sweep's rules)."""
+    for text in texts:
+        for rule in parse_rules(text).values():
+            rule_strategy(rule)
+
+
+def _make(rule: Rule) -> type[RuleStrategy]:
     return type(
         f"Rule_{rule.name}",
         (RuleStrategy,),

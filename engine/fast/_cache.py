@@ -21,7 +21,8 @@ from engine.fast import broker
 KERNEL_MODULES = (
     "layout",
     "numeric",
-    "indicators",
+    "rows",
+    "interp",
     "ledger",
     "broker",
     "kmetrics",

@@ -33,11 +33,11 @@ from engine.errors import DataError, ParamError
 from engine.fast import broker as B
 from engine.fast import layout as L
 from engine.fast._cache import ensure_fresh
-from engine.fast.indicators import IndicatorCache
 from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
-from engine.fast.specs import SPECS, Market
+from engine.fast.program import Rows
+from engine.fast.specs import Market, covers, spec_for
 from engine.result import Costs
-from strategies import STRATEGIES
+from strategies import lookup
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
 RETURN_VALUES_PER_CHUNK = 4_000_000  # float32 daily returns per chunk (16 MB) when they are kept
@@ -60,15 +60,15 @@ class Chunk:
 
 
 def supports(strategy: str, *, fractional: bool = False) -> bool:
-    """True when the fast engine reproduces ``strategy`` (whole-share sizing only)."""
-    return strategy in SPECS and not fractional
+    """True when the fast engine reproduces ``strategy``: every built-in strategy and every
+    rule (by its ref), with whole-share sizing."""
+    return covers(strategy) and not fractional
 
 
 def strategy_class(strategy: str) -> type:
-    """The registered class of ``strategy``; a :class:`ParamError` with a hint otherwise."""
-    if strategy not in STRATEGIES:
-        raise ParamError(f"unknown strategy {strategy!r}{params_mod.suggest(strategy, STRATEGIES)}")
-    return STRATEGIES[strategy]
+    """The class of ``strategy`` (a registry name or a rule's ref); a :class:`ParamError` with a
+    hint otherwise."""
+    return lookup(strategy)
 
 
 def default_jobs() -> int:
@@ -99,17 +99,17 @@ def run_rows(score: Callable[[tuple[int, int]], None], m: int, jobs: int | None)
 
 # ------------------------------------------------------------------------------------ context
 def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = None) -> Market:
-    """The price arrays, cost vector and indicator cache of one window (cached per process).
+    """The prices, cost vector and rows' memo of one window (cached per process).
 
     Every path into the kernels goes through here first, so this is where a stale on-disk
     kernel cache is cleared (:func:`engine.fast._cache.ensure_fresh`).
     """
     ensure_fresh()
-    ohlc = np.ascontiguousarray(
-        prices[["open", "high", "low", "close"]].to_numpy(dtype=np.float64).T
+    px = np.ascontiguousarray(
+        prices[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64).T
     )
     stamps = bar_dates(prices).values.astype("datetime64[D]").astype(np.int64)
-    digest = key or hashlib.sha1(ohlc.tobytes() + stamps.tobytes()).hexdigest()
+    digest = key or hashlib.sha1(px.tobytes() + stamps.tobytes()).hexdigest()
     cache_key = (digest, costs, float(cash))
     if cache_key not in _MARKETS:
         cost_vec = np.array(
@@ -121,9 +121,7 @@ def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = No
             ],
             dtype=np.float64,
         )
-        o, h, lo, c = (np.ascontiguousarray(row) for row in ohlc)
-        days = bar_dates(prices).values.astype("datetime64[D]").astype(np.int64)
-        _MARKETS[cache_key] = Market(o, h, lo, c, cost_vec, float(cash), IndicatorCache(c), days)
+        _MARKETS[cache_key] = Market(px, cost_vec, float(cash), Rows(px), stamps)
         while len(_MARKETS) > _MARKETS_MAX:
             _MARKETS.popitem(last=False)
     else:
@@ -142,7 +140,7 @@ def bar_dates(prices: pd.DataFrame) -> pd.DatetimeIndex:
 
 
 def _run_single(spec_name: str, mk: Market, cols: dict[str, np.ndarray], record: bool) -> tuple:
-    spec = SPECS[spec_name]
+    spec = spec_for(spec_name)
     n = mk.c.shape[0]
     prep = spec.prepare(mk, cols)
     sim = B.new_sim(n, mk.cash, record, spec.book_cap(prep))
@@ -271,7 +269,8 @@ def evaluate_arrays(
 
     Parameters
     ----------
-    strategy : registry name (:data:`strategies.STRATEGIES`), one :func:`supports` covers
+    strategy : registry name (:data:`strategies.STRATEGIES`) or a rule's ref, one
+        :func:`supports` covers
     columns : parameter name -> array of values, all the same length (text parameters as text
         or as their kernel codes); parameters left out take the class default
     prices : validated daily window (open, high, low, close)
@@ -289,7 +288,7 @@ def evaluate_arrays(
     ------
     :class:`Chunk`, in row order.
     """
-    if strategy not in SPECS:
+    if not covers(strategy):
         raise ParamError(f"the fast engine does not cover {strategy!r}; use --engine backtrader")
     costs = costs or Costs()
     mk = market(prices, costs, cash, data_key)
@@ -297,7 +296,7 @@ def evaluate_arrays(
     if validate:
         check_warmup(strategy, cols, m, mk.c.shape[0])
     env = _env(prices, mk, benchmark, risk_free, periods_per_year)
-    spec = SPECS[strategy]
+    spec = spec_for(strategy)
     n = mk.c.shape[0]
     if chunk is None:
         chunk = (

@@ -291,7 +291,8 @@ def compact(sim: tuple) -> None:
         st = book[k, O_STATUS]
         if st == SUBMITTED or st == ACCEPTED or book[k, O_OCOLIVE] != 0.0:
             if w != k:
-                book[w, :] = book[k, :]
+                for f in range(book.shape[1]):  # a loop: a slice copy compiles its error paths
+                    book[w, f] = book[k, f]
             w += 1
     meta[M_NB] = w
 

@@ -202,6 +202,32 @@ def np_std1(a: np.ndarray, n: int) -> float:
 
 
 @njit(cache=True)
+def np_max(a: np.ndarray, n: int) -> float:
+    """``np.max(a[:n])`` for ``n > 0`` (NaN when a value is NaN), without NumPy's error paths."""
+    best = a[0]
+    for i in range(n):
+        v = a[i]
+        if v != v:
+            return v
+        if v > best:
+            best = v
+    return best
+
+
+@njit(cache=True)
+def np_min(a: np.ndarray, n: int) -> float:
+    """``np.min(a[:n])`` for ``n > 0`` (NaN when a value is NaN)."""
+    best = a[0]
+    for i in range(n):
+        v = a[i]
+        if v != v:
+            return v
+        if v < best:
+            best = v
+    return best
+
+
+@njit(cache=True)
 def is_constant(a: np.ndarray, n: int) -> bool:
     """``np.ptp(a[:n]) <= 1e-12`` for ``n > 0`` (engine.analysis.metrics._is_constant)."""
     if n == 0:

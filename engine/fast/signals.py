@@ -1,12 +1,30 @@
-"""Compiled ``next`` logic of the long/flat strategies (buy-and-hold, MA trend, MACD, RSI, confluence).
+"""The signal kernel: the one bar loop and order logic of every long/flat strategy and rule.
 
-Each ``run_*`` kernel walks the bars as backtrader does: :func:`engine.fast.broker.broker_next`
+:func:`run_signal` walks the bars as backtrader does: :func:`engine.fast.broker.broker_next`
 (fills of the orders sent on earlier closes), the notifications, then the strategy's ``next``
-from the bar on which backtrader first calls it (the strategy's minimum period: the longest
-indicator warm-up; ``CrossOver`` adds one bar to its inputs'), then the close is recorded.
-The ``SignalStrategy`` skeleton (one market order at a time, entry only when flat, sized with all
-the cash at the signal close) is shared; the comments name the strategy method each block
-mirrors. Indicator arrays come precomputed from :mod:`engine.fast.indicators`.
+from bar ``first`` (backtrader's minimum period), then the close is recorded. What differs
+between strategies is *data*: the programs of their conditions (:mod:`engine.fast.interp`,
+over rows computed once per distinct setting by :mod:`engine.fast.program`) and a few
+integer-coded switches, one row of ``ctl`` / ``lev`` per combination. It mirrors
+:class:`strategies.rule.RuleStrategy` line by line (and, with the switches, the built-in
+classes: ``SignalStrategy``, ``MATrend``'s one entry per reclaim, ``RSIRebound``'s strong-zone
+exit and stop, ``BuyAndHold``'s single order).
+
+Per bar from ``first``, in this order:
+
+1. *arming* (``ARM_REARM``): ``rearm`` true re-arms the entry, else holding disarms it
+   (``MATrend``: one entry per reclaim). ``ARM_ONCE``: the first order sent disarms for good;
+2. with no market order pending, when flat: ``entry`` (and armed) sends a market buy with all
+   the cash, sized at the close;
+3. when holding: ``exit`` true, or (with ``mark`` / ``exit2``) ``exit2`` after ``mark`` was true on
+   an earlier close of the trade, or the ``max_bars``-th close in the market, cancels the
+   protective group and sends a market sell of the position;
+4. else the protective group (stop at the higher of the stop-loss and trailing levels, take-profit
+   limit, one OCO group) is sent after the entry, and sent again when the trailing level rises.
+
+Sizing and side: entries go through :func:`buy_all` (all the cash, long) and every price of the
+protective group through :func:`protect`, so a sizing mode or a short side is one more ``ctl``
+column read there.
 """
 
 from __future__ import annotations
@@ -16,16 +34,27 @@ from numba import njit
 
 from engine.fast import broker as B
 from engine.fast import layout as L
-from engine.fast.indicators import cross_step
+from engine.fast.interp import evaluate
 from engine.fast.ledger import finish
 
-REASON_SIGNAL, REASON_ENTRY, REASON_STOP = 0, 1, 2
-MA_RECLAIM, MA_CROSS = 0, 1
+# ctl columns (int64 per combination)
+C_FIRST, C_ENTRY, C_EXIT, C_REARM, C_MARK, C_EXIT2 = 0, 1, 2, 3, 4, 5
+C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP = 6, 7, 8, 9, 10
+C_FIELDS = 11
+# lev columns (float64 per combination)
+V_STOP_LOSS, V_TAKE_PROFIT, V_TRAIL = 0, 1, 2
+V_FIELDS = 3
+# arming switch
+ARM_NONE, ARM_REARM, ARM_ONCE = 0, 1, 2
+# fill reasons (engine.fast.trace.reason_label; the swing plan's tranches and targets are 10+ / 100+)
+REASON_SIGNAL, REASON_ENTRY, REASON_STOP, REASON_EXIT = 0, 1, 2, 3
+REASON_STOP_LOSS, REASON_TRAIL, REASON_TAKE_PROFIT, REASON_MAX_BARS = 4, 5, 6, 7
+STACK = 64  # interpreter stack (program.py refuses deeper expressions)
 
 
 @njit(cache=True)
 def notified(events: np.ndarray, meta: np.ndarray, ref: int) -> int:
-    """``SignalStrategy.notify_order``: 0 once order ``ref`` is no longer alive, else ``ref``."""
+    """``notify_order``: 0 once order ``ref`` is no longer alive, else ``ref``."""
     if ref == 0:
         return 0
     for e in range(meta[L.M_NEVENTS]):
@@ -36,7 +65,10 @@ def notified(events: np.ndarray, meta: np.ndarray, ref: int) -> int:
 
 @njit(cache=True)
 def buy_all(sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int) -> int:
-    """``ArticleStrategy.buy_all``: market buy with all the cash, sized at this close (0: none)."""
+    """``ArticleStrategy.buy_all``: market buy with all the cash, sized at this close (0: none).
+
+    The one place an entry is sized and sent: a sizing mode or a short side goes here.
+    """
     size = B.affordable(close, sim[2][L.A_CASH], costs)
     if size <= 0:
         return 0
@@ -60,216 +92,124 @@ def close_bar(acct: np.ndarray, bar: int, close: float, eq: np.ndarray, pos: np.
 
 
 @njit(cache=True)
-def run_buy_hold(o, h, lo, c, costs, sim, eq, pos) -> None:  # noqa: ANN001
-    """``BuyAndHold``: buy all on the first close that affords a share, hold to the end."""
-    sent = False
-    meta, acct = sim[1], sim[2]
-    for i in range(c.shape[0]):
-        if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
-            B.broker_next(sim, i, o[i], h[i], lo[i], costs)
-        meta[L.M_NEVENTS] = 0
-        if not sent:
-            sent = buy_all(sim, i, c[i], costs, REASON_ENTRY) != 0
-        close_bar(acct, i, c[i], eq, pos)
-    finish(sim)
+def close_out(sim: tuple, bar: int, close: float, stop_ref: int, tp_ref: int, reason: int) -> int:
+    """Cancel the protective group (its OCO goes with it), then sell everything at market."""
+    leader = stop_ref if stop_ref != 0 else tp_ref
+    size = sim[2][L.A_POS]
+    if leader != 0 and B.alive(sim, leader):
+        B.cancel(sim, leader)
+        if B.alive(sim, leader):  # not accepted yet: the sell joins its group
+            k = B.find(sim, leader)
+            group = int(sim[0][k, L.O_OCO])
+            return B.submit(sim, L.MARKET, -1.0, close, size, group, reason, bar)
+    return sell_all(sim, bar, close, reason)
 
 
 @njit(cache=True)
-def run_ma_trend(
-    o, h, lo, c, fast_sma, slow_sma, slow, hold_bars, mode, exit_fast, costs, sim, eq, pos
-) -> None:  # noqa: ANN001
-    """``MATrend``: reclaim-and-hold of the slow SMA (mode 0) or the golden/death cross (mode 1)."""
-    first = slow - 1 if mode == MA_RECLAIM else slow  # backtrader's first next()
-    run = -1  # closes above the slow SMA in the current run; -1 = None (no close below seen yet)
-    run_traded = False
-    nzd = 0.0
-    pending = 0
-    meta, acct, events = sim[1], sim[2], sim[5]
-    for i in range(c.shape[0]):
-        if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
-            B.broker_next(sim, i, o[i], h[i], lo[i], costs)
-        pending = notified(events, meta, pending)
-        meta[L.M_NEVENTS] = 0
-        cross = 0.0
-        if mode == MA_CROSS:
-            if i == slow - 1:
-                nzd = fast_sma[i] - slow_sma[i]  # NonZeroDifference seed
-            elif i >= slow:
-                cross, nzd = cross_step(fast_sma[i], slow_sma[i], nzd)
-        if i >= first:
-            held = acct[L.A_POS]
-            if mode == MA_RECLAIM:  # MATrend._update_run
-                if c[i] > slow_sma[i]:
-                    if run >= 0:
-                        run += 1
-                    if held > 0:
-                        run_traded = True
-                else:
-                    run = 0
-                    run_traded = False
-            if pending == 0:
-                line = fast_sma[i] if exit_fast else slow_sma[i]
-                if held <= 0:
-                    if mode == MA_CROSS:
-                        entry = cross > 0
-                    else:
-                        entry = run >= hold_bars and not run_traded and c[i] > line
-                        if entry:
-                            run_traded = True
-                    if entry:
-                        pending = buy_all(sim, i, c[i], costs, REASON_SIGNAL)
-                elif (cross < 0) if mode == MA_CROSS else (c[i] < line):
-                    pending = sell_all(sim, i, c[i], REASON_SIGNAL)
-        close_bar(acct, i, c[i], eq, pos)
-    finish(sim)
+def send_group(sim: tuple, bar: int, level: float, reason: int, take_profit: float) -> tuple:
+    """The protective group: a sell stop at ``level`` (if > 0), then the take-profit limit."""
+    acct = sim[2]
+    size = acct[L.A_POS]
+    stop_ref = 0
+    tp_ref = 0
+    if level > 0:
+        stop_ref = B.submit(sim, L.STOP, -1.0, level, size, 0, reason, bar)
+    if take_profit > 0:
+        price = acct[L.A_PPRICE] * (1.0 + take_profit)
+        tp_ref = B.submit(sim, L.LIMIT, -1.0, price, size, stop_ref, REASON_TAKE_PROFIT, bar)
+    return stop_ref, tp_ref
 
 
 @njit(cache=True)
-def _macd_early(macd, sig, i, k) -> bool:  # noqa: ANN001
-    """``MACDMomentum._early``: histogram negative and rising on each of the last ``k`` bars."""
-    if k <= 0 or i + 1 <= k:
-        return False
-    for j in range(k + 1):
-        if np.isnan(macd[i - j] - sig[i - j]):
-            return False
-    if not macd[i] - sig[i] < 0:
-        return False
-    for j in range(k):
-        if not (macd[i - j] - sig[i - j]) > (macd[i - j - 1] - sig[i - j - 1]):
-            return False
-    return True
+def protect(
+    sim: tuple, bar: int, lev: np.ndarray, r_stop: int, high: float, placed: bool, group: tuple
+) -> tuple:
+    """``RuleStrategy.protect``: (placed, stop_ref, tp_ref, stop_price) after this close."""
+    stop_ref, tp_ref, stop_price = group
+    ppr = sim[2][L.A_PPRICE]
+    loss = ppr * (1.0 - lev[V_STOP_LOSS]) if lev[V_STOP_LOSS] > 0 else 0.0
+    trail = high * (1.0 - lev[V_TRAIL]) if lev[V_TRAIL] > 0 else 0.0
+    level, reason = (trail, REASON_TRAIL) if trail > loss else (loss, r_stop)
+    if not placed:
+        stop_ref, tp_ref = send_group(sim, bar, level, reason, lev[V_TAKE_PROFIT])
+        return True, stop_ref, tp_ref, level if stop_ref != 0 else stop_price
+    if stop_ref != 0 and level > stop_price:
+        B.cancel(sim, stop_ref)
+        stop_ref, tp_ref = send_group(sim, bar, level, reason, lev[V_TAKE_PROFIT])
+        return True, stop_ref, tp_ref, level
+    return True, stop_ref, tp_ref, stop_price
 
 
 @njit(cache=True)
-def run_macd(
-    o, h, lo, c, macd, sig, slow, signal, early_bars, above_zero, costs, sim, eq, pos
-) -> None:  # noqa: ANN001
-    """``MACDMomentum``: golden cross (or early histogram entry) in, death cross out."""
-    seed = slow + signal - 2  # first signal-line value: CrossOver's NonZeroDifference seed
-    nzd = 0.0
-    pending = 0
-    meta, acct, events = sim[1], sim[2], sim[5]
-    for i in range(c.shape[0]):
-        if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
-            B.broker_next(sim, i, o[i], h[i], lo[i], costs)
-        pending = notified(events, meta, pending)
-        meta[L.M_NEVENTS] = 0
-        cross = 0.0
-        if i == seed:
-            nzd = macd[i] - sig[i]
-        elif i > seed:
-            cross, nzd = cross_step(macd[i], sig[i], nzd)
-        if i > seed and pending == 0:
-            if acct[L.A_POS] <= 0:
-                if above_zero and not macd[i] > 0:
-                    entry = False
-                else:
-                    entry = cross > 0 or _macd_early(macd, sig, i, early_bars)
-                if entry:
-                    pending = buy_all(sim, i, c[i], costs, REASON_SIGNAL)
-            elif cross < 0:
-                pending = sell_all(sim, i, c[i], REASON_SIGNAL)
-        close_bar(acct, i, c[i], eq, pos)
-    finish(sim)
-
-
-@njit(cache=True)
-def run_confluence(
-    o, h, lo, c, sma, macd, sig, rsi, first, rsi_mid, fail_count, costs, sim, eq, pos
-) -> None:  # noqa: ANN001
-    """``Confluence``: long while close > SMA, MACD > signal and RSI > mid; out on ``fail_count`` fails."""
-    pending = 0
-    meta, acct, events = sim[1], sim[2], sim[5]
-    for i in range(c.shape[0]):
-        if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
-            B.broker_next(sim, i, o[i], h[i], lo[i], costs)
-        pending = notified(events, meta, pending)
-        meta[L.M_NEVENTS] = 0
-        if i >= first and pending == 0:
-            fails = 0
-            if not c[i] > sma[i]:
-                fails += 1
-            if not macd[i] > sig[i]:
-                fails += 1
-            if not rsi[i] > rsi_mid:
-                fails += 1
-            if acct[L.A_POS] <= 0:
-                if fails == 0:
-                    pending = buy_all(sim, i, c[i], costs, REASON_SIGNAL)
-            elif fails >= fail_count:
-                pending = sell_all(sim, i, c[i], REASON_SIGNAL)
-        close_bar(acct, i, c[i], eq, pos)
-    finish(sim)
-
-
-@njit(cache=True)
-def _rsi_exit(sim, bar, close, stop_ref) -> int:  # noqa: ANN001
-    """``RSIRebound._signal_exit``: cancel the resting stop, then sell everything."""
-    if stop_ref == 0 or not B.alive(sim, stop_ref):
-        return sell_all(sim, bar, close, REASON_SIGNAL)
-    B.cancel(sim, stop_ref)
-    if not B.alive(sim, stop_ref):
-        return sell_all(sim, bar, close, REASON_SIGNAL)
-    k = B.find(sim, stop_ref)
-    leader = int(sim[0][k, L.O_OCO])
-    return B.submit(sim, L.MARKET, -1.0, close, sim[2][L.A_POS], leader, REASON_SIGNAL, bar)
-
-
-@njit(cache=True)
-def run_rsi(
-    o,
-    h,
-    lo,
-    c,
-    rsi,
-    period,
-    oversold,
-    overbought,
-    exit_below_mid,
-    mid,
-    stop_pct,
-    costs,
-    sim,
-    eq,
-    pos,
-) -> None:  # noqa: ANN001
-    """``RSIRebound``: RSI back above oversold in; overbought / below-mid / stop out."""
-    nzd = 0.0
+def run_signal(px, rows, srow, fp, ctl, lev, code, consts, costs, sim, eq, pos) -> None:  # noqa: ANN001
+    """One combination over every bar (see the module docstring for the order of things)."""
+    o, h, lo, c = px[0], px[1], px[2], px[3]
+    first = ctl[C_FIRST]
+    arm = ctl[C_ARM]
+    max_bars = ctl[C_MAX_BARS]
+    stack = np.empty(STACK)
     pending = 0
     stop_ref = 0
-    was_strong = False
+    tp_ref = 0
+    stop_price = 0.0
+    placed = False
+    armed = True
+    latched = False
+    held_n = 0
+    high = 0.0
     meta, acct, events = sim[1], sim[2], sim[5]
     for i in range(c.shape[0]):
         if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
             B.broker_next(sim, i, o[i], h[i], lo[i], costs)
         pending = notified(events, meta, pending)
         stop_ref = notified(events, meta, stop_ref)
+        tp_ref = notified(events, meta, tp_ref)
         meta[L.M_NEVENTS] = 0
-        cross = 0.0
-        if i == period:
-            nzd = rsi[i] - oversold
-        elif i > period:
-            cross, nzd = cross_step(rsi[i], oversold, nzd)
-        if i > period and pending == 0:
-            held = acct[L.A_POS]
-            if held <= 0:
-                if cross > 0:
-                    was_strong = False
-                    pending = buy_all(sim, i, c[i], costs, REASON_SIGNAL)
-            else:
-                exit_now = False
-                if rsi[i] >= overbought:
-                    exit_now = True
-                elif exit_below_mid:
-                    if was_strong and rsi[i] < mid:
-                        exit_now = True
+        if i >= first:
+            held = acct[L.A_POS] > 0
+            held_n = held_n + 1 if held else 0
+            if not held:
+                placed = False
+            if arm == ARM_REARM:
+                if evaluate(code, ctl[C_REARM], i, rows, srow, px, fp, consts, stack):
+                    armed = True
+                elif held:
+                    armed = False
+            if pending == 0:
+                if not held:
+                    if armed and evaluate(code, ctl[C_ENTRY], i, rows, srow, px, fp, consts, stack):
+                        latched = False
+                        if arm == ARM_REARM:
+                            armed = False  # MATrend: the signal spends the reclaim, sent or not
+                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY])
+                        if arm == ARM_ONCE and pending != 0:
+                            armed = False
+                else:
+                    if held_n == 1:
+                        high = acct[L.A_PPRICE]
+                    if c[i] > high:
+                        high = c[i]
+                    reason = ctl[C_R_EXIT]
+                    out = ctl[C_EXIT] >= 0 and evaluate(
+                        code, ctl[C_EXIT], i, rows, srow, px, fp, consts, stack
+                    )
+                    if not out and ctl[C_MARK] >= 0:
+                        if latched and evaluate(
+                            code, ctl[C_EXIT2], i, rows, srow, px, fp, consts, stack
+                        ):
+                            out = True
+                        elif evaluate(code, ctl[C_MARK], i, rows, srow, px, fp, consts, stack):
+                            latched = True
+                    if not out and max_bars > 0 and held_n >= max_bars:
+                        out = True
+                        reason = REASON_MAX_BARS
+                    if out:
+                        pending = close_out(sim, i, c[i], stop_ref, tp_ref, reason)
+                        stop_ref = 0
+                        tp_ref = 0
                     else:
-                        was_strong = was_strong or rsi[i] > mid
-                if exit_now:
-                    old, stop_ref = stop_ref, 0
-                    pending = _rsi_exit(sim, i, c[i], old)
-                elif stop_pct > 0 and stop_ref == 0:
-                    price = acct[L.A_PPRICE] * (1.0 - stop_pct)
-                    stop_ref = B.submit(sim, L.STOP, -1.0, price, held, 0, REASON_STOP, i)
+                        placed, stop_ref, tp_ref, stop_price = protect(
+                            sim, i, lev, ctl[C_R_STOP], high, placed, (stop_ref, tp_ref, stop_price)
+                        )
         close_bar(acct, i, c[i], eq, pos)
     finish(sim)

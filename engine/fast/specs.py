@@ -1,46 +1,69 @@
-"""Per-strategy glue: parameter columns -> typed arrays + indicator matrices -> a kernel call.
+"""Strategy glue: parameter columns -> the arrays of a kernel call.
 
-A :class:`Spec` knows one registered strategy's parameters (names and defaults are read from the
-backtrader class through :mod:`engine.params`, never repeated here), which indicators it needs
-(built once per distinct period by :class:`engine.fast.indicators.IndicatorCache`), and which
-kernels run it: ``batch`` (many rows, metrics only) and ``single`` (one row, fills recorded).
-Text parameters are turned into the small integer codes the kernels use.
+A :class:`Spec` knows which kernels run a strategy: ``batch`` (many rows, metrics only) and
+``single`` (one row, fills recorded), and how its parameter columns become their arrays
+(parameter names and defaults are read from the backtrader class through :mod:`engine.params`,
+never repeated here). Two kinds:
 
-The bar on which backtrader first calls a strategy's ``next`` (its minimum period) is computed
-here or in the kernels from backtrader's rules: an indicator's first value comes after its
-warm-up (SMA/EMA ``period - 1``, MACD signal ``slow + signal - 2``, RSI ``period``) and a
-``CrossOver`` needs one bar more than its inputs.
+* :class:`SignalSpec` - the long/flat strategies and every rule: the one signal kernel
+  (:mod:`engine.fast.signals`) running compiled conditions (:mod:`engine.fast.program`); the
+  built-in classes' conditions are in :mod:`engine.fast.builtins`, a rule's are its own;
+* :class:`SwingSpec` - the swing plan's ladder of resting orders (:mod:`engine.fast.swing`).
+
+:func:`spec_for` is the one place a strategy name (or a rule's ref) becomes its spec.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
+from engine.errors import ParamError
 from engine.fast import batch as K
 from engine.fast import layout as L
 from engine.fast import signals as S
 from engine.fast import swing as SW
-from engine.fast.indicators import IndicatorCache
+from engine.fast.builtins import MAKERS, builtin
+from engine.fast.program import Program, Rows, rule_signal
 from engine.fast.swing_plan import plans as swing_plans
+from strategies import RULE_PREFIX, lookup
 
-Prepared = dict[str, Any]
+Prepared = Any
 
 
 @dataclass(frozen=True)
 class Market:
-    """One price window with its costs: OHLC arrays, cost vector, cash and the indicator cache."""
+    """One price window with its costs: prices, cost vector, cash and the rows' memo.
 
-    o: np.ndarray
-    h: np.ndarray
-    lo: np.ndarray
-    c: np.ndarray
+    ``px`` holds open, high, low, close and volume (one row each); ``o``, ``h``, ``lo``, ``c``
+    are views of its first four rows.
+    """
+
+    px: np.ndarray
     costs: np.ndarray
     cash: float
-    cache: IndicatorCache
+    rows: Rows
     days: np.ndarray  # calendar day number of each bar (numpy datetime64[D] as int64)
+
+    @property
+    def o(self) -> np.ndarray:
+        return self.px[0]
+
+    @property
+    def h(self) -> np.ndarray:
+        return self.px[1]
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.px[2]
+
+    @property
+    def c(self) -> np.ndarray:
+        return self.px[3]
 
 
 def codes(values: np.ndarray, choices: dict[str, int], name: str) -> np.ndarray:
@@ -56,18 +79,8 @@ def codes(values: np.ndarray, choices: dict[str, int], name: str) -> np.ndarray:
     return lookup[inverse]
 
 
-def rows_of(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values, row of each value among them)."""
-    uniq, inverse = np.unique(np.asarray(values), return_inverse=True, axis=0)
-    return uniq, inverse.reshape(-1).astype(np.int64)
-
-
 def ints(cols: dict[str, np.ndarray], name: str) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(cols[name]).astype(np.int64))
-
-
-def floats(cols: dict[str, np.ndarray], name: str) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(cols[name]).astype(np.float64))
 
 
 def bools(cols: dict[str, np.ndarray], name: str) -> np.ndarray:
@@ -106,66 +119,39 @@ class Spec:
         return L.BOOK_CAP
 
 
-class BuyHoldSpec(Spec):
-    name = "buy_hold"
+class SignalSpec(Spec):
+    """A long/flat strategy or a rule on the signal kernel: one :class:`Program` and a rule that
+    picks each combination's variant (the built-ins' text parameters)."""
+
+    def __init__(
+        self,
+        name: str,
+        program: Program,
+        variant: Callable[[dict[str, np.ndarray]], np.ndarray],
+    ) -> None:
+        self.name = name
+        self.program = program
+        self.variant = variant
 
     def prepare(self, mk: Market, cols: dict[str, np.ndarray]) -> Prepared:
-        return {"m": len(next(iter(cols.values()))) if cols else 1}
-
-    def batch(self, mk, prep, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
-        K.batch_buy_hold(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            rows[0],
-            rows[1],
-            mk.costs,
-            mk.cash,
-            env,
-            out,
-            rets,
-            want,
-            status,
-        )
-
-    def single(self, mk, prep, j, sim, eq, pos) -> None:  # noqa: ANN001
-        S.run_buy_hold(mk.o, mk.h, mk.lo, mk.c, mk.costs, sim, eq, pos)
-
-
-class MATrendSpec(Spec):
-    name = "ma_trend"
-    MODES = {"reclaim": S.MA_RECLAIM, "cross": S.MA_CROSS}
-    EXITS = {"slow": 0, "fast": 1}
-
-    def prepare(self, mk: Market, cols: dict[str, np.ndarray]) -> Prepared:
-        fast, slow = ints(cols, "fast"), ints(cols, "slow")
-        periods, inverse = rows_of(np.concatenate([fast, slow]))
-        return {
-            "smas": mk.cache.matrix("sma", periods),
-            "fast_row": inverse[: len(fast)],
-            "slow_row": inverse[len(fast) :],
-            "slow": slow,
-            "hold_bars": ints(cols, "hold_bars"),
-            "mode": codes(cols["mode"], self.MODES, "mode"),
-            "exit_fast": codes(cols["exit_on"], self.EXITS, "exit_on") == 1,
-        }
+        m = len(next(iter(cols.values()))) if cols else 1
+        fp = np.zeros((m, len(self.program.params)))
+        for i, p in enumerate(self.program.params):
+            fp[:, i] = np.asarray(cols[p]).astype(np.float64)
+        return self.program.prepare(mk.rows, self.variant(cols), fp)
 
     def batch(self, mk, p, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
-        K.batch_ma_trend(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
+        K.batch_signal(
+            mk.px,
             rows[0],
             rows[1],
-            p["smas"],
-            p["fast_row"],
-            p["slow_row"],
-            p["slow"],
-            p["hold_bars"],
-            p["mode"],
-            p["exit_fast"],
+            p.rows,
+            p.srows,
+            p.fp,
+            p.ctl,
+            p.lev,
+            self.program.code,
+            self.program.const_array,
             mk.costs,
             mk.cash,
             env,
@@ -176,216 +162,15 @@ class MATrendSpec(Spec):
         )
 
     def single(self, mk, p, j, sim, eq, pos) -> None:  # noqa: ANN001
-        S.run_ma_trend(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            p["smas"][p["fast_row"][j]],
-            p["smas"][p["slow_row"][j]],
-            p["slow"][j],
-            p["hold_bars"][j],
-            p["mode"][j],
-            p["exit_fast"][j],
-            mk.costs,
-            sim,
-            eq,
-            pos,
-        )
-
-
-class MACDSpec(Spec):
-    name = "macd"
-
-    def prepare(self, mk: Market, cols: dict[str, np.ndarray]) -> Prepared:
-        triples = np.stack([ints(cols, "fast"), ints(cols, "slow"), ints(cols, "signal")], axis=1)
-        uniq, row = rows_of(triples)
-        macds, sigs = mk.cache.macd_matrices(uniq)
-        return {
-            "macds": macds,
-            "sigs": sigs,
-            "row": row,
-            "slow": np.ascontiguousarray(triples[:, 1]),
-            "signal": np.ascontiguousarray(triples[:, 2]),
-            "early_bars": ints(cols, "early_bars"),
-            "above_zero": bools(cols, "above_zero"),
-        }
-
-    def batch(self, mk, p, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
-        K.batch_macd(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            rows[0],
-            rows[1],
-            p["macds"],
-            p["sigs"],
-            p["row"],
-            p["slow"],
-            p["signal"],
-            p["early_bars"],
-            p["above_zero"],
-            mk.costs,
-            mk.cash,
-            env,
-            out,
-            rets,
-            want,
-            status,
-        )
-
-    def single(self, mk, p, j, sim, eq, pos) -> None:  # noqa: ANN001
-        r = p["row"][j]
-        S.run_macd(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            p["macds"][r],
-            p["sigs"][r],
-            p["slow"][j],
-            p["signal"][j],
-            p["early_bars"][j],
-            p["above_zero"][j],
-            mk.costs,
-            sim,
-            eq,
-            pos,
-        )
-
-
-class RSISpec(Spec):
-    name = "rsi"
-
-    def prepare(self, mk: Market, cols: dict[str, np.ndarray]) -> Prepared:
-        period = ints(cols, "period")
-        periods, row = rows_of(period)
-        return {
-            "rsis": mk.cache.matrix("rsi", periods),
-            "row": row,
-            "period": period,
-            "oversold": floats(cols, "oversold"),
-            "overbought": floats(cols, "overbought"),
-            "exit_below_mid": bools(cols, "exit_below_mid"),
-            "mid": floats(cols, "mid"),
-            "stop_pct": floats(cols, "stop_pct"),
-        }
-
-    def batch(self, mk, p, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
-        K.batch_rsi(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            rows[0],
-            rows[1],
-            p["rsis"],
-            p["row"],
-            p["period"],
-            p["oversold"],
-            p["overbought"],
-            p["exit_below_mid"],
-            p["mid"],
-            p["stop_pct"],
-            mk.costs,
-            mk.cash,
-            env,
-            out,
-            rets,
-            want,
-            status,
-        )
-
-    def single(self, mk, p, j, sim, eq, pos) -> None:  # noqa: ANN001
-        S.run_rsi(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            p["rsis"][p["row"][j]],
-            p["period"][j],
-            p["oversold"][j],
-            p["overbought"][j],
-            p["exit_below_mid"][j],
-            p["mid"][j],
-            p["stop_pct"][j],
-            mk.costs,
-            sim,
-            eq,
-            pos,
-        )
-
-
-class ConfluenceSpec(Spec):
-    name = "confluence"
-
-    def prepare(self, mk: Market, cols: dict[str, np.ndarray]) -> Prepared:
-        sma_p, rsi_p = ints(cols, "sma_period"), ints(cols, "rsi_period")
-        triples = np.stack(
-            [ints(cols, "macd_fast"), ints(cols, "macd_slow"), ints(cols, "macd_signal")], axis=1
-        )
-        sma_u, sma_row = rows_of(sma_p)
-        rsi_u, rsi_row = rows_of(rsi_p)
-        mac_u, mac_row = rows_of(triples)
-        macds, sigs = mk.cache.macd_matrices(mac_u)
-        # first next(): the longest minimum period of SMA, MACD signal line and RSI, minus one
-        macd_first = np.maximum(triples[:, 0], triples[:, 1]) + triples[:, 2] - 1
-        first = np.maximum(np.maximum(sma_p, macd_first), rsi_p + 1) - 1
-        return {
-            "smas": mk.cache.matrix("sma", sma_u),
-            "sma_row": sma_row,
-            "macds": macds,
-            "sigs": sigs,
-            "macd_row": mac_row,
-            "rsis": mk.cache.matrix("rsi", rsi_u),
-            "rsi_row": rsi_row,
-            "first": np.ascontiguousarray(first.astype(np.int64)),
-            "rsi_mid": floats(cols, "rsi_mid"),
-            "fail_count": ints(cols, "fail_count"),
-        }
-
-    def batch(self, mk, p, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
-        K.batch_confluence(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            rows[0],
-            rows[1],
-            p["smas"],
-            p["sma_row"],
-            p["macds"],
-            p["sigs"],
-            p["macd_row"],
-            p["rsis"],
-            p["rsi_row"],
-            p["first"],
-            p["rsi_mid"],
-            p["fail_count"],
-            mk.costs,
-            mk.cash,
-            env,
-            out,
-            rets,
-            want,
-            status,
-        )
-
-    def single(self, mk, p, j, sim, eq, pos) -> None:  # noqa: ANN001
-        m = p["macd_row"][j]
-        S.run_confluence(
-            mk.o,
-            mk.h,
-            mk.lo,
-            mk.c,
-            p["smas"][p["sma_row"][j]],
-            p["macds"][m],
-            p["sigs"][m],
-            p["rsis"][p["rsi_row"][j]],
-            p["first"][j],
-            p["rsi_mid"][j],
-            p["fail_count"][j],
+        S.run_signal(
+            mk.px,
+            p.rows,
+            p.srows[j],
+            p.fp[j],
+            p.ctl[j],
+            p.lev[j],
+            self.program.code,
+            self.program.const_array,
             mk.costs,
             sim,
             eq,
@@ -468,7 +253,36 @@ class SwingSpec(Spec):
         SW.run_swing(mk.o, mk.h, mk.lo, mk.c, *row, mk.costs, sim, eq, pos)  # type: ignore[call-arg]
 
 
-SPECS: dict[str, Spec] = {
-    s.name: s
-    for s in (BuyHoldSpec(), MATrendSpec(), MACDSpec(), RSISpec(), ConfluenceSpec(), SwingSpec())
-}
+SWING = SwingSpec()
+_RULE_SPECS: dict[str, SignalSpec] = {}  # by rule ref: a ref names one rule's exact conditions
+
+
+def covers(strategy: str) -> bool:
+    """True for the built-in strategies and every rule (the fast engine runs them all)."""
+    return strategy == SWING.name or strategy in MAKERS or strategy.startswith(RULE_PREFIX)
+
+
+def spec_for(strategy: str) -> Spec:
+    """The spec of a built-in strategy or of a loaded rule (by its ref)."""
+    if strategy == SWING.name:
+        return SWING
+    if strategy in MAKERS:
+        return _builtin_spec(strategy)
+    rule = getattr(lookup(strategy), "rule", None)
+    if rule is None:
+        raise ParamError(f"the fast engine does not cover {strategy!r}; use --engine backtrader")
+    if strategy not in _RULE_SPECS:
+        program = Program([rule_signal(rule)], list(rule.params))
+        _RULE_SPECS[strategy] = SignalSpec(strategy, program, _zeros)
+    return _RULE_SPECS[strategy]
+
+
+@cache
+def _builtin_spec(name: str) -> SignalSpec:
+    made = builtin(name)
+    return SignalSpec(name, made.program, made.variant)
+
+
+def _zeros(cols: dict[str, np.ndarray]) -> np.ndarray:
+    m = len(next(iter(cols.values()))) if cols else 1
+    return np.zeros(m, dtype=np.int64)

@@ -19,11 +19,24 @@ from engine import params as params_mod
 from engine.analysis.trades import build_trades
 from engine.fast import api
 from engine.fast import layout as L
+from engine.fast import signals as S
 from engine.fast.batch import score
 from engine.fast.kmetrics import N_METRICS
 from engine.result import FILL_COLUMNS, Costs
 
 _TYPES = {L.MARKET: "market", L.LIMIT: "limit", L.STOP: "stop"}
+
+
+_REASONS = {
+    S.REASON_SIGNAL: "signal",
+    S.REASON_ENTRY: "entry",
+    S.REASON_STOP: "stop",
+    S.REASON_EXIT: "exit",
+    S.REASON_STOP_LOSS: "stop loss",
+    S.REASON_TRAIL: "trailing stop",
+    S.REASON_TAKE_PROFIT: "take profit",
+    S.REASON_MAX_BARS: "max bars",
+}
 
 
 def reason_label(code: int) -> str:
@@ -32,7 +45,7 @@ def reason_label(code: int) -> str:
         return f"target {code - 100}"
     if code >= 10:
         return f"tranche {code - 10}"
-    return {0: "signal", 1: "entry", 2: "stop"}[code]
+    return _REASONS[code]
 
 
 @dataclass(frozen=True)

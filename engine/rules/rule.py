@@ -18,6 +18,7 @@ Protective orders (all optional, each a number or the name of a parameter; 0 swi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -161,7 +162,24 @@ class Rule:
         """
         return max((series_warmup(n, params) for _, n in self.conditions()), default=0)
 
-    # ---------------------------------------------------------------- display
+    # ---------------------------------------------------------------- identity and display
+    def digest(self) -> str:
+        """sha256 of what decides the fills: conditions, protective orders, parameter defaults.
+
+        The description and the parameter help are left out: rewording them moves nothing.
+        """
+        parts = {
+            "entry": self.entry.key(),
+            "exit": self.exit.key() if self.exit is not None else None,
+            "orders": {k: self.orders[k] for k in sorted(self.orders)},
+            "params": {k: [type(v).__name__, v] for k, v in self.params.items()},
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def ref(self) -> str:
+        """``rule:NAME@SHA12``: the strategy name a rule goes by in sweeps, stores and baselines."""
+        return f"rule:{self.name}@{self.digest()[:12]}"
+
     def text(self) -> str:
         """The rule as it would be written in its TOML file (for reports)."""
         lines = [f"[{self.name}]"]

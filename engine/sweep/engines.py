@@ -38,7 +38,7 @@ from engine.errors import ParamError
 from engine.fast import api as fast_api
 from engine.params import suggest
 from engine.result import Costs
-from strategies import STRATEGIES
+from strategies import STRATEGIES, lookup
 
 Outcome = tuple[dict[str, Any], np.ndarray]
 
@@ -135,7 +135,7 @@ def plain_metrics(metrics: pd.Series) -> dict[str, Any]:
 
 def evaluate_backtrader(inp: EngineInput) -> list[Outcome]:
     """Score each parameter dict with the backtrader harness (see the module docstring)."""
-    cls = STRATEGIES[inp.strategy]
+    cls = lookup(inp.strategy)
     fp = inp.data_fp or fingerprint(inp.prices, inp.ticker)
     bh = buy_hold_equity(
         inp.prices, inp.costs, inp.cash, fractional=inp.fractional, ticker=inp.ticker, data_fp=fp

@@ -45,7 +45,7 @@ from engine.sweep.run import run_sweep
 from engine.sweep.selection import FEW_TRADES, SHORT_WINDOW_BARS, rank
 from engine.sweep.store import SweepStore
 from engine.sweep.tasks import SweepData, make_job, window_benchmark
-from strategies import STRATEGIES
+from strategies import STRATEGIES, lookup
 
 MIN_TEST_BARS = 5
 
@@ -209,7 +209,7 @@ def run_walkforward(
     ``sweep_options`` go to :func:`engine.sweep.run.run_sweep` (``backend``, ``jobs``,
     ``scheduler``, ``chunk_size``, ``progress``).
     """
-    cls = STRATEGIES[strategy]
+    cls = lookup(strategy)
     windows = make_folds(len(data.prices), train, test, anchored)
     common = dict(costs=costs, cash=cash, fractional=fractional, engine=engine)
     plans = [(make_job(data, strategy, window=w.train, **common), params_list) for w in windows]  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from engine.analysis.metrics import compute_metrics
 from engine.backtest.harness import run_backtest
 from engine.fast.trace import FastRun, simulate
 from engine.result import Costs, RunResult
-from strategies import STRATEGIES
+from strategies import STRATEGIES, lookup
 
 EXACT = ["date", "side", "size", "order_type", "reason"]
 CLOSE = ["price", "value", "commission"]
@@ -36,7 +36,7 @@ def reference(
 ) -> tuple[RunResult, dict[str, Any]]:
     """(harness run, its metrics as a dict) for one combination."""
     costs = costs or Costs()
-    run = run_backtest(STRATEGIES[strategy], prices, params, cash=cash, costs=costs)
+    run = run_backtest(lookup(strategy), prices, params, cash=cash, costs=costs)
     bh = run_backtest(STRATEGIES["buy_hold"], prices, cash=cash, costs=costs)
     m = compute_metrics(
         run.equity, run.trades, position=run.position, buy_hold=bh.equity, benchmark=benchmark

@@ -1,6 +1,7 @@
 """The fast engine against the backtrader harness: fills, equity and every metric, case by case.
 
-For every built-in strategy:
+The built-in strategies run on the fast engine's one signal kernel (and the swing plan on its
+own); their classes are the reference. For every built-in strategy:
 
 * real CRWV history: the defaults (with the SPY benchmark when the data dir has it) and random
   parameter sets;
@@ -18,28 +19,45 @@ cases; the defects they exposed were on the fast side and are named regression t
 ``tests/fast/test_fast_kernels.py`` (stale compiled kernels after an edit; a fixed-size order book
 that a long swing ladder overflowed), next to hand-made cases for the rules most easily got
 wrong (a tie in a crossover, a gapped limit sell floored at its limit, resizing, rejection).
+
+Rules: random rules (:func:`engine.testing.rules.rule_texts`: every function and operator,
+nested, parameters in periods and thresholds, protective orders) against the backtrader rule
+strategy, ``N_RULES`` on synthetic paths and ``N_RULES_REAL`` on real CRWV (set
+``CRWV_BT_RULE_EXAMPLES`` to run more), plus every shipped rule with its defaults on CRWV. The
+same checks: fills, equity, every metric, the batch path's metrics and returns.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from engine import params as params_mod
 from engine.errors import ParamError
 from engine.fast import _cache
 from engine.fast.trace import simulate
 from engine.result import Costs
+from engine.rules import load_rules, parse_rules
 from engine.runner import load_benchmark
 from engine.sweep.engines import EngineInput, evaluate_fast, returns_on
 from engine.testing.compare import differences, reference, same_number
 from engine.testing.prices import KINDS, synthetic_prices
+from engine.testing.rules import rule_texts
 from strategies import STRATEGIES
+from strategies.rule import rule_strategy
 
 N_SYNTH = 105  # synthetic cases per strategy (the issue asks for at least 100)
 N_REAL = 8  # random parameter sets per strategy on real CRWV history
 FAMILIES = ["swing", "ma_trend", "macd", "rsi", "confluence", "buy_hold"]
+N_RULES = int(os.environ.get("CRWV_BT_RULE_EXAMPLES", "200"))  # random rules, synthetic paths
+N_RULES_REAL = max(1, N_RULES // 8)  # random rules on real CRWV history
+RULE_FILES = sorted((Path(__file__).resolve().parents[2] / "strategies" / "rules").glob("*.toml"))
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -270,3 +288,59 @@ def test_real_history_random_parameters(strategy: str, crwv: pd.DataFrame) -> No
 @pytest.mark.parametrize("strategy", FAMILIES)
 def test_synthetic_paths(strategy: str, seed: int) -> None:
     assert check(strategy, draw_case(strategy, seed)) == []
+
+
+# ------------------------------------------------------------------------------------ rules
+def rule_case(text: str, prices: pd.DataFrame, rng: np.random.Generator) -> tuple[str, dict]:
+    """(the rule's ref, a case) for one random rule on ``prices``."""
+    rule = parse_rules(text)["r"]
+    ref = rule_strategy(rule).rule.ref()  # type: ignore[union-attr]
+    case = {
+        "prices": prices,
+        "params": dict(rule.params),
+        "costs": draw_costs(rng),
+        "cash": draw_cash(rng, prices),
+        "benchmark": None,
+    }
+    return ref, case
+
+
+def rule_settings(examples: int) -> settings:
+    """Seeded (derandomized) hypothesis settings for the random-rule cases."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+@rule_settings(N_RULES)
+@given(text=rule_texts(), seed=st.integers(0, 2**31 - 1))
+def test_random_rules_on_synthetic_paths(text: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    prices = synthetic_prices(seed, int(rng.integers(40, 130)), KINDS[seed % len(KINDS)])
+    ref, case = rule_case(text, prices, rng)
+    # the harness refuses a window shorter than the warm-up (tested elsewhere): draw again
+    assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
+    assert check(ref, case) == [], text
+
+
+@rule_settings(N_RULES_REAL)
+@given(text=rule_texts(), seed=st.integers(0, 2**31 - 1))
+def test_random_rules_on_real_history(text: str, seed: int, crwv: pd.DataFrame) -> None:
+    ref, case = rule_case(text, crwv, np.random.default_rng(seed))
+    case["cash"] = 100_000.0
+    assert check(ref, case) == [], text
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
+def test_shipped_rules_on_real_history(path: Path, crwv: pd.DataFrame, data_dir) -> None:  # noqa: ANN001
+    bench = load_benchmark(str(data_dir), crwv)
+    found = []
+    for rule in load_rules(path).rules.values():
+        ref = rule_strategy(rule).rule.ref()  # type: ignore[union-attr]
+        case = {"prices": crwv, "params": dict(rule.params), "costs": Costs(), "cash": 100_000.0}
+        found += [f"{rule.name}: {p}" for p in check(ref, {**case, "benchmark": bench})]
+    assert found == []

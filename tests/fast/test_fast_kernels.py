@@ -20,8 +20,8 @@ from engine.backtest.broker import RetailCommission, affordable_size
 from engine.backtest.harness import run_backtest
 from engine.fast import _cache
 from engine.fast import broker as B
-from engine.fast import indicators as I
 from engine.fast import numeric as N
+from engine.fast import rows as R
 from engine.fast.swing_plan import plan
 from engine.fast.trace import simulate
 from engine.params import resolve
@@ -143,24 +143,24 @@ def _bt_lines(close: np.ndarray) -> SimpleNamespace:
 def test_indicators_equal_backtrader_bit_for_bit(close: list[float]) -> None:
     c = np.array(close, dtype=float)
     ref = _bt_lines(c)
-    line, sig = I.macd_lines(c, 2, 5, 3)
     for mine, theirs in [
-        (I.sma(c, 3, 0), ref.sma),
-        (I.ema(c, 4, 0), ref.ema),
-        (line, ref.macd),
-        (sig, ref.signal),
-        (I.rsi(c, 3), ref.rsi),
+        (R.sma(c, 3, 0), ref.sma),
+        (R.ema(c, 4, 0), ref.ema),
+        (R.macd(c, 2, 5, 0), ref.macd),
+        (R.macd_signal(c, 2, 5, 3, 0), ref.signal),
+        (R.rsi(c, 3, 0), ref.rsi),
     ]:
         assert np.array_equal(mine, theirs, equal_nan=True)
 
 
 def test_crossover_reads_a_tie_as_the_side_last_seen() -> None:
     # a - b: -1, 0 (tie), +1 -> a cross up on the third bar; a first difference of 0 never crosses
-    cross, nzd = I.cross_step(5.0, 5.0, -1.0)
-    assert (cross, nzd) == (0.0, -1.0)
-    assert I.cross_step(6.0, 5.0, nzd) == (1.0, 1.0)
-    assert I.cross_step(6.0, 5.0, 0.0) == (0.0, 1.0)
-    assert I.cross_step(4.0, 5.0, 1.0) == (-1.0, -1.0)
+    b = np.full(5, 5.0)
+    up = R.cross(np.array([4.0, 5.0, 6.0, 6.0, 4.0]), b, 0, True)
+    assert np.array_equal(up, [np.nan, 0.0, 1.0, 0.0, 0.0], equal_nan=True)
+    down = R.cross(np.array([4.0, 5.0, 6.0, 6.0, 4.0]), b, 0, False)
+    assert np.array_equal(down, [np.nan, 0.0, 0.0, 0.0, 1.0], equal_nan=True)
+    assert not R.cross(np.array([5.0, 6.0, 7.0]), np.full(3, 5.0), 0, True)[1:].any()
 
 
 # ------------------------------------------------------------------------------------ fills
