@@ -156,6 +156,8 @@ class RunResult:
     settings : cash, costs, fractional flag, fill rules summary
     levels : price levels the strategy worked with (for charts), e.g. ladder / stop / targets
     notes : things a user should know about this run (rejected orders, resized orders, ...)
+    rule : for a rule, its text as written in its TOML file (description, parameters,
+        conditions, orders; reports show it); empty for a strategy class
     """
 
     strategy: str
@@ -169,6 +171,7 @@ class RunResult:
     settings: dict[str, Any]
     levels: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    rule: str = ""
 
     @property
     def final_equity(self) -> float:

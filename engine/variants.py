@@ -7,9 +7,15 @@
     description = "the article's plan with a stop at $84"
     params = { stop = 84.0 }
 
-Every variant is checked before anything runs: the strategy must be registered, every
-parameter must be one the strategy declares (with a "did you mean" hint), and the combination
-must pass the strategy's own checks.
+    [ema_rsi_fast]
+    rules = "rules/examples.toml"   # a rule file, relative to this file
+    rule = "ema_rsi"
+    params = { len = 30 }
+
+Every variant is checked before anything runs: the strategy must be registered (or the rule
+must be in its file and check out), every parameter must be one it declares (with a "did you
+mean" hint), and the combination must pass the strategy's own checks. A rule variant's
+``strategy`` is the rule's ref (``rule:NAME@SHA12``, see :func:`strategies.lookup`).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from typing import Any
 import strategies
 from engine import params as params_mod
 from engine.errors import ParamError
+from engine.rules import load_rules
+from strategies.rule import rule_strategy
 
-_KEYS = {"strategy", "description", "params"}
+_KEYS = {"strategy", "rule", "rules", "description", "params"}
 
 
 @dataclass(frozen=True)
@@ -71,19 +79,14 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
         key = sorted(extra)[0]
         raise ParamError(
             f"{p}: [{name}] has unknown key {key!r}{params_mod.suggest(key, sorted(_KEYS))}; "
-            f"use strategy, description, params"
+            f"use strategy (or rules and rule), description, params"
         )
-    strategy = table.get("strategy")
-    if strategy not in registry:
-        raise ParamError(
-            f"{p}: [{name}] strategy {strategy!r} is not registered"
-            f"{params_mod.suggest(str(strategy), list(registry))}; known: {', '.join(registry)}"
-        )
+    strategy, cls = variant_strategy(p, name, table, registry)
     overrides = table.get("params", {}) or {}
     if not isinstance(overrides, dict):
         raise ParamError(f"{p}: [{name}] params must be a table, e.g. params = {{ stop = 84.0 }}")
     try:
-        params_mod.resolve(registry[strategy], overrides)
+        params_mod.resolve(cls, overrides)
     except ParamError as exc:
         raise ParamError(f"{p}: [{name}] {exc}") from None
     return Variant(
@@ -92,6 +95,30 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
         params=dict(overrides),
         description=str(table.get("description", "")),
     )
+
+
+def variant_strategy(
+    p: Path, name: str, table: dict[str, Any], registry: dict[str, type]
+) -> tuple[str, type]:
+    """(strategy name or rule ref, class) of a variant table: ``strategy``, or ``rules`` + ``rule``."""
+    if "rule" in table or "rules" in table:
+        if "strategy" in table:
+            raise ParamError(f"{p}: [{name}] names both a strategy and a rule; keep one")
+        if not isinstance(table.get("rule"), str) or not isinstance(table.get("rules"), str):
+            raise ParamError(
+                f'{p}: [{name}] needs rules = "FILE" (relative to {p.name}) and rule = "NAME"'
+            )
+        book = load_rules(p.parent / table["rules"])
+        cls = rule_strategy(book.get(table["rule"]))
+        return cls.rule.ref(), cls  # type: ignore[union-attr]
+    strategy = table.get("strategy")
+    if strategy not in registry:
+        raise ParamError(
+            f"{p}: [{name}] strategy {strategy!r} is not registered"
+            f"{params_mod.suggest(str(strategy), list(registry))}; known: {', '.join(registry)}"
+            ' (or name a rule: rules = "FILE", rule = "NAME")'
+        )
+    return str(strategy), registry[str(strategy)]
 
 
 def find_variant(variants: list[Variant], name: str, path: str | Path) -> Variant:
@@ -108,3 +135,8 @@ def find_variant(variants: list[Variant], name: str, path: str | Path) -> Varian
 def default_variants_path() -> Path:
     """The shipped ``strategies/variants.toml``."""
     return Path(strategies.__file__).with_name("variants.toml")
+
+
+def default_rule_files() -> list[Path]:
+    """The shipped rule files, ``strategies/rules/*.toml``, in name order."""
+    return sorted(Path(strategies.__file__).with_name("rules").glob("*.toml"))

@@ -314,6 +314,7 @@ class RuleStrategy(ArticleStrategy):
 
 
 _CLASSES: dict[str, type[RuleStrategy]] = {}
+_TEXTS: set[str] = set()
 
 
 def rule_strategy(rule: Rule) -> type[RuleStrategy]:
@@ -331,10 +332,13 @@ def registered(ref: str) -> type[RuleStrategy] | None:
 
 
 def register_texts(texts: tuple[str, ...] | list[str]) -> None:
-    """Load rules from their TOML text (a worker process receiving a sweep's rules)."""
+    """Load rules from their TOML text (a worker process receiving a sweep's rules); a text
+    already loaded in this process is not parsed again."""
     for text in texts:
-        for rule in parse_rules(text).values():
-            rule_strategy(rule)
+        if text not in _TEXTS:
+            for rule in parse_rules(text).values():
+                rule_strategy(rule)
+            _TEXTS.add(text)
 
 
 def _make(rule: Rule) -> type[RuleStrategy]:

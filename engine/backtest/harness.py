@@ -150,6 +150,7 @@ def run_backtest(
         settings={**run_settings(cash, costs, fractional), "costs": costs.describe()},
         levels=dict(getattr(strat, "levels", {}) or {}),
         notes=tuple(rec.notes) + tuple(getattr(strat, "notes", ()) or ()),
+        rule=rule.text() if (rule := getattr(strategy_cls, "rule", None)) is not None else "",
     )
 
 

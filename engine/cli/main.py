@@ -21,6 +21,7 @@ from engine.cli import (
     data_cmd,
     regress_cmd,
     report_cmd,
+    rules_cmd,
     run_cmd,
     strategies_cmd,
     sweep_cmd,
@@ -28,7 +29,7 @@ from engine.cli import (
 from engine.errors import UserError
 
 #: Every command module, in ``--help`` order.
-COMMANDS = (run_cmd, strategies_cmd, data_cmd, report_cmd, sweep_cmd, regress_cmd)
+COMMANDS = (run_cmd, strategies_cmd, rules_cmd, data_cmd, report_cmd, sweep_cmd, regress_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,9 +15,10 @@ import pandas as pd
 
 from engine.data.load import load_prices
 from engine.errors import ParamError
-from engine.params import suggest
 from engine.result import Costs
-from strategies import STRATEGIES
+from engine.rules import load_rules
+from strategies import STRATEGIES, lookup
+from strategies.rule import RuleStrategy, rule_strategy
 
 DEFAULT_TICKER = "CRWV"
 
@@ -99,13 +100,49 @@ def registry() -> dict[str, Any]:
 
 
 def strategy_class(name: str) -> type:
-    """The registered strategy ``name``; a :class:`ParamError` with a hint otherwise."""
-    reg = registry()
-    if name not in reg:
-        raise ParamError(
-            f"unknown strategy {name!r}{suggest(name, list(reg))}; known: {', '.join(reg)} (see `crwv-bt strategies`)"
+    """The registered strategy ``name`` (or a loaded rule's ref); a :class:`ParamError` with a
+    hint otherwise."""
+    return lookup(name)
+
+
+def add_rule_options(p: argparse.ArgumentParser, several: bool = True) -> None:
+    """``--rules FILE`` and ``--rule NAME`` (repeatable when ``several``): rules as strategies."""
+    p.add_argument("--rules", metavar="FILE", help="rule file (TOML, see docs/rules.md)")
+    if several:
+        p.add_argument(
+            "--rule",
+            action="append",
+            metavar="NAME",
+            help="a rule of --rules (repeatable; default: every rule of the file)",
         )
-    return reg[name]
+    else:
+        p.add_argument("--rule", metavar="NAME", help="the rule of --rules to use")
+
+
+def rule_classes(args: argparse.Namespace) -> list[type[RuleStrategy]]:
+    """The strategy classes of the rules the options select (``--rule`` needs ``--rules``)."""
+    names = args.rule if isinstance(args.rule, list) else [args.rule] if args.rule else []
+    if not args.rules:
+        if names:
+            raise ParamError(
+                f"--rule {names[0]} needs --rules FILE (e.g. --rules strategies/rules/examples.toml)"
+            )
+        return []
+    book = load_rules(args.rules)
+    chosen = names or list(book.rules)
+    return [rule_strategy(book.get(name)) for name in chosen]
+
+
+def one_rule(args: argparse.Namespace) -> type[RuleStrategy]:
+    """The one rule ``--rules FILE --rule NAME`` selects (``--rule`` may be left out when the
+    file holds one rule)."""
+    classes = rule_classes(args)
+    if len(classes) != 1:
+        names = ", ".join(c.alias for c in classes)
+        raise ParamError(
+            f"{args.rules} holds {len(classes)} rules ({names}); pick one with --rule NAME"
+        )
+    return classes[0]
 
 
 def default_out(kind: str = "run") -> Path:

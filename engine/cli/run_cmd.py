@@ -11,10 +11,12 @@ from engine.cli.options import (
     add_cost_options,
     add_data_options,
     add_output_options,
+    add_rule_options,
     costs_from,
     default_out,
     load_window,
     registry,
+    rule_classes,
     strategy_class,
 )
 from engine.errors import ParamError
@@ -23,6 +25,7 @@ from engine.report.display import format_table
 from engine.report.run_folder import write_run
 from engine.runner import Config, load_benchmark, rank, run_configs
 from engine.variants import default_variants_path, find_variant, load_variants
+from strategies import lookup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,15 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--config", help="variants TOML file (with --variant; default strategies/variants.toml)"
     )
     run.add_argument("--variant", help="run one variant of --config")
+    add_rule_options(run)
     add_output_options(run)
     add_data_options(run)
     add_cost_options(run)
     run.set_defaults(func=cmd_run)
 
-    cmp_ = sub.add_parser("compare", help="run every variant of a TOML file side by side")
-    cmp_.add_argument(
-        "--config", required=True, help="variants TOML file, e.g. strategies/variants.toml"
+    cmp_ = sub.add_parser(
+        "compare",
+        help="run every variant of a TOML file (or every rule of a rule file) side by side",
     )
+    cmp_.add_argument("--config", help="variants TOML file, e.g. strategies/variants.toml")
+    add_rule_options(cmp_)
     cmp_.add_argument("--metric", default="sharpe", help="rank by this metric key (default sharpe)")
     cmp_.set_defaults(variant=None, func=cmd_compare)
     add_output_options(cmp_)
@@ -65,10 +71,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         if overrides:
             configs = [Config(c.label, c.strategy_cls, {**c.params, **overrides}) for c in configs]
     else:
-        names = args.strategy or list(reg)
-        configs = [Config(n, strategy_class(n), {}) for n in names]
-        configs = _apply_overrides(configs, overrides)
+        rules = _rule_configs(args)
+        names = args.strategy or ([] if rules else list(reg))
+        configs = [Config(n, strategy_class(n), {}) for n in names] + rules
+        configs = _apply_overrides(_unique_labels(configs), overrides)
     return _run_and_report(args, configs, rank_by=None)
+
+
+def _rule_configs(args: argparse.Namespace) -> list:
+    """One configuration per rule ``--rules`` / ``--rule`` select, labelled by the rule's name."""
+    return [Config(cls.alias, cls, {}) for cls in rule_classes(args)]
+
+
+def _unique_labels(configs: list) -> list:
+    """A rule named like a strategy run beside it is labelled ``NAME (rule)``."""
+    taken = {c.label for c in configs if not _is_rule(c)}
+    return [
+        Config(f"{c.label} (rule)", c.strategy_cls, c.params)
+        if _is_rule(c) and c.label in taken
+        else c
+        for c in configs
+    ]
+
+
+def _is_rule(cfg: Config) -> bool:
+    return getattr(cfg.strategy_cls, "rule", None) is not None
 
 
 def _apply_overrides(configs: list, overrides: dict[str, str]) -> list:
@@ -99,12 +126,22 @@ def _variant_configs(args: argparse.Namespace, reg: dict[str, type]) -> list:
     variants = load_variants(args.config, reg)
     if args.variant:
         variants = [find_variant(variants, args.variant, args.config)]
-    return [Config(v.name, reg[v.strategy], v.params) for v in variants]
+    return [Config(v.name, lookup(v.strategy), v.params) for v in variants]
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """``crwv-bt compare``: every variant of a TOML file side by side, best first."""
-    configs = _variant_configs(args, registry())
+    """``crwv-bt compare``: every variant of a TOML file (and every rule of a rule file) side
+    by side, best first."""
+    if not args.config and not args.rules:
+        raise ParamError(
+            "give --config VARIANTS.toml and/or --rules RULES.toml, e.g. --config strategies/variants.toml"
+        )
+    configs = _variant_configs(args, registry()) if args.config else []
+    configs += _rule_configs(args)
+    labels = [c.label for c in configs]
+    twice = sorted({x for x in labels if labels.count(x) > 1})
+    if twice:
+        raise ParamError(f"{twice[0]!r} is both a variant and a rule; rename one of them")
     return _run_and_report(args, configs, rank_by=args.metric)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.options import add_cost_options, add_data_options
+from engine.cli.options import add_cost_options, add_data_options, add_rule_options
 from engine.errors import UserError
 from engine.sweep.export import export_frame, export_frames
 from engine.sweep.store import SweepStore
@@ -105,6 +105,7 @@ def _add_walkforward(sub: argparse._SubParsersAction) -> None:
 
 def _grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", help="registered strategy name (see `crwv-bt strategies`)")
+    add_rule_options(p, several=False)
     p.add_argument(
         "--grid",
         action="append",

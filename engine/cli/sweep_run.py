@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli.options import costs_from, default_out, load_window, strategy_class
+from engine.cli.options import costs_from, default_out, load_window, one_rule, strategy_class
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.runner import load_benchmark
@@ -35,9 +35,12 @@ from engine.sweep.walkforward import make_folds, run_walkforward
 
 
 def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, Any]:
-    """Strategy, grid, constraints, prices and the combinations: every check before running."""
-    if not args.strategy:
-        raise ParamError("give --strategy NAME (see `crwv-bt strategies`)")
+    """Strategy, grid, constraints, prices and the combinations: every check before running.
+
+    With ``--rules FILE --rule NAME`` the rule is the strategy: ``args.strategy`` becomes its
+    ref (``rule:NAME@SHA12``, the name it has in the store) and its text goes to the workers.
+    """
+    rule = _rule(args)
     if not args.grid:
         raise ParamError("give at least one --grid KEY=SPEC, e.g. --grid fast=5:30:5")
     if args.scheduler and args.backend != "dask":
@@ -61,8 +64,31 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
         combos = build_combinations(
             cls, axes, constraints, sample=args.random, seed=args.seed, bars=bars
         )
-    data = SweepData(prices, args.ticker.upper(), load_benchmark(args.data_dir, prices))
-    return {"cls": cls, "axes": axes, "combos": combos, "data": data, "costs": costs}
+    bench = load_benchmark(args.data_dir, prices)
+    texts = (rule.text(),) if rule is not None else ()
+    data = SweepData(prices, args.ticker.upper(), bench, texts)
+    return {"cls": cls, "axes": axes, "combos": combos, "data": data, "costs": costs, "rule": rule}
+
+
+def _rule(args: argparse.Namespace) -> Any:
+    """The rule of ``--rules`` / ``--rule`` (``args.strategy`` set to its ref), or None."""
+    if args.rules and args.strategy:
+        raise ParamError("give --strategy NAME or --rules FILE --rule NAME, not both")
+    if not args.rules and not args.rule:
+        if not args.strategy:
+            raise ParamError(
+                "give --strategy NAME (see `crwv-bt strategies`) or --rules FILE --rule NAME"
+            )
+        return None
+    rule = one_rule(args).rule
+    assert rule is not None
+    args.strategy = rule.ref()
+    return rule
+
+
+def _name(args: argparse.Namespace, prep: dict[str, Any]) -> str:
+    rule = prep.get("rule")
+    return f"rule {rule.name} ({args.strategy})" if rule is not None else args.strategy
 
 
 def _sweep_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,7 +114,7 @@ def _describe(args: argparse.Namespace, prep: dict[str, Any], what: str) -> str:
         parts.append(f"{combos.rejected:,} {what_removed} by --constraint")
     backend = f"dask ({args.scheduler or 'local cluster'})" if args.backend == "dask" else "local"
     return (
-        f"{what} {args.strategy} on {args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} "
+        f"{what} {_name(args, prep)} on {args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} "
         f"({len(prices)} bars): {', '.join(parts)}; engine {args.engine}, backend {backend}, "
         f"{args.jobs or default_jobs()} jobs; store {args.store}"
     )
@@ -108,8 +134,10 @@ def _chunks(combos: Any, size: int = 8_192) -> Any:
 
 def _header(args: argparse.Namespace, prep: dict[str, Any]) -> dict[str, Any]:
     prices = prep["data"].prices
+    rule = prep.get("rule")
     return {
         "strategy": args.strategy,
+        **({"rule": rule.text(), "rules_file": args.rules} if rule is not None else {}),
         "ticker": args.ticker.upper(),
         "start": str(prices.index[0].date()),
         "end": str(prices.index[-1].date()),

@@ -40,6 +40,9 @@ tbody tr:hover { background: #fafbfc; }
 .pos { color: #1e7a34; }
 .rules { background: #f7f9fb; border-left: 4px solid #8aa4bd; padding: 0.6em 1em;
          max-width: 60em; }
+pre.rule { background: #f7f9fb; border-left: 4px solid #8aa4bd; padding: 0.6em 1em;
+           font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+           font-size: 0.85em; white-space: pre-wrap; max-width: 80em; }
 figure { margin: 1em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e8ec; }
 figcaption { color: #5b6670; font-size: 0.9em; }
@@ -182,8 +185,15 @@ def settings_section(results: list[RunResult], doc: dict[str, Any]) -> str:
     for r in results:
         params = [(k, _value_text(v)) for k, v in r.params.items()]
         body = kv_table(params) if params else "<p>No parameters.</p>"
-        parts.append(f"<h4>{esc(r.strategy)}</h4>{body}")
+        parts.append(f"<h4>{esc(r.strategy)}</h4>{rule_block(r)}{body}")
     return "\n".join(parts)
+
+
+def rule_block(r: RunResult) -> str:
+    """A rule's text as written in its file (empty for a strategy class)."""
+    if not r.rule:
+        return ""
+    return f'<p class="sub">Rule, as written in its file:</p><pre class="rule">{esc(r.rule)}</pre>'
 
 
 def metrics_section(metrics: dict[str, pd.Series]) -> str:

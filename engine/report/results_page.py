@@ -26,7 +26,14 @@ import pandas as pd
 from engine.analysis.periods import monthly_returns, worst_drawdowns
 from engine.report import interactive
 from engine.report.display import MISSING, format_value, metric_rows, title
-from engine.report.html_page import CSS, costs_text, esc, frame_table, settings_section
+from engine.report.html_page import (
+    CSS,
+    costs_text,
+    esc,
+    frame_table,
+    rule_block,
+    settings_section,
+)
 from engine.report.narrative import Versus, what_happened
 from engine.report.summary import (
     CARD_CSS,
@@ -206,6 +213,7 @@ def strategy_section(page: Page, r: RunResult) -> str:
     rules = page.summaries.get(r.strategy)
     if rules:
         parts.append(f'<p class="sub">Rules: {esc(rules)}</p>')
+    parts.append(rule_block(r))
     if page.prices is not None and len(r.equity):
         bench = page.bench if page.bench is not None and page.bench.strategy != r.strategy else None
         fig = interactive.chart_figure(r, page.prices, bench)

@@ -65,6 +65,8 @@ def metrics_document(
             "notes": list(r.notes),
             "metric_notes": metric_notes(m) if m is not None else [],
         }
+        if r.rule:
+            strategies[r.strategy]["rule"] = r.rule
     return {
         "version": 1,
         "order": [r.strategy for r in results],

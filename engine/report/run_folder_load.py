@@ -81,6 +81,7 @@ def _result_from_files(
         settings=entry.get("settings", {}),
         levels=entry.get("levels", {}),
         notes=tuple(entry.get("notes", ())),
+        rule=str(entry.get("rule", "")),
     )
 
 

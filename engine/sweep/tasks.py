@@ -20,6 +20,7 @@ from engine.files import canonical_json
 from engine.result import Costs, run_settings
 from engine.sweep.engines import EngineInput, get_engine
 from engine.sweep.store import Row
+from strategies.rule import register_texts
 
 Item = tuple[str, dict[str, Any]]  # (combination key, resolved params)
 Task = tuple["Job", list[Item]]
@@ -27,11 +28,14 @@ Task = tuple["Job", list[Item]]
 
 @dataclass(frozen=True)
 class SweepData:
-    """What every worker receives once: the loaded prices and the alpha/beta benchmark."""
+    """What every worker receives once: the loaded prices, the alpha/beta benchmark, and the
+    text of the rules the sweep runs (a worker started afresh, e.g. on a Dask cluster, loads
+    them before its first chunk, so their refs resolve there too)."""
 
     prices: pd.DataFrame
     ticker: str
     benchmark: pd.Series | None = None
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def evaluate_chunk(
 
     ``jobs`` goes to a threaded engine (one that parallelises itself, run in this process).
     """
+    register_texts(data.rules)
     prices = window_prices(data, job.window)
     spec = get_engine(job.engine)
     outcomes = spec.evaluate(

@@ -1,0 +1,174 @@
+"""Rules on the command line: check, run, compare (and variants naming a rule), sweep, walk-forward.
+
+The docs' examples (``docs/rules.md``) run in ``tests/rules/test_rules_docs.py``; here each
+command's output and files, and one clear line (exit 2) for each mistake.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = str(ROOT / "strategies" / "rules" / "examples.toml")
+ARTICLE = str(ROOT / "strategies" / "rules" / "article.toml")
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRWV_BT_DATA_DIR", str(data_dir))
+    return tmp_path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rules_check_lists_parameters_warmup_and_conditions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(["rules", "check", EXAMPLES], capsys)
+    assert code == 0
+    assert "4 rule(s), all check out" in out
+    assert "[ema_rsi]  rule:ema_rsi@" in out
+    assert "warm-up: 51 bar(s) with the defaults (a run needs at least 52)" in out
+    assert "len            50         EMA length, bars" in out
+    assert "orders: trailing_stop = 0.1, max_bars = 20" in out
+
+
+def test_rules_check_refuses_a_bad_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[r]\nparams = { len = 5 }\nentry = "close > ema(close, lne)"\nexit = "false"\n')
+    code, out, err = run(["rules", "check", str(bad)], capsys)
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        f"error: {bad}: [r] entry, column 20: unknown name 'lne' (did you mean 'len'?); "
+        "prices: open, high, low, close, volume; parameters: len"
+    )
+
+
+def test_run_a_rule_writes_its_text_into_the_run_folder(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        ["run", "--rules", EXAMPLES, "--rule", "ema_rsi", "--no-plots", "--out", "r"], capsys
+    )
+    assert code == 0 and "ema_rsi" in out.splitlines()[1]
+    doc = json.loads((workdir / "r" / "metrics.json").read_text())
+    rule = doc["strategies"]["ema_rsi"]["rule"]
+    assert rule.startswith("[ema_rsi]\ndescription = ") and "trailing_stop = 0.1" in rule
+    html = (workdir / "r" / "report.html").read_text()
+    assert "crosses_above(close, ema(close, len)) and rsi(close, 14) &gt; floor" in html
+    # the report rebuilt from the folder keeps it
+    assert main(["report", str(workdir / "r")]) == 0
+    assert "trailing_stop = 0.1" in (workdir / "r" / "report.html").read_text()
+
+
+def test_run_rules_beside_strategies_and_with_overrides(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--strategy", "macd", "--rules", ARTICLE, "--rule", "macd", "--no-files"]
+    code, out, _ = run(argv, capsys)
+    header = out.splitlines()[1].split()
+    assert code == 0 and header[-3:] == ["macd", "macd", "(rule)"]
+    # the rule restates the class: the same final equity
+    final = next(line for line in out.splitlines() if line.startswith("Final equity")).split()
+    assert final[-1] == final[-2]
+    code, out, _ = run(
+        ["run", "--rules", EXAMPLES, "--rule", "ema_rsi", "--param", "len=30", "--no-files"], capsys
+    )
+    assert code == 0
+
+
+def test_compare_every_rule_of_a_file_and_variants_naming_a_rule(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        ["compare", "--rules", ARTICLE, "--metric", "total_return", "--no-files"], capsys
+    )
+    assert code == 0
+    assert out.splitlines()[1].split()[1:] == [
+        "buy_hold", "rsi", "macd", "ma_trend", "ma_cross", "confluence"
+    ]  # fmt: skip
+    variants = workdir / "v.toml"
+    variants.write_text(
+        f'[fast_ema]\nrules = "{EXAMPLES}"\nrule = "ema_rsi"\nparams = {{ len = 30 }}\n\n'
+        '[plain_macd]\nstrategy = "macd"\n'
+    )
+    code, out, _ = run(["compare", "--config", str(variants), "--no-files"], capsys)
+    assert code == 0 and {"fast_ema", "plain_macd"} <= set(out.splitlines()[1].split())
+    code, out, _ = run(
+        ["run", "--config", str(variants), "--variant", "fast_ema", "--no-files"], capsys
+    )
+    assert code == 0
+
+
+def test_sweep_and_walkforward_of_a_rule(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sweep", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "len=20:40:10"]
+    argv += [
+        "--grid",
+        "floor=45,50",
+        "--jobs",
+        "1",
+        "--out",
+        "s",
+        "--no-progress",
+        "--pbo-splits",
+        "4",
+    ]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert "sweep rule ema_rsi (rule:ema_rsi@" in out and "6 combinations; engine fast" in out
+    summary = json.loads((workdir / "s" / "summary.json").read_text())
+    assert summary["strategy"].startswith("rule:ema_rsi@") and "[ema_rsi]" in summary["rule"]
+    code, out, _ = run([*argv, "--engine", "backtrader"], capsys)  # the same rows, the reference
+    assert code == 0 and "stored 6 new row(s)" in out
+    wf = ["walkforward", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "len=20,30"]
+    wf += ["--train", "150", "--test", "80", "--jobs", "1", "--no-files", "--no-progress"]
+    code, out, _ = run(wf, capsys)
+    assert code == 0 and "walk-forward rule ema_rsi" in out and "out of sample:" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--rules", ARTICLE, "--rule", "mcd"], "no rule 'mcd' (did you mean 'macd'?)"),
+        (["run", "--rule", "macd"], "--rule macd needs --rules FILE"),
+        (["run", "--rules", "nope.toml"], "nope.toml: rule file not found"),
+        (["run", "--rules", EXAMPLES, "--rule", "ema_rsi", "--param", "lne=3"], "unknown parameter 'lne' for ema_rsi (did you mean 'len'?)"),
+        (["run", "--rules", EXAMPLES, "--rule", "ema_rsi", "--param", "len=0"], "periods are whole numbers >= 1"),
+        (["compare"], "give --config VARIANTS.toml and/or --rules RULES.toml"),
+        (["sweep", "--rules", EXAMPLES, "--grid", "len=20,30"], "holds 4 rules"),
+        (["sweep", "--strategy", "macd", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "len=5"], "not both"),
+        (["sweep", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "lne=20,30"], "unknown grid key 'lne'"),
+        (["sweep", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "len=20", "--constraint", "len < flor"], "unknown name 'flor'"),
+    ],
+)  # fmt: skip
+def test_mistakes_are_one_line_exit_2(
+    argv: list[str], message: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run([*argv, "--no-files"], capsys)
+    assert code == 2, out + err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err
+
+
+def test_a_variant_naming_a_missing_rule_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants = workdir / "v.toml"
+    variants.write_text(f'[x]\nrules = "{EXAMPLES}"\nrule = "ema_rs"\n')
+    code, _, err = run(["compare", "--config", str(variants), "--no-files"], capsys)
+    assert code == 2 and "no rule 'ema_rs' (did you mean 'ema_rsi'?)" in err
+    variants.write_text('[x]\nrule = "ema_rsi"\n')
+    code, _, err = run(["compare", "--config", str(variants), "--no-files"], capsys)
+    assert code == 2 and 'needs rules = "FILE"' in err
