@@ -23,7 +23,7 @@ from engine.errors import ParamError
 from engine.files import atomic_write_text
 from engine.regress import baseline, compare, formats
 from engine.regress import run as regress_run
-from engine.variants import default_variants_path
+from engine.variants import default_rule_files, default_variants_path
 
 
 def default_baseline() -> Path:
@@ -45,13 +45,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "regress",
         help="check that every strategy's fills and metrics still match the stored baseline",
         description=(
-            "Rerun every configuration (each registered strategy with its defaults, each variant of "
-            "the variants file) on the baseline's data window and compare fills and metrics. "
+            "Rerun every configuration (each registered strategy with its defaults, each rule of "
+            "strategies/rules/*.toml with its defaults, each variant of the variants file) on the "
+            "baseline's data window and compare fills and metrics. "
             "Exit 0 when all hold, 1 when anything moved, 2 when the check cannot run."
         ),
     )
     p.add_argument("--baseline", help="baseline JSON (default results/baselines/crwv.json)")
     p.add_argument("--config", help="variants TOML (default strategies/variants.toml)")
+    p.add_argument(
+        "--rules",
+        action="append",
+        metavar="FILE",
+        help="rule file whose rules are configurations (repeatable; default: every "
+        "strategies/rules/*.toml)",
+    )
     p.add_argument("--data-dir", help="price folder (default $CRWV_BT_DATA_DIR, else data/)")
     p.add_argument(
         "--update",
@@ -96,7 +104,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
         benchmark=bool(ds.get("benchmark")),
     )
     regress_run.check_data(old, window)
-    specs = regress_run.current_specs(reg, variants)
+    specs = regress_run.current_specs(reg, variants, _rule_files(args))
     new = regress_run.build_content(specs, reg, window, tolerances=old["tolerances"])
     cmp = compare.compare(old, new)
     _print_comparison(cmp, path)
@@ -109,6 +117,10 @@ def cmd_regress(args: argparse.Namespace) -> int:
     if args.markdown:
         atomic_write_text(Path(args.markdown), formats.markdown(cmp, window.name))
     return 0 if cmp.ok else 1
+
+
+def _rule_files(args: argparse.Namespace) -> list[Path]:
+    return [Path(p) for p in args.rules] if args.rules else default_rule_files()
 
 
 def _print_comparison(cmp: compare.Comparison, path: Path) -> None:
@@ -128,7 +140,7 @@ def _update(args: argparse.Namespace, path: Path, reg: dict[str, type], variants
     ticker = args.ticker or (old["dataset"]["ticker"] if old else "CRWV")
     name = str(old["dataset"].get("name") or path.stem) if old else path.stem
     window = regress_run.load_window(name, ticker, args.start, args.end, args.data_dir)
-    specs = regress_run.current_specs(reg, variants)
+    specs = regress_run.current_specs(reg, variants, _rule_files(args))
     broken = [s for s in specs if s.error]
     if broken:
         raise ParamError(

@@ -32,8 +32,11 @@ from engine.regress.baseline import (
     settings_for,
 )
 from engine.result import Costs
+from engine.rules import load_rules
 from engine.runner import Config, run_configs
-from engine.variants import read_variant_tables
+from engine.variants import read_variant_tables, variant_strategy
+from strategies import RULE_PREFIX, lookup
+from strategies.rule import rule_strategy
 
 # ------------------------------------------------------------------------------ configurations
 
@@ -48,27 +51,54 @@ class Spec:
     error: str = ""
 
 
-def current_specs(registry: dict[str, type], variants_path: str | Path) -> list[Spec]:
-    """Every registered strategy with its defaults, then every variant of ``variants_path``.
+def current_specs(
+    registry: dict[str, type],
+    variants_path: str | Path,
+    rule_files: list[Path] | tuple[Path, ...] = (),
+) -> list[Spec]:
+    """Every registered strategy with its defaults, every rule of ``rule_files`` with its
+    defaults (label ``FILE-STEM:NAME``, strategy its ref ``rule:NAME@SHA12``), then every
+    variant of ``variants_path``.
 
     A variant that no longer resolves (renamed parameter, unknown strategy) becomes a
     :class:`Spec` with ``error`` set - a regression, not a crash. An unreadable file is a
-    :class:`ParamError`.
+    :class:`ParamError` (a rule file that does not check out too).
     """
     specs = [_checked(Spec(name, name), registry) for name in registry]
+    for path in rule_files:
+        for rule in load_rules(path).rules.values():
+            ref = rule_strategy(rule).rule.ref()  # type: ignore[union-attr]
+            specs.append(_checked(Spec(f"{Path(path).stem}:{rule.name}", ref), registry))
     for name, table in read_variant_tables(variants_path).items():
         if name in registry:
             raise ParamError(
                 f"{variants_path}: variant [{name}] has a strategy's name; rename the variant"
             )
-        specs.append(_checked(_variant_spec(name, table), registry))
+        specs.append(_checked(_variant_spec(Path(variants_path), name, table, registry), registry))
     return specs
 
 
-def _variant_spec(name: str, table: Any) -> Spec:
+def strategy_of(name: str, registry: dict[str, type]) -> type | None:
+    """The class of a registry name or of a loaded rule's ref (None when neither)."""
+    if name in registry:
+        return registry[name]
+    if name.startswith(RULE_PREFIX):
+        try:
+            return lookup(name)
+        except ParamError:
+            return None
+    return None
+
+
+def _variant_spec(path: Path, name: str, table: Any, registry: dict[str, type]) -> Spec:
     if not isinstance(table, dict):
         return Spec(name, "?", error=f'[{name}] is not a table with strategy = "..."')
     strategy = str(table.get("strategy", "?"))
+    if "rule" in table or "rules" in table:
+        try:
+            strategy = variant_strategy(path, name, table, registry)[0]
+        except ParamError as exc:
+            return Spec(name, f"rule {table.get('rule')!r}", error=str(exc))
     overrides = table.get("params", {}) or {}
     if not isinstance(overrides, dict):
         return Spec(name, strategy, error=f"[{name}] params must be a table")
@@ -78,7 +108,8 @@ def _variant_spec(name: str, table: Any) -> Spec:
 def _checked(spec: Spec, registry: dict[str, type]) -> Spec:
     if spec.error:
         return spec
-    if spec.strategy not in registry:
+    cls = strategy_of(spec.strategy, registry)
+    if cls is None:
         return Spec(
             spec.label,
             spec.strategy,
@@ -86,7 +117,7 @@ def _checked(spec: Spec, registry: dict[str, type]) -> Spec:
             f"strategy {spec.strategy!r} is not registered",
         )
     try:
-        params_mod.resolve(registry[spec.strategy], spec.overrides)
+        params_mod.resolve(cls, spec.overrides)
     except ParamError as exc:
         return Spec(spec.label, spec.strategy, spec.overrides, f"parameters do not resolve: {exc}")
     except Exception as exc:  # noqa: BLE001 - a strategy's own check crashed: report it, check the rest
@@ -207,7 +238,11 @@ def build_content(
     """Run every configuration on ``window`` with the current code: the content of a baseline."""
     costs = costs or Costs()
     specs = [_warm_enough(s, registry, len(window.prices)) for s in specs]
-    good = [Config(s.label, registry[s.strategy], s.overrides) for s in specs if not s.error]
+    good = [
+        Config(s.label, strategy_of(s.strategy, registry), s.overrides)  # type: ignore[arg-type]
+        for s in specs
+        if not s.error
+    ]
     bench = None if window.benchmark is None else window.benchmark["adj_close"]
     batch = run_configs(
         good,
@@ -242,7 +277,8 @@ def build_content(
 def _warm_enough(spec: Spec, registry: dict[str, type], bars: int) -> Spec:
     if spec.error:
         return spec
-    cls = registry[spec.strategy]
+    cls = strategy_of(spec.strategy, registry)
+    assert cls is not None  # _checked set an error otherwise
     need = int(getattr(cls, "warmup", lambda p: 0)(params_mod.resolve(cls, spec.overrides))) + 1
     if bars < need:
         return Spec(

@@ -46,6 +46,54 @@ def test_specs_every_registered_strategy_then_every_variant(tmp_path: Path) -> N
     assert specs[-2].overrides == {"stop": 84.0}
 
 
+RULES = """
+[up]
+description = "above its 5-day average"
+params = { n = 5 }
+entry = "close > sma(close, n)"
+exit = "close < sma(close, n)"
+stop_loss = 0.1
+"""
+
+
+def test_specs_include_the_rules_of_rule_files_and_variants_naming_a_rule(tmp_path: Path) -> None:
+    rules = tmp_path / "mine.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    text = VARIANTS + '\n[up_slow]\nrules = "mine.toml"\nrule = "up"\nparams = { n = 9 }\n'
+    text += '\n[up_gone]\nrules = "mine.toml"\nrule = "upp"\n'
+    specs = {
+        s.label: s
+        for s in regress_run.current_specs(STRATEGIES, variants_file(tmp_path, text), [rules])
+    }
+    assert list(specs)[len(STRATEGIES)] == "mine:up"  # rules come after the strategies
+    assert specs["mine:up"].strategy.startswith("rule:up@") and not specs["mine:up"].error
+    assert specs["up_slow"].strategy == specs["mine:up"].strategy
+    assert specs["up_slow"].overrides == {"n": 9}
+    assert "no rule 'upp' (did you mean 'up'?)" in specs["up_gone"].error
+
+
+def test_a_changed_rule_moves_its_configuration(tmp_path: Path) -> None:
+    rules = tmp_path / "mine.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    folder = write_data_dir(tmp_path / "d", n=40)
+    window = regress_run.load_window("t", "CRWV", None, None, str(folder), benchmark=False)
+    build = lambda: regress_run.build_content(  # noqa: E731
+        regress_run.current_specs(
+            {"buy_hold": STRATEGIES["buy_hold"]}, variants_file(tmp_path, ""), [rules]
+        ),
+        {"buy_hold": STRATEGIES["buy_hold"]},
+        window,
+    )
+    old = build()
+    assert old["configurations"]["mine:up"]["fills"]
+    rules.write_text(RULES.replace("stop_loss = 0.1", "stop_loss = 0.02"), encoding="utf-8")
+    new = build()
+    cmp = compare.compare(old, new)
+    moved = {c.label: c for c in cmp.configs if not c.holds}
+    assert not cmp.ok and set(moved) == {"mine:up"}
+    assert "strategy" in {row.item for row in moved["mine:up"].rows}  # its ref moved with it
+
+
 def test_unresolvable_variant_is_an_error_spec_not_a_crash(tmp_path: Path) -> None:
     text = VARIANTS + '\n[renamed]\nstrategy = "swing"\nparams = { stop_price = 80.0 }\n'
     text += (
