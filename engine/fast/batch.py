@@ -63,6 +63,7 @@ def batch_signal(
     levs,
     code,
     consts,
+    xseeds,
     costs,
     cash,
     env,
@@ -74,8 +75,9 @@ def batch_signal(
     """Score combinations ``lo_row:hi_row`` (one fresh simulation each) into ``out``.
 
     Per combination ``j``: ``srows[j]`` (row of each slot in ``rows``), ``fps[j]`` (parameters),
-    ``ctls[j]`` / ``levs[j]`` (switches and protective levels, :mod:`engine.fast.signals`); the
-    programs ``code`` and their constants ``consts`` are shared.
+    ``ctls[j]`` / ``levs[j]`` (switches and protective levels, :mod:`engine.fast.signals`),
+    ``xseeds[j]`` (each cross's first bar); the programs ``code`` and their constants ``consts``
+    are shared (:mod:`engine.fast.interp`).
     """
     n = px.shape[1]
     for j in range(lo_row, hi_row):
@@ -83,6 +85,18 @@ def batch_signal(
         eq = np.empty(n)
         pos = np.empty(n)
         S.run_signal(
-            px, rows, srows[j], fps[j], ctls[j], levs[j], code, consts, costs.copy(), sim, eq, pos
+            px,
+            rows,
+            srows[j],
+            fps[j],
+            ctls[j],
+            levs[j],
+            code,
+            consts,
+            xseeds[j],
+            costs.copy(),
+            sim,
+            eq,
+            pos,
         )
         score(j, sim, eq, pos, env, out, rets, want_returns, status)

@@ -100,9 +100,13 @@ class Program:
         self.slots: dict[str, Node] = {}
         self.consts: list[float] = []
         programs: list[list[tuple[int, int]]] = []
+        self.crosses: dict[str, int] = {}  # cross key -> its index (a column of ``xseed``)
+        self.cross_reads: list[tuple[list[int], bool]] = []  # slots and prices each cross reads
         self.roles: list[dict[str, int]] = []
         self.uses: list[list[int]] = []  # slots each signal reads
+        self.cross_uses: list[list[int]] = []  # crosses each signal reads
         for sig in signals:
+            self._reads: tuple[set[int], set[int]] = (set(), set())
             role_prog = {}
             for role, node in sig.conditions().items():
                 ins: list[tuple[int, int]] = []
@@ -110,11 +114,12 @@ class Program:
                 role_prog[role] = len(programs)
                 programs.append(ins)
             self.roles.append(role_prog)
-            mine = {n.key() for cond in sig.conditions().values() for n in _top_calls(cond)}
-            self.uses.append(sorted(list(self.slots).index(k) for k in mine))
+            self.uses.append(sorted(self._reads[0]))
+            self.cross_uses.append(sorted(self._reads[1]))
         depth = max((_depth(p) for p in programs), default=1)
         if depth > K.STACK:
             raise RuleError(f"expression too deeply nested ({depth} levels, max {K.STACK})")
+        self.depth = max(depth, 1)
         width = 1 + 2 * max((len(p) for p in programs), default=0)
         self.code = np.zeros((max(len(programs), 1), width), dtype=np.int64)
         for p, ins in enumerate(programs):
@@ -127,11 +132,15 @@ class Program:
     # ---------------------------------------------------------------- compile
     def _emit(self, node: Node, out: list[tuple[int, int]]) -> None:
         k = node.kind
-        if k == "call":
+        if k == "call" and node.value in ("crosses_above", "crosses_below"):
+            self._cross(node, out)
+        elif k == "call":
             key = node.key()
             if key not in self.slots:
                 self.slots[key] = node
-            out.append((I.OP_ROW, list(self.slots).index(key)))
+            slot = list(self.slots).index(key)
+            self._reads[0].add(slot)
+            out.append((I.OP_ROW, slot))
         elif k == "price":
             out.append((I.OP_PRICE, I.PRICE_INDEX[str(node.value)]))
         elif k in ("num", "bool"):
@@ -156,6 +165,22 @@ class Program:
             self._emit(node.args[1], out)
             out.append(((_ARITH if k == "arith" else _CMP)[str(node.value)], 0))
 
+    def _cross(self, node: Node, out: list[tuple[int, int]]) -> None:
+        """Both sides, then the cross: a two-operand instruction with a memory (its first bar,
+        per combination, is column ``c`` of ``xseed``)."""
+        outer = self._reads[0]
+        self._reads = (set(), self._reads[1])
+        self._emit(node.args[0], out)
+        self._emit(node.args[1], out)
+        key = node.key()
+        if key not in self.crosses:
+            prices = any(n.kind == "price" for a in node.args for n in a.walk())
+            self.crosses[key] = len(self.cross_reads)
+            self.cross_reads.append((sorted(self._reads[0]), prices))
+        c = self.crosses[key]
+        self._reads = (outer | self._reads[0], self._reads[1] | {c})
+        out.append((I.OP_XUP if node.value == "crosses_above" else I.OP_XDOWN, c))
+
     # ---------------------------------------------------------------- per chunk
     def prepare(self, rows: Rows, variant: np.ndarray, fp: np.ndarray) -> Prepared:
         """The kernel's arrays for ``m`` combinations.
@@ -175,15 +200,17 @@ class Program:
                 continue
             cols = np.array([self.params.index(p) for p in node.params()], dtype=np.int64)
             keys, inverse = np.unique(fp[np.ix_(users, cols)], axis=0, return_inverse=True)
-            base = len(mats)
-            for key in keys:
-                values = dict(zip(node.params(), key.tolist(), strict=True))
-                arr, mp = rows.series(node, values)
+            base = len(mps)
+            for key in keys.tolist():
+                arr, mp = rows.series(node, dict(zip(node.params(), key, strict=True)))
                 mats.append(arr)
                 mps.append(mp)
             idx = base + inverse.reshape(-1)
             srows[users, s] = idx
             warm[users] = np.maximum(warm[users], np.asarray(mps, dtype=np.int64)[idx])
+        xseed = self._cross_seeds(variant, srows, np.asarray(mps, dtype=np.int64))
+        if self.crosses:  # a cross needs its sides' first common bar and the bar before it
+            warm = np.maximum(warm, xseed.max(axis=1) + 2)
         ctl = np.zeros((m, K.C_FIELDS), dtype=np.int64)
         lev = np.zeros((m, K.V_FIELDS), dtype=np.float64)
         for v, sig in enumerate(self.signals):
@@ -200,8 +227,22 @@ class Program:
             lev[sel, K.V_TRAIL] = self._order(sig, "trailing_stop", fp[sel])
             # a price-only condition has a warm-up of 1, a constant one of 0: both start on bar 0
         ctl[:, K.C_FIRST] = np.maximum(warm, 1) - 1
+        ctl[:, K.C_DEPTH] = self.depth
         matrix = np.ascontiguousarray(np.stack(mats)) if mats else np.zeros((1, rows.n))
-        return Prepared(matrix, srows, np.ascontiguousarray(fp, dtype=np.float64), ctl, lev)
+        fp = np.ascontiguousarray(fp, dtype=np.float64)
+        return Prepared(matrix, srows, fp, ctl, lev, xseed)
+
+    def _cross_seeds(self, variant: np.ndarray, srows: np.ndarray, mps: np.ndarray) -> np.ndarray:
+        """Per combination and cross, the first bar on which both sides have a value
+        (NonZeroDifference's seed); -2 for a cross the combination does not read."""
+        xseed = np.full((len(variant), max(len(self.crosses), 1)), -2, dtype=np.int64)
+        for c, (slots, prices) in enumerate(self.cross_reads):
+            users = np.isin(variant, [v for v, u in enumerate(self.cross_uses) if c in u])
+            first = np.full(len(variant), 1 if prices else 0, dtype=np.int64)
+            for s in slots:
+                first = np.maximum(first, mps[srows[:, s]])
+            xseed[users, c] = np.maximum(first[users], 1) - 1
+        return xseed
 
     def _order(self, sig: Signal, key: str, fp: np.ndarray) -> np.ndarray:
         raw = sig.orders.get(key, 0)
@@ -219,16 +260,7 @@ class Prepared:
     fp: np.ndarray
     ctl: np.ndarray
     lev: np.ndarray
-
-
-def _top_calls(node: Node) -> list[Node]:
-    """The function calls of a condition that are not inside another call (the slots)."""
-    if node.kind == "call":
-        return [node]
-    out: list[Node] = []
-    for a in node.args:
-        out.extend(_top_calls(a))
-    return out
+    xseed: np.ndarray
 
 
 def _depth(ins: list[tuple[int, int]]) -> int:
@@ -312,15 +344,6 @@ class Rows:
         return np.ascontiguousarray(out, dtype=np.float64), mp
 
 
-def _cross(rows: Rows, up: bool, args: list) -> np.ndarray:
-    a, b = args
-    if not isinstance(a, tuple):  # a number on the left: the mirror cross (as strategies.rule)
-        a, b, up = b, a, not up
-    bv = b[0] if isinstance(b, tuple) else np.full(rows.n, float(b))
-    start = max(a[1], b[1] if isinstance(b, tuple) else 1) - 1
-    return R.cross(a[0], bv, start, up)
-
-
 def _bb(rows: Rows, x: np.ndarray, start: int, n: int, k: float, upper: bool) -> np.ndarray:
     """``BollingerBands(x, n, k).top`` / ``.bot`` with backtrader's ``pow`` (see rows.py)."""
     mid = R.sma(x, n, start)
@@ -351,8 +374,6 @@ _ROWS: dict[str, Any] = {
     "lowest": lambda r, a, w, v: R.extreme(a[0][0], int(v[1]), w[0] - 1, False),
     "roc": lambda r, a, w, v: R.roc(a[0][0], int(v[1]), w[0] - 1),
     "shift": lambda r, a, w, v: R.shift(a[0][0], int(v[1]), w[0] - 1),
-    "crosses_above": lambda r, a, w, v: _cross(r, True, a),
-    "crosses_below": lambda r, a, w, v: _cross(r, False, a),
     "_run_above": lambda r, a, w, v: R.run_above(a[0][0], a[1][0], max(w) - 1),
     "_early": lambda r, a, w, v: R.early(a[0][0], int(v[1])),
 }

@@ -10,8 +10,8 @@ late (an EMA of a MACD line is seeded on the first ``n`` MACD values). Definitio
   a window that holds a NaN gives NaN (``math.fsum`` does), and an EMA seeded on one stays NaN;
 * ``highest`` / ``lowest`` keep Python's ``max`` / ``min`` rule: the first value is kept unless
   a later one is strictly greater (smaller), which decides what a NaN in the window does;
-* a cross keeps backtrader's ``NonZeroDifference``: a difference of exactly 0 carries the last
-  non-zero one, a NaN difference is kept as it is (NaN is "true" in Python).
+* crosses are not rows: the conditions compute them (:func:`engine.fast.interp.condition`), so
+  that a sweep over both sides' periods needs one row per period, not one per pair.
 
 Bollinger bands use ``pow`` (backtrader's ``x ** 2`` and ``** 0.5``), which the C library
 rounds differently from ``x * x`` and ``sqrt`` in about 0.1% of cases; they are computed in
@@ -206,30 +206,6 @@ def roc(x: np.ndarray, n: int, start: int) -> np.ndarray:
         past = x[i - n]
         diff = x[i] - past
         out[i] = diff / past if past != 0.0 else np.nan
-    return out
-
-
-@njit(cache=True)
-def cross(a: np.ndarray, b: np.ndarray, start: int, up: bool) -> np.ndarray:
-    """``bt.ind.CrossUp(a, b)`` (``up``) or ``CrossDown``: 1.0 / 0.0 from bar ``start + 1``.
-
-    ``start`` is the first bar on which both ``a`` and ``b`` have a value (NonZeroDifference's
-    seed).
-    """
-    size = a.shape[0]
-    out = np.full(size, np.nan)
-    if start >= size:
-        return out
-    prev = a[start] - b[start]
-    for i in range(start + 1, size):
-        if up:
-            hit = prev < 0.0 and a[i] > b[i]
-        else:
-            hit = prev > 0.0 and a[i] < b[i]
-        out[i] = 1.0 if hit else 0.0
-        d = a[i] - b[i]
-        if d != 0.0:  # a NaN difference is kept, as Python's ``d if d else prev``
-            prev = d
     return out
 
 

@@ -4,7 +4,8 @@
 (fills of the orders sent on earlier closes), the notifications, then the strategy's ``next``
 from bar ``first`` (backtrader's minimum period), then the close is recorded. What differs
 between strategies is *data*: the programs of their conditions (:mod:`engine.fast.interp`,
-over rows computed once per distinct setting by :mod:`engine.fast.program`) and a few
+over rows computed once per distinct setting by :mod:`engine.fast.program`; each condition is
+evaluated over every bar before the loop, which then reads one flag per bar) and a few
 integer-coded switches, one row of ``ctl`` / ``lev`` per combination. It mirrors
 :class:`strategies.rule.RuleStrategy` line by line (and, with the switches, the built-in
 classes: ``SignalStrategy``, ``MATrend``'s one entry per reclaim, ``RSIRebound``'s strong-zone
@@ -34,13 +35,13 @@ from numba import njit
 
 from engine.fast import broker as B
 from engine.fast import layout as L
-from engine.fast.interp import evaluate
+from engine.fast.interp import condition
 from engine.fast.ledger import finish
 
-# ctl columns (int64 per combination)
+# ctl columns (int64 per combination); the five condition programs are consecutive
 C_FIRST, C_ENTRY, C_EXIT, C_REARM, C_MARK, C_EXIT2 = 0, 1, 2, 3, 4, 5
-C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP = 6, 7, 8, 9, 10
-C_FIELDS = 11
+C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP, C_DEPTH = 6, 7, 8, 9, 10, 11
+C_FIELDS = 12
 # lev columns (float64 per combination)
 V_STOP_LOSS, V_TAKE_PROFIT, V_TRAIL = 0, 1, 2
 V_FIELDS = 3
@@ -49,7 +50,7 @@ ARM_NONE, ARM_REARM, ARM_ONCE = 0, 1, 2
 # fill reasons (engine.fast.trace.reason_label; the swing plan's tranches and targets are 10+ / 100+)
 REASON_SIGNAL, REASON_ENTRY, REASON_STOP, REASON_EXIT = 0, 1, 2, 3
 REASON_STOP_LOSS, REASON_TRAIL, REASON_TAKE_PROFIT, REASON_MAX_BARS = 4, 5, 6, 7
-STACK = 64  # interpreter stack (program.py refuses deeper expressions)
+STACK = 64  # deepest condition, in stack levels (program.py refuses deeper expressions)
 
 
 @njit(cache=True)
@@ -141,13 +142,21 @@ def protect(
 
 
 @njit(cache=True)
-def run_signal(px, rows, srow, fp, ctl, lev, code, consts, costs, sim, eq, pos) -> None:  # noqa: ANN001
+def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq, pos) -> None:  # noqa: ANN001
     """One combination over every bar (see the module docstring for the order of things)."""
     o, h, lo, c = px[0], px[1], px[2], px[3]
     first = ctl[C_FIRST]
     arm = ctl[C_ARM]
     max_bars = ctl[C_MAX_BARS]
-    stack = np.empty(STACK)
+    protective = lev[V_STOP_LOSS] > 0 or lev[V_TAKE_PROFIT] > 0 or lev[V_TRAIL] > 0
+    # every condition over every bar, once, before the loop (the loop reads one flag a bar)
+    n = c.shape[0]
+    work = np.empty((ctl[C_DEPTH], n))
+    sig = np.zeros((5, n), dtype=np.bool_)
+    for role in range(5):
+        prog = ctl[C_ENTRY + role]
+        if prog >= 0:
+            condition(code, prog, first, rows, srow, px, fp, consts, xseed, work, sig[role])
     pending = 0
     stop_ref = 0
     tp_ref = 0
@@ -161,23 +170,24 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, costs, sim, eq, pos) 
     for i in range(c.shape[0]):
         if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
             B.broker_next(sim, i, o[i], h[i], lo[i], costs)
-        pending = notified(events, meta, pending)
-        stop_ref = notified(events, meta, stop_ref)
-        tp_ref = notified(events, meta, tp_ref)
-        meta[L.M_NEVENTS] = 0
+        if meta[L.M_NEVENTS] != 0:  # most bars have no fills, cancels or rejections
+            pending = notified(events, meta, pending)
+            stop_ref = notified(events, meta, stop_ref)
+            tp_ref = notified(events, meta, tp_ref)
+            meta[L.M_NEVENTS] = 0
         if i >= first:
             held = acct[L.A_POS] > 0
             held_n = held_n + 1 if held else 0
             if not held:
                 placed = False
             if arm == ARM_REARM:
-                if evaluate(code, ctl[C_REARM], i, rows, srow, px, fp, consts, stack):
+                if sig[2, i]:
                     armed = True
                 elif held:
                     armed = False
             if pending == 0:
                 if not held:
-                    if armed and evaluate(code, ctl[C_ENTRY], i, rows, srow, px, fp, consts, stack):
+                    if armed and sig[0, i]:
                         latched = False
                         if arm == ARM_REARM:
                             armed = False  # MATrend: the signal spends the reclaim, sent or not
@@ -190,15 +200,11 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, costs, sim, eq, pos) 
                     if c[i] > high:
                         high = c[i]
                     reason = ctl[C_R_EXIT]
-                    out = ctl[C_EXIT] >= 0 and evaluate(
-                        code, ctl[C_EXIT], i, rows, srow, px, fp, consts, stack
-                    )
+                    out = sig[1, i]
                     if not out and ctl[C_MARK] >= 0:
-                        if latched and evaluate(
-                            code, ctl[C_EXIT2], i, rows, srow, px, fp, consts, stack
-                        ):
+                        if latched and sig[4, i]:
                             out = True
-                        elif evaluate(code, ctl[C_MARK], i, rows, srow, px, fp, consts, stack):
+                        elif sig[3, i]:
                             latched = True
                     if not out and max_bars > 0 and held_n >= max_bars:
                         out = True
@@ -207,7 +213,7 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, costs, sim, eq, pos) 
                         pending = close_out(sim, i, c[i], stop_ref, tp_ref, reason)
                         stop_ref = 0
                         tp_ref = 0
-                    else:
+                    elif protective:
                         placed, stop_ref, tp_ref, stop_price = protect(
                             sim, i, lev, ctl[C_R_STOP], high, placed, (stop_ref, tp_ref, stop_price)
                         )

@@ -65,7 +65,14 @@ class Node:
     text: str = field(default="", compare=False)
 
     def key(self) -> str:
-        """Canonical text (equal for equal expressions, whatever the spacing)."""
+        """Canonical text (equal for equal expressions, whatever the spacing); computed once
+        (a sweep asks for it per combination)."""
+        cached = self.__dict__.get("_key")
+        if cached is None:
+            cached = self.__dict__["_key"] = self._key()
+        return str(cached)
+
+    def _key(self) -> str:
         if self.kind in ("num", "bool"):
             return repr(self.value)
         if self.kind in ("param", "price"):
@@ -88,8 +95,12 @@ class Node:
         return out
 
     def params(self) -> tuple[str, ...]:
-        """Parameter names used anywhere in this expression, first use first."""
-        return tuple(dict.fromkeys(str(n.value) for n in self.walk() if n.kind == "param"))
+        """Parameter names used anywhere in this expression, first use first (computed once)."""
+        cached = self.__dict__.get("_params")
+        if cached is None:
+            names = (str(n.value) for n in self.walk() if n.kind == "param")
+            cached = self.__dict__["_params"] = tuple(dict.fromkeys(names))
+        return tuple(cached)
 
 
 def suggest(name: str, choices: list[str]) -> str:

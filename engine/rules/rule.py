@@ -159,8 +159,31 @@ class Rule:
 
         The largest warm-up of every series in ``entry`` and ``exit`` (1 for prices only; 0
         when neither condition reads a series, e.g. ``entry = "true"``: the first bar).
+        Remembered per distinct value of the parameters it depends on (a sweep asks for each
+        combination).
         """
-        return max((series_warmup(n, params) for _, n in self.conditions()), default=0)
+        memo = self.__dict__.setdefault("_warmups", {})
+        key = tuple(params[p] for p in self.period_params())
+        if key not in memo:
+            nodes = self.__dict__.setdefault("_node_warmups", {})
+            warm = (series_warmup(n, params, nodes) for _, n in self.conditions())
+            memo[key] = max(warm, default=0)
+        return int(memo[key])
+
+    def period_params(self) -> tuple[str, ...]:
+        """The parameters a function's periods (or other number arguments) read."""
+        cached = self.__dict__.get("_period_params")
+        if cached is None:
+            names = [
+                p
+                for node in self.nodes()
+                if node.kind == "call"
+                for arg in node.args
+                if not arg.series
+                for p in arg.params()
+            ]
+            cached = self.__dict__["_period_params"] = tuple(dict.fromkeys(names))
+        return tuple(cached)
 
     # ---------------------------------------------------------------- identity and display
     def digest(self) -> str:
@@ -204,15 +227,24 @@ def _toml(value: Any) -> str:
     return repr(value)
 
 
-def series_warmup(node: Node, params: dict[str, Any]) -> int:
-    """Warm-up of ``node`` in bars (0 for a constant): see :mod:`engine.rules.functions`."""
+def series_warmup(node: Node, params: dict[str, Any], memo: dict | None = None) -> int:
+    """Warm-up of ``node`` in bars (0 for a constant): see :mod:`engine.rules.functions`.
+
+    ``memo`` (optional) remembers each function call's warm-up per value of its parameters.
+    """
     if node.kind == "price":
         return 1
     if not node.series:
         return 0
-    if node.kind == "call":
-        fn = FUNCTIONS[str(node.value)]
-        w = [series_warmup(a, params) for a in node.args]
-        v = [math.nan if a.series else float(scalar(a, params)) for a in node.args]
-        return fn.warmup(w, v)
-    return max(series_warmup(a, params) for a in node.args)
+    if node.kind != "call":
+        return max(series_warmup(a, params, memo) for a in node.args)
+    key = (node.key(), tuple(params[p] for p in node.params()))
+    if memo is not None and key in memo:
+        return int(memo[key])
+    fn = FUNCTIONS[str(node.value)]
+    w = [series_warmup(a, params, memo) for a in node.args]
+    v = [math.nan if a.series else float(scalar(a, params)) for a in node.args]
+    out = fn.warmup(w, v)
+    if memo is not None:
+        memo[key] = out
+    return out

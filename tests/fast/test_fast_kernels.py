@@ -26,10 +26,12 @@ from engine.fast.swing_plan import plan
 from engine.fast.trace import simulate
 from engine.params import resolve
 from engine.result import Costs
+from engine.rules import parse_rules
 from engine.testing.compare import compare, differences, reference, same_number
 from engine.testing.prices import bars
 from engine.testing.runs import NO_COSTS, fills_list
 from strategies.base import ArticleStrategy
+from strategies.rule import rule_strategy
 from strategies.swing import SwingPlan, relative_levels
 
 COSTS = Costs()
@@ -154,13 +156,20 @@ def test_indicators_equal_backtrader_bit_for_bit(close: list[float]) -> None:
 
 
 def test_crossover_reads_a_tie_as_the_side_last_seen() -> None:
-    # a - b: -1, 0 (tie), +1 -> a cross up on the third bar; a first difference of 0 never crosses
-    b = np.full(5, 5.0)
-    up = R.cross(np.array([4.0, 5.0, 6.0, 6.0, 4.0]), b, 0, True)
-    assert np.array_equal(up, [np.nan, 0.0, 1.0, 0.0, 0.0], equal_nan=True)
-    down = R.cross(np.array([4.0, 5.0, 6.0, 6.0, 4.0]), b, 0, False)
-    assert np.array_equal(down, [np.nan, 0.0, 0.0, 0.0, 1.0], equal_nan=True)
-    assert not R.cross(np.array([5.0, 6.0, 7.0]), np.full(3, 5.0), 0, True)[1:].any()
+    # close - 5: -1, 0 (tie), +1 -> a cross up on the third bar, bought at the fourth's open;
+    # then a tie and a fall below: a cross down (the exit) on the sixth bar
+    rule = parse_rules("[x]\nentry = 'crosses_above(close, 5)'\nexit = 'crosses_below(close, 5)'")
+    ref = rule_strategy(rule["x"]).rule.ref()  # type: ignore[union-attr]
+    path = [(4,), (5,), (6,), (6.5,), (5,), (4,), (4.5,)]
+    fast = simulate(ref, bars(path), costs=NO_COSTS, cash=1_000.0)
+    assert compare(ref, bars(path), costs=NO_COSTS, cash=1_000.0) == []
+    assert [(f[0], f[1], f[3]) for f in fills_list(fast)] == [
+        ("2025-08-21", "buy", 6.5),
+        ("2025-08-26", "sell", 4.5),
+    ]
+    # a first difference of 0 is no side: a close of 5, then 6, never crosses 5
+    flat = simulate(ref, bars([(5,), (6,), (7,)]), costs=NO_COSTS, cash=1_000.0)
+    assert fills_list(flat) == []
 
 
 # ------------------------------------------------------------------------------------ fills
