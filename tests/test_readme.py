@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 
 import pytest
 
 from engine.cli.main import main
+from engine.testing.docs import console_commands
 
 ROOT = Path(__file__).parents[1]
 
 
 def readme_commands() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```console\n(.*?)```", text, flags=re.S)
-    return [
-        line[2:].strip()
-        for block in blocks
-        for line in block.splitlines()
-        if line.startswith("$ crwv-bt ")
-    ]
+    return console_commands(ROOT / "README.md")
 
 
 def test_readme_has_examples() -> None:

@@ -19,7 +19,7 @@ from numba import njit
 
 from engine.analysis.metrics import METRIC_KEYS
 from engine.fast.layout import R_BARS, R_COMM, R_OPEN, R_PNL, R_RET
-from engine.fast.numeric import is_constant, np_max, np_mean, np_min, np_std1, np_sum
+from engine.fast.numeric import is_constant, np_extreme, np_mean, np_std1, np_sum
 
 #: Numeric metric keys, in :data:`engine.analysis.metrics.METRIC_KEYS` order.
 NUM_KEYS: list[str] = [k for k in METRIC_KEYS if k not in ("start", "end")]
@@ -94,8 +94,8 @@ def _returns_block(
         out[K_VOL] = np.nan
     out[K_BH] = bh_total
     out[K_EXCESS] = total - bh_total
-    out[K_BEST_DAY] = np_max(r, m) if m > 0 else np.nan
-    out[K_WORST_DAY] = np_min(r, m) if m > 0 else np.nan
+    out[K_BEST_DAY] = np_extreme(r, m, True) if m > 0 else np.nan
+    out[K_WORST_DAY] = np_extreme(r, m, False) if m > 0 else np.nan
 
 
 @njit(cache=True)
@@ -137,7 +137,7 @@ def _drawdown_block(out: np.ndarray, eq: np.ndarray, days: np.ndarray) -> None:
         out[K_MDD_DAYS] = 0.0
         out[K_AVG_DD] = 0.0
         return
-    out[K_MDD] = np_min(depths, n_ep)
+    out[K_MDD] = np_extreme(depths, n_ep, False)
     out[K_MDD_DAYS] = longest
     out[K_AVG_DD] = np_mean(depths, n_ep)
 
@@ -232,8 +232,8 @@ def _trade_block(out: np.ndarray, trades: np.ndarray, n_tr: int) -> None:
     out[K_AVG_WIN] = avg_win
     out[K_AVG_LOSS] = avg_loss
     out[K_WL] = avg_win / abs(avg_loss) if avg_loss < 0 else np.nan
-    out[K_BEST_TRADE] = np_max(ret, n) if n else np.nan
-    out[K_WORST_TRADE] = np_min(ret, n) if n else np.nan
+    out[K_BEST_TRADE] = np_extreme(ret, n, True) if n else np.nan
+    out[K_WORST_TRADE] = np_extreme(ret, n, False) if n else np.nan
     out[K_PF] = _profit_factor(pnl, n) if n else np.nan
     out[K_EXPECTANCY] = np_mean(pnl, n)
     if n < 2 or is_constant(ret, n):

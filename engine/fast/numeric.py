@@ -202,27 +202,16 @@ def np_std1(a: np.ndarray, n: int) -> float:
 
 
 @njit(cache=True)
-def np_max(a: np.ndarray, n: int) -> float:
-    """``np.max(a[:n])`` for ``n > 0`` (NaN when a value is NaN), without NumPy's error paths."""
+def np_extreme(a: np.ndarray, n: int, largest: bool) -> float:
+    """``np.max(a[:n])`` (``largest``) or ``np.min(a[:n])`` for ``n > 0``: NaN when a value is
+    NaN, as NumPy; a loop, because numba compiles ``np.max``'s empty-array error path (and its
+    message formatting) into every caller."""
     best = a[0]
     for i in range(n):
         v = a[i]
         if v != v:
             return v
-        if v > best:
-            best = v
-    return best
-
-
-@njit(cache=True)
-def np_min(a: np.ndarray, n: int) -> float:
-    """``np.min(a[:n])`` for ``n > 0`` (NaN when a value is NaN)."""
-    best = a[0]
-    for i in range(n):
-        v = a[i]
-        if v != v:
-            return v
-        if v < best:
+        if (v > best) if largest else (v < best):
             best = v
     return best
 

@@ -7,7 +7,9 @@ from each other:
 * :mod:`engine.testing.runs` - hand-made run results, zero costs, fills as tuples;
 * :mod:`engine.testing.baselines` - a synthetic data dir, variants and a sample baseline;
 * :mod:`engine.testing.compare` - the fast engine against the backtrader harness, fill by fill;
-* :mod:`engine.testing.browser` - a headless Chromium over the DevTools protocol, for pages.
+* :mod:`engine.testing.browser` - a headless Chromium over the DevTools protocol, for pages;
+* :mod:`engine.testing.rules` - random rules of the whole rule language (hypothesis);
+* :mod:`engine.testing.docs` - the example commands of a Markdown page.
 
 Nothing in the engine imports this package.
 """

@@ -15,6 +15,7 @@ import pytest
 
 from engine.cli.main import main
 from engine.rules import FUNCTIONS, load_rules, parse_rules
+from engine.testing.docs import console_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
@@ -26,13 +27,7 @@ SHIPPED = {
 
 
 def commands() -> list[str]:
-    blocks = re.findall(r"```console\n(.*?)```", DOC, flags=re.S)
-    return [
-        line[2:].strip()
-        for block in blocks
-        for line in block.splitlines()
-        if line.startswith("$ crwv-bt ")
-    ]
+    return console_commands(ROOT / "docs" / "rules.md")
 
 
 def test_the_doc_has_examples_of_every_command() -> None:
