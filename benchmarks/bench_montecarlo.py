@@ -13,6 +13,11 @@ same number of paths, for the ratios:
   drawing the same number of resamples with the same block length, then our vectorised
   statistics on them.
 
+Execution noise: ``--replays`` replays per strategy (target: 1,000 in under 10 s on 2 cores)
+through :func:`engine.montecarlo_exec.execution_noise` on ``--jobs`` threads, against the
+backtrader harness rerunning the strategy once per replay (timed on ``--loop-paths / 10``
+reruns and scaled).
+
 Usage::
 
     .venv/bin/python benchmarks/bench_montecarlo.py [--paths 10000]
@@ -28,15 +33,53 @@ import numpy as np
 import pandas as pd
 
 
-def _runs() -> dict[str, object]:
-    from engine.backtest.harness import run_backtest
+def _prices() -> pd.DataFrame:
     from engine.data.load import load_prices
-    from strategies import STRATEGIES
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prices = load_prices("CRWV", allow_download=False)
+        return load_prices("CRWV", allow_download=False)
+
+
+def _runs(prices: pd.DataFrame) -> dict[str, object]:
+    from engine.backtest.harness import run_backtest
+    from strategies import STRATEGIES
+
     return {name: run_backtest(cls, prices) for name, cls in STRATEGIES.items()}
+
+
+def bench_replays(
+    prices: pd.DataFrame, runs: dict, n: int, jobs: int, repeat: int, loop: int
+) -> None:
+    """Execution-noise replays per strategy, and the harness rerun per replay for the ratio."""
+    from engine.backtest.harness import run_backtest
+    from engine.montecarlo_exec import execution_noise
+    from engine.result import Costs
+    from strategies import STRATEGIES
+
+    rows = []
+    for name, run in runs.items():
+        cls = STRATEGIES[name]
+        execution_noise(run, prices, cls, n_paths=4, seed=0, jobs=jobs)  # compile / warm up
+        t = _best(
+            lambda r=run, c=cls: execution_noise(r, prices, c, n_paths=n, seed=1, jobs=jobs), repeat
+        )
+        t0 = time.perf_counter()
+        for k in range(loop):
+            run_backtest(cls, prices, costs=Costs(slippage=0.0005 + k * 1e-5))
+        harness = (time.perf_counter() - t0) * n / loop
+        mode = execution_noise(run, prices, cls, n_paths=2, seed=0).settings["mode"]
+        rows.append(
+            {
+                "strategy": name,
+                "mode": mode,
+                f"{n} replays s": round(t, 3),
+                "harness reruns s": round(harness, 1),
+                "ratio": f"x{harness / t:.0f}",
+            }
+        )
+    print(f"\nexecution noise: {n:,} replays, {jobs} thread(s), best of {repeat}")
+    print(pd.DataFrame(rows).to_string(index=False))
 
 
 def _best(fn, repeat: int) -> float:  # noqa: ANN001
@@ -83,10 +126,13 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--loop-paths", type=int, default=200)
+    parser.add_argument("--replays", type=int, default=1_000)
+    parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     from engine.analysis import montecarlo as mc
 
-    runs = _runs()
+    prices = _prices()
+    runs = _runs(prices)
     rows = []
     for name, res in runs.items():
         eq, tr = res.equity, res.trades  # type: ignore[attr-defined]
@@ -121,6 +167,7 @@ def main() -> None:
     except ImportError:
         line += ", arch not installed"
     print(line)
+    bench_replays(prices, runs, args.replays, args.jobs, args.repeat, max(args.loop_paths // 10, 5))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,11 @@
 
 The third Monte Carlo method (the first two, pure statistics of the equity curve and trades,
 are in :mod:`engine.analysis.montecarlo`). Each replay asks: what if every order had gone out up
-to ``shift`` sessions earlier or later, and the slippage had been anything in a range?
+``shift = (lo, hi)`` sessions late (a negative ``lo``: early), and the slippage had been
+anything in a range? The default ``(0, 1)`` moves each order by 0 or 1 session, later only:
+acting *earlier* than a signal means knowing the next session's close today, a look-ahead that
+favours any rule whose signal has an edge, so an early shift is a sensitivity check, never an
+achievable result.
 
 Two ways, chosen from the run's own fills:
 
@@ -10,7 +14,7 @@ Two ways, chosen from the run's own fills:
     The run's decisions become a schedule: "buy with all the cash on this close", "sell
     everything on that close" (a market fill on session ``b`` was sent on the close of
     ``b - 1``). Each replay moves every decision by a whole number of sessions drawn uniformly
-    from ``-shift .. +shift`` (kept in order, inside the data), draws one slippage for the
+    from ``lo .. hi`` (kept in order, inside the data), draws one slippage for the
     replay uniformly from ``slippage``, and sends the schedule through the fast engine's broker
     (:mod:`engine.fast.replay`): the same fill rules, sizing, commission and resizing as the
     harness. Moving nothing at the run's own slippage gives back the run's equity exactly.
@@ -18,7 +22,7 @@ Two ways, chosen from the run's own fills:
     Limit and stop orders fill where the market touches them; their timing is the market's, so
     they are not moved. Each replay reruns the strategy with one slippage drawn from
     ``slippage`` and, when the strategy has an ``active_from`` parameter, the plan's first
-    active session moved by ``-shift .. +shift`` sessions; through the fast engine when it
+    active session moved by ``lo .. hi`` sessions; through the fast engine when it
     covers the strategy, else through the backtrader harness.
 
 Both return an :class:`engine.analysis.montecarlo.MonteCarloResult` (``method="execution"``)
@@ -44,6 +48,8 @@ from engine.result import Costs, RunResult
 
 #: Default slippage range of the replays (fractions of the price: 0 to 20 bp).
 SLIPPAGE_RANGE = (0.0, 0.002)
+#: Default range of the sessions an order is moved by (0 or 1 session late).
+SHIFT_RANGE = (0, 1)
 
 
 def market_schedule(result: RunResult, dates: pd.DatetimeIndex) -> np.ndarray | None:
@@ -61,17 +67,17 @@ def market_schedule(result: RunResult, dates: pd.DatetimeIndex) -> np.ndarray | 
 
 
 def shifted_schedules(
-    sends: np.ndarray, n_paths: int, shift: int, rng: np.random.Generator
+    sends: np.ndarray, n_paths: int, shift: tuple[int, int], rng: np.random.Generator
 ) -> np.ndarray:
-    """``(n_paths, n)`` schedules: each decision moved by ``-shift .. +shift`` sessions.
+    """``(n_paths, n)`` schedules: each decision moved by ``shift[0] .. shift[1]`` sessions.
 
     Decisions keep their order (each at least one session after the previous one) and stay
-    on the data's sessions; a row with ``shift = 0`` is the schedule itself.
+    on the data's sessions; ``shift = (0, 0)`` gives the schedule itself.
     """
     bars = np.flatnonzero(sends)
     sides = sends[bars]
     n, k = len(sends), len(bars)
-    moved = bars[None, :] + rng.integers(-shift, shift + 1, size=(n_paths, k))
+    moved = bars[None, :] + rng.integers(shift[0], shift[1] + 1, size=(n_paths, k))
     step = np.arange(k)
     moved = np.maximum.accumulate(np.maximum(moved, 0) - step, axis=1) + step
     moved = np.minimum(moved, n - 1)
@@ -80,15 +86,17 @@ def shifted_schedules(
     return out
 
 
-def _check(n_paths: int, shift: int, slippage: tuple[float, float]) -> None:
+def check(n_paths: int, shift: tuple[int, int], slippage: tuple[float, float]) -> None:
     if n_paths < 1:
         raise ParamError(f"--monte-carlo {n_paths}: give a positive number of paths")
-    if shift < 0:
-        raise ParamError(f"shift={shift} must be >= 0 sessions")
+    if not (-5 <= shift[0] <= shift[1] <= 5):
+        raise ParamError(
+            f"--mc-shift {shift[0]}:{shift[1]}: the shift range (sessions) must satisfy -5 <= low <= high <= 5, e.g. 0:1"
+        )
     lo, hi = slippage
     if not (0 <= lo <= hi < 0.1):
         raise ParamError(
-            f"slippage range {lo:g}..{hi:g} must satisfy 0 <= low <= high < 0.1 (fractions: 0.002 = 20 bp)"
+            f"--mc-slippage {lo:g}:{hi:g}: the slippage range must satisfy 0 <= low <= high < 0.1 (fractions: 0.002 = 20 bp)"
         )
 
 
@@ -99,7 +107,7 @@ def execution_noise(
     *,
     n_paths: int = 1_000,
     seed: int = 0,
-    shift: int = 1,
+    shift: tuple[int, int] = SHIFT_RANGE,
     slippage: tuple[float, float] = SLIPPAGE_RANGE,
     jobs: int | None = None,
 ) -> MonteCarloResult:
@@ -107,7 +115,7 @@ def execution_noise(
 
     ``prices`` is the window the run used; ``strategy_cls`` its strategy (reruns need it).
     """
-    _check(n_paths, shift, slippage)
+    check(n_paths, shift, slippage)
     rng = np.random.default_rng(seed)
     dates = pd.DatetimeIndex(result.equity.index)
     slips = rng.uniform(slippage[0], slippage[1], size=n_paths)
@@ -131,7 +139,7 @@ def execution_noise(
         observed=observed.iloc[0].to_dict(),
         settings={
             "mode": how,
-            "shift": shift,
+            "shift": [int(shift[0]), int(shift[1])],
             "slippage": [float(slippage[0]), float(slippage[1])],
         },
         fan=fan_frame(curves[:, 1:], dates, float(result.equity.iloc[0])),
@@ -189,7 +197,7 @@ def rerun(
     strategy_cls: type,
     slippages: np.ndarray,
     rng: np.random.Generator,
-    shift: int,
+    shift: tuple[int, int],
 ) -> np.ndarray:
     """Equity curves of the strategy rerun once per slippage (and moved ``active_from``)."""
     base = _costs(result)
@@ -206,13 +214,17 @@ def rerun(
 
 
 def _moved_starts(
-    params: dict[str, Any], prices: pd.DataFrame, n: int, shift: int, rng: np.random.Generator
+    params: dict[str, Any],
+    prices: pd.DataFrame,
+    n: int,
+    shift: tuple[int, int],
+    rng: np.random.Generator,
 ) -> list[str] | None:
-    if "active_from" not in params or shift == 0:
+    if "active_from" not in params or shift == (0, 0):
         return None
     dates = pd.DatetimeIndex(prices.index)
     at = int(dates.searchsorted(pd.Timestamp(str(params["active_from"]))))
-    moved = np.clip(at + rng.integers(-shift, shift + 1, size=n), 1, len(dates) - 1)
+    moved = np.clip(at + rng.integers(shift[0], shift[1] + 1, size=n), 1, len(dates) - 1)
     return [dates[i].date().isoformat() for i in moved]
 
 
@@ -226,7 +238,7 @@ def _equity_of(
     cash = float(result.settings["cash"])
     fractional = bool(result.settings.get("fractional", False))
     alias = getattr(strategy_cls, "alias", "")
-    if supports(alias, fractional=fractional):
+    if supports(alias, fractional=fractional) and not params.get("stand_aside"):
         return simulate(alias, prices, params, costs=costs, cash=cash).equity.to_numpy()
     run = run_backtest(strategy_cls, prices, params, cash=cash, costs=costs, fractional=fractional)
     return run.equity.to_numpy()

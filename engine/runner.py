@@ -14,8 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from engine import params as params_mod
 from engine.analysis.metrics import compute_metrics
 from engine.backtest.harness import run_backtest
+from engine.data.events import fill_earnings
 from engine.data.fingerprint import fingerprint
 from engine.data.load import load_prices
 from engine.data.validate import DataWarning
@@ -92,3 +94,21 @@ def rank(metrics: dict[str, pd.Series], metric: str, ascending: bool = False) ->
         {k: pd.to_numeric(v.get(metric), errors="coerce") for k, v in metrics.items()}
     )
     return list(values.sort_values(ascending=ascending, na_position="last").index)
+
+
+def with_earnings(
+    configs: list[Config], events: pd.DataFrame, prices: pd.DataFrame
+) -> list[Config]:
+    """Configurations whose strategy stands aside before earnings get their ``earnings`` dates
+    from ``events`` (:func:`engine.data.events.fill_earnings`); the others come back as they are.
+    """
+    out = []
+    for c in configs:
+        if "stand_aside" not in params_mod.declared(c.strategy_cls):
+            out.append(c)
+            continue
+        resolved = params_mod.resolve(c.strategy_cls, c.params)
+        filled = fill_earnings(resolved, events, pd.DatetimeIndex(prices.index))
+        params = c.params if filled is resolved else {**c.params, "earnings": filled["earnings"]}
+        out.append(Config(c.label, c.strategy_cls, params))
+    return out

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 
 import backtrader as bt
 
@@ -32,6 +33,17 @@ class ArticleStrategy(bt.Strategy):
     def check_params(cls, p: dict) -> list[str]:
         """Problems with a parameter set (empty when it is valid)."""
         return []
+
+    # ------------------------------------------------------------------ state (crwv-bt today)
+
+    def signal_state(self) -> dict:
+        """Where the rules stand on this close, for ``crwv-bt today``.
+
+        ``state`` (one word), ``text`` (what holds now and what would change it) and ``values``
+        (the numbers behind it). Strategies override it with their own rules.
+        """
+        held = self.position.size > 0
+        return {"state": "long" if held else "flat", "text": "", "values": {}}
 
     # ------------------------------------------------------------------ sizing and orders
 
@@ -78,10 +90,60 @@ class ArticleStrategy(bt.Strategy):
 
 
 class SignalStrategy(ArticleStrategy):
-    """Long/flat on close-to-close signals; one market order at a time."""
+    """Long/flat on close-to-close signals; one market order at a time.
+
+    Standing aside before earnings (every long/flat strategy): with ``stand_aside`` N > 0 the
+    position is flat at the close of each of the N sessions before an earnings report's
+    reaction session (the first session that trades on the news; ``earnings`` lists them, and
+    ``crwv-bt`` fills it from ``data/events/<TICKER>.toml`` when it is left empty). On the close
+    before that window a held position is sold at the next open (fills tagged ``stand aside``),
+    and no entry is sent whose fill would land inside it; entries resume with a fill at the
+    reaction session's open, after the news.
+    """
+
+    params = (
+        ("stand_aside", 0),  # sessions before each earnings reaction session to be flat (0 = off)
+        (
+            "earnings",
+            "",
+        ),  # earnings reaction sessions, comma-separated YYYY-MM-DD (from the events file)
+    )
+
+    @classmethod
+    def check_params(cls, p: dict) -> list[str]:
+        problems = []
+        if p["stand_aside"] < 0:
+            problems.append(f"stand_aside={p['stand_aside']} must be >= 0 sessions (0 = off)")
+        for day in earnings_dates(p["earnings"]):
+            try:
+                date.fromisoformat(str(day))
+            except ValueError:
+                problems.append(f"earnings: {day!r} is not a date; use YYYY-MM-DD")
+                break
+        return problems
 
     def __init__(self) -> None:
         self.pending: bt.Order | None = None
+        self._reactions = {date.fromisoformat(d) for d in earnings_dates(self.p.earnings)}
+
+    def aside_next(self) -> bool:
+        """True when the next session is inside a stand-aside window (flat by its close).
+
+        Reads only the *dates* of the next ``stand_aside + 1`` sessions (the calendar and the
+        report dates are known in advance), never their prices; past the last bar the next
+        sessions are taken as the following weekdays.
+        """
+        n = int(self.p.stand_aside)
+        if n <= 0 or not self._reactions:
+            return False
+        return any(self._session_ahead(k) in self._reactions for k in range(2, n + 2))
+
+    def _session_ahead(self, k: int) -> date:
+        try:
+            return bt.num2date(self.data.datetime[k]).date()
+        except IndexError:
+            day = _weekday_after(bt.num2date(self.data.datetime[0]).date(), k)
+            return day
 
     def entry_signal(self) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -93,6 +155,12 @@ class SignalStrategy(ArticleStrategy):
         # backtrader notifies a *clone* of each order: match on ``ref``, never on identity
         if self.same(order, self.pending) and not order.alive():
             self.pending = None
+            if order.status == order.Completed and order.info.get("reason") == "stand aside":
+                self.stood_aside()
+
+    def stood_aside(self) -> None:
+        """Called when a stand-aside exit has filled (a rule with per-run state resets it here,
+        so that the position can be taken again after the report)."""
 
     def exit_order(self) -> bt.Order | None:
         """The order sent when ``exit_signal()`` fires (default: market sell of everything)."""
@@ -104,10 +172,28 @@ class SignalStrategy(ArticleStrategy):
     def next(self) -> None:
         if self.pending is not None:
             return
+        aside = self.aside_next()
         if self.position.size <= 0:
-            if self.entry_signal():
+            if not aside and self.entry_signal():
                 self.pending = self.buy_all("signal")
+        elif aside:
+            self.pending = self.tagged(self.exit_order(), "stand aside")
         elif self.exit_signal():
             self.pending = self.exit_order()
         else:
             self.while_holding()
+
+
+def _weekday_after(day: date, k: int) -> date:
+    """The ``k``-th weekday after ``day`` (an estimate of the k-th next session)."""
+    out = day
+    while k > 0:
+        out += timedelta(days=1)
+        if out.weekday() < 5:
+            k -= 1
+    return out
+
+
+def earnings_dates(text: str) -> list[str]:
+    """``"2025-05-15, 2025-08-13"`` -> ``["2025-05-15", "2025-08-13"]``."""
+    return [part.strip() for part in str(text).replace(";", ",").split(",") if part.strip()]

@@ -29,6 +29,11 @@ class BuyAndHold(ArticleStrategy):
     def __init__(self) -> None:
         self.sent = False
 
+    def signal_state(self) -> dict:
+        if self.position.size > 0:
+            return {"state": "long", "text": "holds to the end; never sells", "values": {}}
+        return {"state": "flat", "text": "buys with all the cash at the next open", "values": {}}
+
     def next(self) -> None:
         if not self.sent:
             self.sent = self.buy_all("entry") is not None

@@ -49,6 +49,12 @@ class Confluence(SignalStrategy):
         The RSI must be above this level (default 50).
     fail_count : int
         Exit when at least this many of the three checks fail, 1 to 3 (default 1).
+    stand_aside : int
+        Sessions before each earnings report to be flat (default 0 = off); see
+        :class:`strategies.base.SignalStrategy`.
+    earnings : str
+        The reports' reaction sessions, comma-separated YYYY-MM-DD (filled from the events
+        file when left empty).
     """
 
     alias = "confluence"
@@ -78,7 +84,7 @@ class Confluence(SignalStrategy):
 
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
-        problems = []
+        problems = super().check_params(p)
         for name in ("sma_period", "macd_fast", "macd_slow", "macd_signal", "rsi_period"):
             if p[name] < 1:
                 problems.append(f"{name}={p[name]} must be a positive number of bars")
@@ -119,6 +125,29 @@ class Confluence(SignalStrategy):
             self.macd.macd[0] > self.macd.signal[0],
             self.rsi[0] > self.p.rsi_mid,
         )
+
+    def signal_state(self) -> dict:
+        close, sma = float(self.data.close[0]), float(self.sma[0])
+        m, s, rsi = float(self.macd.macd[0]), float(self.macd.signal[0]), float(self.rsi[0])
+        ok = self.checks()
+        parts = [
+            f"close {close:.2f} {'>' if ok[0] else '<='} SMA {self.p.sma_period} {sma:.2f}",
+            f"MACD {m:.2f} {'>' if ok[1] else '<='} signal {s:.2f}",
+            f"RSI {rsi:.1f} {'>' if ok[2] else '<='} {self.p.rsi_mid:g}",
+        ]
+        values = {
+            "close": close,
+            "sma": sma,
+            "macd": m,
+            "signal": s,
+            "rsi": rsi,
+            "checks_ok": int(sum(ok)),
+        }
+        if self.position.size > 0:
+            tail = f"exits when {self.p.fail_count} of 3 fail ({3 - sum(ok)} failing)"
+            return {"state": "long", "text": "; ".join(parts) + f": {tail}", "values": values}
+        tail = f"enters when all 3 hold ({sum(ok)} of 3 now)"
+        return {"state": "flat", "text": "; ".join(parts) + f": {tail}", "values": values}
 
     def entry_signal(self) -> bool:
         return all(self.checks())

@@ -10,6 +10,10 @@ MODES = ("reclaim", "cross")
 EXIT_LINES = ("slow", "fast")
 
 
+def _state(state: str, text: str, values: dict) -> dict:
+    return {"state": state, "text": text, "values": values}
+
+
 class MATrend(SignalStrategy):
     """Long once the close reclaims the slow SMA and holds it; flat when it loses it (rule 2).
 
@@ -53,6 +57,12 @@ class MATrend(SignalStrategy):
     exit_on : str
         ``"slow"`` (exit when the close loses the slow SMA) or ``"fast"`` (when it loses the fast
         SMA); reclaim mode only.
+    stand_aside : int
+        Sessions before each earnings report to be flat (default 0 = off); see
+        :class:`strategies.base.SignalStrategy`.
+    earnings : str
+        The reports' reaction sessions, comma-separated YYYY-MM-DD (filled from the events
+        file when left empty).
     """
 
     alias = "ma_trend"
@@ -78,7 +88,7 @@ class MATrend(SignalStrategy):
 
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
-        problems = []
+        problems = super().check_params(p)
         for name in ("fast", "slow", "hold_bars"):
             if p[name] < 1:
                 problems.append(f"{name}={p[name]} must be a positive number of bars")
@@ -126,6 +136,10 @@ class MATrend(SignalStrategy):
             self.run = 0
             self.run_traded = False
 
+    def stood_aside(self) -> None:
+        # out for the report, not because the reclaim failed: the same run may be re-entered
+        self.run_traded = False
+
     def _exit_line(self) -> float:
         return self.fast_sma[0] if self.p.exit_on == "fast" else self.slow_sma[0]
 
@@ -137,6 +151,39 @@ class MATrend(SignalStrategy):
             self.run_traded = True
             return True
         return False
+
+    def signal_state(self) -> dict:
+        close, slow = float(self.data.close[0]), float(self.slow_sma[0])
+        values = {"close": close, f"sma_{self.p.slow}": slow}
+        held = self.position.size > 0
+        if self.p.mode == "cross":
+            fast = float(self.fast_sma[0])
+            values[f"sma_{self.p.fast}"] = fast
+            rel = f"SMA {self.p.fast} {fast:.2f} vs SMA {self.p.slow} {slow:.2f}"
+            if held:
+                return _state("long", f"{rel}: exits when SMA {self.p.fast} crosses below", values)
+            return _state("flat", f"{rel}: enters when SMA {self.p.fast} crosses above", values)
+        values.update(run=self.run, hold_bars=self.p.hold_bars)
+        line = self._exit_line()
+        name = f"SMA {self.p.fast if self.p.exit_on == 'fast' else self.p.slow}"
+        if held:
+            return _state(
+                "long",
+                f"close {close:.2f} vs {name} at {line:.2f}: exits on a close below it",
+                values,
+            )
+        return _state("flat", self._flat_text(close, slow), values)
+
+    def _flat_text(self, close: float, slow: float) -> str:
+        rel = f"close {close:.2f} vs SMA {self.p.slow} at {slow:.2f}"
+        if self.run is None:
+            return f"{rel}: waits for a close at or below it, then {self.p.hold_bars} closes above"
+        if self.run_traded:
+            return f"{rel}: this reclaim was traded; waits for a close at or below it and a new reclaim"
+        if close <= slow:
+            return f"{rel}: needs {self.p.hold_bars} closes above"
+        left = max(self.p.hold_bars - self.run, 0)
+        return f"{rel}: {self.run} close(s) above, needs {left} more"
 
     def exit_signal(self) -> bool:
         if self.p.mode == "cross":

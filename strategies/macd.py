@@ -47,6 +47,12 @@ class MACDMomentum(SignalStrategy):
         K: early entry after K bars of a negative, shrinking histogram (default 0 = off).
     above_zero : bool
         Only enter when MACD > 0 (default False).
+    stand_aside : int
+        Sessions before each earnings report to be flat (default 0 = off); see
+        :class:`strategies.base.SignalStrategy`.
+    earnings : str
+        The reports' reaction sessions, comma-separated YYYY-MM-DD (filled from the events
+        file when left empty).
     """
 
     alias = "macd"
@@ -70,7 +76,7 @@ class MACDMomentum(SignalStrategy):
 
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
-        problems = []
+        problems = super().check_params(p)
         for name in ("fast", "slow", "signal"):
             if p[name] < 1:
                 problems.append(f"{name}={p[name]} must be a positive number of bars")
@@ -109,6 +115,23 @@ class MACDMomentum(SignalStrategy):
         if self.p.above_zero and not self.macd.macd[0] > 0:
             return False
         return self.cross[0] > 0 or self._early()
+
+    def signal_state(self) -> dict:
+        m, s = float(self.macd.macd[0]), float(self.macd.signal[0])
+        values = {"macd": m, "signal": s, "histogram": m - s}
+        rel = f"MACD {m:.2f} vs signal {s:.2f} (histogram {m - s:+.2f})"
+        if self.position.size > 0:
+            return {
+                "state": "long",
+                "text": f"{rel}: exits when MACD crosses below its signal",
+                "values": values,
+            }
+        text = f"{rel}: enters when MACD crosses above its signal"
+        if self.p.early_bars > 0:
+            text += f", or after {self.p.early_bars} bars of a negative, shrinking histogram"
+        if self.p.above_zero:
+            text += " (only with MACD above zero)"
+        return {"state": "flat", "text": text, "values": values}
 
     def exit_signal(self) -> bool:
         return self.cross[0] < 0

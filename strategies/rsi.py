@@ -49,6 +49,12 @@ class RSIRebound(SignalStrategy):
         The strong-zone line for ``exit_below_mid`` (default 50).
     stop_pct : float
         Protective stop distance below the entry fill price, a fraction (default 0 = off).
+    stand_aside : int
+        Sessions before each earnings report to be flat (default 0 = off); see
+        :class:`strategies.base.SignalStrategy`.
+    earnings : str
+        The reports' reaction sessions, comma-separated YYYY-MM-DD (filled from the events
+        file when left empty).
     """
 
     alias = "rsi"
@@ -72,7 +78,7 @@ class RSIRebound(SignalStrategy):
 
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
-        problems = []
+        problems = super().check_params(p)
         if p["period"] < 1:
             problems.append(f"period={p['period']} must be a positive number of bars")
         if not 0 < p["oversold"] < p["overbought"] < 100:
@@ -129,6 +135,23 @@ class RSIRebound(SignalStrategy):
                 return True
             self.was_strong = self.was_strong or rsi > self.p.mid
         return False
+
+    def signal_state(self) -> dict:
+        rsi = float(self.rsi[0])
+        values = {"rsi": rsi}
+        if self.position.size > 0:
+            text = f"RSI {rsi:.1f}: exits at {self.p.overbought:g}"
+            if self.p.exit_below_mid:
+                if self.was_strong:
+                    text += f" or on a close back below {self.p.mid:g} (it has been above)"
+                else:
+                    text += f", or below {self.p.mid:g} once it has closed above it"
+            return {"state": "long", "text": text, "values": values}
+        where = "oversold" if rsi < self.p.oversold else "above the oversold line"
+        text = f"RSI {rsi:.1f} ({where}): enters when it crosses back above {self.p.oversold:g}"
+        if rsi >= self.p.oversold:
+            text += " (it must first fall below it)"
+        return {"state": "flat", "text": text, "values": values}
 
     def while_holding(self) -> None:
         if self.p.stop_pct > 0 and self.stop_order is None:

@@ -269,6 +269,28 @@ class RuleStrategy(ArticleStrategy):
         else:
             self.protect()
 
+    def signal_state(self) -> dict:
+        """The rule's conditions on this close, for ``crwv-bt today``."""
+        rule = type(self).rule
+        assert rule is not None
+        entry = _true(self.entry_line)
+        values: dict[str, Any] = {"entry": entry, "close": float(self.data.close[0])}
+        if self.position.size > 0:
+            parts = []
+            if rule.exit is not None:
+                values["exit"] = _true(self.exit_line)
+                parts.append(f"exit `{rule.exit.text}` is {str(values['exit']).lower()}")
+            level, reason = self.stop_level()
+            if level > 0:
+                parts.append(f"{reason} at {level:.2f}")
+            if self.orders_.max_bars:
+                parts.append(f"{self.held} of max {self.orders_.max_bars} closes held")
+            return {"state": "long", "text": "; ".join(parts) or "holds", "values": values}
+        text = (
+            f"entry `{rule.entry.text}` is {str(entry).lower()}: enters on a close where it is true"
+        )
+        return {"state": "flat", "text": text, "values": values}
+
     # ------------------------------------------------------------------ protective orders
     def stop_level(self) -> tuple[float, str]:
         """(price of the protective stop, its reason); price 0 without one."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import backtrader as bt
 
@@ -209,7 +209,12 @@ class SwingPlan(ArticleStrategy):
         try:
             return self.data.datetime[1] >= self.active_from
         except IndexError:
-            return False
+            # the last bar (`crwv-bt today`): the next session is the next weekday (a holiday
+            # there only makes the ladder go out one close early)
+            nxt = bt.num2date(self.data.datetime[0]).date() + _next_weekday_gap(
+                self.data.datetime[0]
+            )
+            return bt.date2num(nxt) >= self.active_from
 
     def _arm(self) -> None:
         if self.p.levels == "relative":
@@ -219,11 +224,14 @@ class SwingPlan(ArticleStrategy):
             self.ladder = tuple(float(x) for x in self.p.ladder)
             self.stop_price = float(self.p.stop)
             self.targets = tuple(float(x) for x in self.p.targets)
-        first = bt.num2date(
-            self.data.datetime[1]
-            if self.data.datetime[0] < self.active_from
-            else self.data.datetime[0]
-        )
+        now = self.data.datetime[0]
+        if now >= self.active_from:
+            first = bt.num2date(now)
+        else:
+            try:
+                first = bt.num2date(self.data.datetime[1])
+            except IndexError:  # armed on the last bar: the next weekday
+                first = bt.num2date(now) + _next_weekday_gap(now)
         self.levels = {
             "ladder": list(self.ladder),
             "stop": self.stop_price,
@@ -251,6 +259,35 @@ class SwingPlan(ArticleStrategy):
             cash_left -= size * price
             order = self.buy(exectype=bt.Order.Limit, price=price, size=size)
             self.ladder_orders.append(self.tagged(order, f"tranche {k}"))
+
+    # ------------------------------------------------------------------ state (crwv-bt today)
+
+    def signal_state(self) -> dict:
+        values = {
+            "ladder": list(self.ladder),
+            "stop": self.stop_price or None,
+            "targets": list(self.targets),
+            "targets_hit": self.targets_hit,
+        }
+        levels = ", ".join(f"{x:g}" for x in self.ladder)
+        if self.spent:
+            when = self.levels.get("active_to") or "?"
+            text = f"plan spent on {when}: nothing more to do (re-arming is off)"
+            return {"state": "spent", "text": text, "values": values}
+        if self.waiting_rearm:
+            text = (
+                f"waits for a close above {max(self.ladder):g} to send the ladder ({levels}) again"
+            )
+            return {"state": "waiting", "text": text, "values": values}
+        if not self.armed:
+            text = f"waits for {self.p.active_from}: the ladder goes out on the close before it"
+            return {"state": "waiting", "text": text, "values": values}
+        if self.position.size > 0:
+            left = ", ".join(f"{t:g}" for t in self.targets[self.targets_hit :])
+            text = f"in the plan: stop {self._stop_level():g}, targets left {left}"
+            return {"state": "long", "text": text, "values": values}
+        text = f"ladder resting at {levels}: buys when a session trades down to a tranche"
+        return {"state": "armed", "text": text, "values": values}
 
     # ------------------------------------------------------------------ order bookkeeping
 
@@ -344,6 +381,12 @@ class SwingPlan(ArticleStrategy):
             self.levels["active_to"] = None
         else:
             self.spent = True
+
+
+def _next_weekday_gap(num: float) -> timedelta:
+    """Days from the session ``num`` to the next weekday."""
+    wd = bt.num2date(num).weekday()
+    return timedelta(days=3 if wd == 4 else 2 if wd == 5 else 1)
 
 
 def relative_levels(ref: float, p) -> tuple[tuple[float, ...], float, tuple[float, ...]]:  # noqa: ANN001

@@ -34,7 +34,9 @@ STAGES: dict[str, tuple[int, str]] = {
     "engine.fast": (4, "fast"),
     "engine.variants": (4, "variants"),
     "engine.runner": (5, "runner"),
+    "engine.tickers": (5, "runner"),
     "engine.montecarlo_exec": (5, "montecarlo"),
+    "engine.montecarlo_run": (5, "montecarlo"),
     "engine.report": (6, "report"),
     "engine.sweep": (7, "sweep"),
     "engine.regress": (7, "regress"),
@@ -51,6 +53,7 @@ RESTRICTED = {
         "engine.report.figures",
         "engine.report.charts",
         "engine.report.price_chart",
+        "engine.report.montecarlo_chart",
         "engine.sweep.charts",
     ),
     "numba": ("engine.fast",),
@@ -65,6 +68,10 @@ LAZY = {
     ("engine.report.run_folder", "engine.report.charts"): "matplotlib; not with --no-plots",
     ("engine.report.run_folder", "engine.report.figures"): "matplotlib; not with --no-plots",
     ("engine.report.run_folder", "engine.report.price_chart"): "matplotlib; not with --no-plots",
+    (
+        "engine.report.run_folder",
+        "engine.report.montecarlo_chart",
+    ): "matplotlib; not with --no-plots",
     ("engine.cli.sweep_cmd", "engine.cli.sweep_run"): "the sweep stage: numba, its kernels, ...",
 }
 

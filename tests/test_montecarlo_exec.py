@@ -29,7 +29,7 @@ def test_swing_is_a_rerun_and_unmoved_rerun_gives_back_the_run(crwv: pd.DataFram
     run = run_backtest(STRATEGIES["swing"], crwv)
     assert mx.market_schedule(run, pd.DatetimeIndex(run.equity.index)) is None
     curves = mx.rerun(
-        crwv, run, STRATEGIES["swing"], np.array([0.0005]), np.random.default_rng(0), shift=0
+        crwv, run, STRATEGIES["swing"], np.array([0.0005]), np.random.default_rng(0), shift=(0, 0)
     )
     np.testing.assert_allclose(curves[0], run.equity.to_numpy(), rtol=1e-12)
     res = mx.execution_noise(run, crwv, STRATEGIES["swing"], n_paths=8, seed=2)
@@ -39,14 +39,17 @@ def test_swing_is_a_rerun_and_unmoved_rerun_gives_back_the_run(crwv: pd.DataFram
 def test_shifted_schedules_keep_order_sides_and_range() -> None:
     sends = np.zeros(30, dtype=np.int8)
     sends[[0, 5, 6, 20, 29]] = [1, -1, 1, -1, 1]
-    out = mx.shifted_schedules(sends, 500, 1, np.random.default_rng(4))
+    out = mx.shifted_schedules(sends, 500, (-1, 1), np.random.default_rng(4))
     for row in out:
         bars = np.flatnonzero(row)
         assert list(row[bars]) == [1, -1, 1, -1, 1]  # nothing lost, order kept
         assert (np.diff(bars) >= 1).all() and bars.min() >= 0 and bars.max() <= 29
     moved = np.array([np.flatnonzero(r) for r in out])
     assert moved[:, 0].min() == 0 and moved[:, 3].min() == 19 and moved[:, 3].max() == 21
-    same = mx.shifted_schedules(sends, 3, 0, np.random.default_rng(4))
+    same = mx.shifted_schedules(sends, 3, (0, 0), np.random.default_rng(4))
+    late = mx.shifted_schedules(sends, 200, (0, 1), np.random.default_rng(4))
+    late_bars = np.array([np.flatnonzero(r) for r in late])
+    assert (late_bars >= np.flatnonzero(sends)).all()
     assert (same == sends).all()
 
 
@@ -64,7 +67,8 @@ def test_execution_noise_is_seeded_and_moves_results(crwv: pd.DataFrame) -> None
     ("kwargs", "match"),
     [
         ({"n_paths": 0}, "positive"),
-        ({"shift": -1}, "shift"),
+        ({"shift": (1, 0)}, "shift"),
+        ({"shift": (-9, 1)}, "shift"),
         ({"slippage": (0.002, 0.001)}, "slippage"),
         ({"slippage": (0.0, 0.5)}, "slippage"),
     ],

@@ -14,6 +14,9 @@ Charts draw these (so a chart shows the values the strategies traded on), and
 * ``rsi(close, n)``: up = max(close_t - close_{t-1}, 0), down = max(close_{t-1} - close_t, 0),
   ``rsi = 100 - 100 / (1 + smma(up) / smma(down))``; with backtrader's ``safediv``: 100 when
   there was no down move, 50 when there was no move at all. First value at bar ``n``.
+* ``atr(prices, n)``: Wilder's average true range, ``smma`` of the true range
+  ``max(high - low, |high - prev close|, |low - prev close|)`` (none on the first bar, which has
+  no previous close); first value at bar ``n`` (``crwv-bt today`` measures order distances in it).
 """
 
 from __future__ import annotations
@@ -69,3 +72,12 @@ def rsi(close: pd.Series, n: int = 14) -> pd.Series:
         out = 100.0 - 100.0 / (1.0 + up / down)
     out = out.mask((down == 0) & (up > 0), 100.0).mask((down == 0) & (up == 0), 50.0)
     return out
+
+
+def atr(prices: pd.DataFrame, n: int = 14) -> pd.Series:
+    """Wilder's average true range of a daily frame (``high``, ``low``, ``close``)."""
+    high, low, close = (prices[c].astype(float) for c in ("high", "low", "close"))
+    prev = close.shift(1)
+    tr = pd.concat([high - low, (high - prev).abs(), (low - prev).abs()], axis=1).max(axis=1)
+    tr.iloc[:1] = np.nan
+    return smma(tr, n).rename("atr")

@@ -180,3 +180,24 @@ def _build_cerebro(
     cerebro.addstrategy(strategy_cls, **resolved)
     cerebro.addanalyzer(_Recorder, _name="recorder")
     return cerebro
+
+
+def replay_to_end(
+    strategy_cls: type[bt.Strategy],
+    prices: pd.DataFrame,
+    params: dict[str, Any] | None = None,
+    *,
+    cash: float = 100_000.0,
+    costs: Costs | None = None,
+    fractional: bool = False,
+) -> tuple[bt.Strategy, bt.BrokerBase]:
+    """Run like :func:`run_backtest` and hand back the live strategy and broker at the last bar.
+
+    ``crwv-bt today`` reads the position, the orders still working at the broker and the
+    strategy's own state there (:mod:`engine.backtest.today`); nothing else should keep
+    backtrader objects.
+    """
+    resolved = params_mod.resolve(strategy_cls, params)
+    cerebro = _build_cerebro(strategy_cls, prices, resolved, cash, costs or Costs(), fractional)
+    strat = cerebro.run()[0]
+    return strat, cerebro.broker

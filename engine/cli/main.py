@@ -25,11 +25,21 @@ from engine.cli import (
     run_cmd,
     strategies_cmd,
     sweep_cmd,
+    today_cmd,
 )
 from engine.errors import UserError
 
 #: Every command module, in ``--help`` order.
-COMMANDS = (run_cmd, strategies_cmd, rules_cmd, data_cmd, report_cmd, sweep_cmd, regress_cmd)
+COMMANDS = (
+    run_cmd,
+    today_cmd,
+    strategies_cmd,
+    rules_cmd,
+    data_cmd,
+    report_cmd,
+    sweep_cmd,
+    regress_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

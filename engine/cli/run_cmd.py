@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine import params as params_mod
 from engine.analysis.metrics import METRIC_KEYS
+from engine.cli import montecarlo_opts, tickers_opts
 from engine.cli.options import (
     add_cost_options,
     add_data_options,
@@ -19,11 +20,13 @@ from engine.cli.options import (
     rule_classes,
     strategy_class,
 )
+from engine.data.events import load_events
 from engine.errors import ParamError
 from engine.params import suggest
 from engine.report.display import format_table
+from engine.report.extras import Extras
 from engine.report.run_folder import write_run
-from engine.runner import Config, load_benchmark, rank, run_configs
+from engine.runner import Config, load_benchmark, rank, run_configs, with_earnings
 from engine.variants import default_variants_path, find_variant, load_variants
 from strategies import lookup
 
@@ -44,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--variant", help="run one variant of --config")
     add_rule_options(run)
+    tickers_opts.add_options(run)
+    montecarlo_opts.add_options(run)
     add_output_options(run)
     add_data_options(run)
     add_cost_options(run)
@@ -57,6 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_rule_options(cmp_)
     cmp_.add_argument("--metric", default="sharpe", help="rank by this metric key (default sharpe)")
     cmp_.set_defaults(variant=None, func=cmd_compare)
+    tickers_opts.add_options(cmp_)
+    montecarlo_opts.add_options(cmp_)
     add_output_options(cmp_)
     add_data_options(cmp_)
     add_cost_options(cmp_)
@@ -146,11 +153,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
+    mc_settings = montecarlo_opts.settings_from(args)  # bad options fail before any run
+    if args.tickers:
+        return tickers_opts.run(args, configs, rank_by)
     costs = costs_from(args)
     warm = max(
         (getattr(c.strategy_cls, "warmup", lambda p: 0)(_resolved(c)) for c in configs), default=0
     )
     prices = load_window(args, min_bars=warm + 1)
+    events = load_events(args.ticker, args.data_dir)
+    configs = with_earnings(configs, events, prices)
     batch = run_configs(
         configs,
         prices,
@@ -177,10 +189,18 @@ def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None
     print(format_table(metrics))
     for r in results:
         _print_notes(r)
+    mc = montecarlo_opts.report(batch, prices, configs, mc_settings) if mc_settings else {}
+    extras = Extras(events=events, monte_carlo=mc.get("results"), summaries=mc.get("summaries"))
     out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
     if not args.no_files:
         written = write_run(
-            out, results, metrics, prices, plots=not args.no_plots, buy_hold=batch.buy_hold
+            out,
+            results,
+            metrics,
+            prices,
+            plots=not args.no_plots,
+            buy_hold=batch.buy_hold,
+            extras=extras,
         )
         print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
     return 0

@@ -213,7 +213,18 @@ def full_columns(
             out[key] = arr
         else:
             out[key] = np.full(m, default)
+    _refuse_uncovered(strategy, out)
     return out, m
+
+
+def _refuse_uncovered(strategy: str, cols: dict[str, np.ndarray]) -> None:
+    """The kernels have no stand-aside window: refuse rather than ignore ``stand_aside`` > 0."""
+    aside = cols.get("stand_aside")
+    if aside is not None and np.any(np.asarray(aside, dtype=float) != 0):
+        raise ParamError(
+            f"the fast engine does not cover {strategy} with stand_aside > 0 (standing aside "
+            "before earnings); use --engine backtrader"
+        )
 
 
 def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarray]:

@@ -22,11 +22,14 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
+from matplotlib.transforms import blended_transform_factory
 
 from engine.analysis.indicators import macd, rsi, sma
 from engine.analysis.returns import drawdown_series
+from engine.data.events import chart_events
 from engine.report.display import is_benchmark
 from engine.report.figures import date_axis, dollar_axis, new_figure, save_png
+from engine.report.levels import event_color
 from engine.result import RunResult
 
 STRATEGY_COLOR = "#1f77b4"
@@ -71,6 +74,8 @@ def equity_figure(
     result : the run to draw
     buy_hold : the buy-and-hold benchmark run (drawn in grey), or None
     path : if given, the PNG is written there atomically
+    events : the ticker's events (:func:`engine.data.events.load_events`), marked on their
+        reaction sessions; None for none
 
     Returns
     -------
@@ -161,6 +166,8 @@ def comparison_figure(
     ----------
     results : the runs to compare (same ticker and window expected)
     path : if given, the PNG is written there atomically
+    events : the ticker's events (:func:`engine.data.events.load_events`), marked on their
+        reaction sessions; None for none
 
     Returns
     -------
@@ -204,7 +211,10 @@ def _total_return(run: RunResult) -> float:
 
 
 def indicator_figure(
-    result: RunResult, prices: pd.DataFrame, path: str | os.PathLike[str] | None = None
+    result: RunResult,
+    prices: pd.DataFrame,
+    path: str | os.PathLike[str] | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Figure:
     """The article's technical read: price with SMA 20/60, MACD(12, 26, 9) and RSI(14).
 
@@ -216,6 +226,8 @@ def indicator_figure(
     result : the run whose window, ticker and fills are shown (fills as small markers)
     prices : DatetimeIndex, columns open high low close adj_close volume
     path : if given, the PNG is written there atomically
+    events : the ticker's events (:func:`engine.data.events.load_events`), marked on their
+        reaction sessions; None for none
 
     Returns
     -------
@@ -233,6 +245,8 @@ def indicator_figure(
     for n, color in SMA_COLORS.items():
         ax.plot(ind.index, ind[f"sma{n}"], color=color, lw=1.1, label=f"SMA {n}")
     _small_fill_markers(ax, result)
+    if events is not None:
+        draw_event_markers(ax, chart_events(events, pd.DatetimeIndex(ind.index)))
     ax.set_ylabel("price")
     dollar_axis(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
@@ -298,3 +312,32 @@ def _draw_rsi(ax: Axes, values: pd.Series) -> None:
     ax.set_yticks([0, 30, 50, 70, 100])
     ax.set_ylabel("RSI")
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+
+
+def draw_event_markers(ax: Axes, placed: pd.DataFrame) -> list[Any]:
+    """Dated events on a price axis: a dotted line on each reaction session and its label at
+    the top (two rows when markers are a few days apart). ``placed``:
+    :func:`engine.data.events.chart_events`. Returns the labels (obstacles for fill labels)."""
+    labels: list[Any] = []
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    last, row_no = None, 0
+    for row in placed.itertuples(index=False):
+        c = event_color(row.kind)
+        near = last is not None and (pd.Timestamp(row.session) - last).days < 10
+        row_no = 1 - row_no if near else 0
+        last = pd.Timestamp(row.session)
+        ax.axvline(row.session, color=c, lw=0.8, ls=":", alpha=0.9, zorder=1)
+        labels.append(
+            ax.annotate(
+                row.label,
+                (row.session, 0.995 - 0.05 * row_no),
+                xycoords=trans,
+                ha="center",
+                va="top",
+                fontsize=7,
+                color="white",
+                bbox={"boxstyle": "round,pad=0.2", "fc": c, "ec": "none", "alpha": 0.9},
+                zorder=6,
+            )
+        )
+    return labels

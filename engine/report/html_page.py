@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from engine.report.display import MISSING, format_value, metric_rows, title
+from engine.report.extras import Extras, events_section, montecarlo_section
 from engine.result import Costs, RunResult
 
 CSS = """
@@ -294,6 +295,7 @@ def render_html(
     images: dict[str, bytes],
     *,
     slugs: dict[str, str],
+    extras: Extras | None = None,
 ) -> str:
     """The whole report page.
 
@@ -304,6 +306,7 @@ def render_html(
     doc : the ``metrics.json`` document (fill rules, metric notes)
     images : PNG file name -> bytes (inlined); empty when plots were switched off
     slugs : strategy name -> the file-name form used in the PNG names
+    extras : the ticker's events and the Monte Carlo (sections shown when present)
 
     Returns
     -------
@@ -319,8 +322,10 @@ def render_html(
             f'<p class="sub">{esc(window)} &middot; strategies: {esc(names)}</p>',
             settings_section(results, doc),
             metrics_section(metrics),
+            montecarlo_section(results, extras, images, slugs),
             charts_section(results, images, slugs),
             trades_section(results),
+            events_section(results, extras),
             notes_section(results, doc),
         ]
     )

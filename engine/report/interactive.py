@@ -28,7 +28,15 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from engine.analysis.indicators import sma
-from engine.report.levels import BUY_COLOR, LEVEL_STYLE, STOP_COLOR, TARGET_COLOR, level_segments
+from engine.data.events import chart_events
+from engine.report.levels import (
+    BUY_COLOR,
+    LEVEL_STYLE,
+    STOP_COLOR,
+    TARGET_COLOR,
+    event_color,
+    level_segments,
+)
 from engine.report.levels import active_window as level_window
 from engine.result import RunResult
 
@@ -402,7 +410,10 @@ def _layout(result: RunResult, index: pd.DatetimeIndex) -> dict[str, Any]:
 
 
 def chart_figure(
-    result: RunResult, prices: pd.DataFrame, bench: RunResult | None = None
+    result: RunResult,
+    prices: pd.DataFrame,
+    bench: RunResult | None = None,
+    events: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The interactive chart of one run as a plotly figure dict (``data`` and ``layout``).
 
@@ -412,6 +423,8 @@ def chart_figure(
     prices : DatetimeIndex, columns open high low close adj_close volume; the SMAs use the rows
         before the run's window too, as the strategies' indicators did
     bench : the buy-and-hold run over the same window, drawn in the account panel
+    events : the ticker's events (:func:`engine.data.events.load_events`), marked on the price
+        panel at their reaction sessions (hover: date, timing, source); None for none
 
     Returns
     -------
@@ -429,7 +442,99 @@ def chart_figure(
         *_fill_traces(result),
         *_equity_traces(result, bench),
     ]
-    return {"data": data, "layout": _layout(result, index)}
+    layout = _layout(result, index)
+    if events is not None and len(events):
+        shapes, notes = event_shapes(chart_events(events, index))
+        layout["shapes"] = [*layout.get("shapes", []), *shapes]
+        layout["annotations"] = [*layout.get("annotations", []), *notes]
+    return {"data": data, "layout": layout}
+
+
+def event_shapes(placed: pd.DataFrame, yref: str = "y domain") -> tuple[list, list]:
+    """``(shapes, annotations)``: a dotted line per event over the price panel and its label;
+    the title, timing and source on hover. ``placed``: :func:`engine.data.events.chart_events`
+    (the PNG charts draw the same placement, :func:`engine.report.charts.draw_event_markers`)."""
+    shapes, notes = [], []
+    for row in placed.itertuples(index=False):
+        day = pd.Timestamp(row.session).strftime("%Y-%m-%d")
+        c = event_color(row.kind)
+        line = {"color": c, "width": 1, "dash": "dot"}
+        shapes.append(
+            {"type": "line", "xref": "x", "yref": yref, "x0": day, "x1": day, "y0": 0, "y1": 1}
+            | {"line": line, "layer": "below"}
+        )
+        when = pd.Timestamp(row.date).strftime("%Y-%m-%d")
+        timing = str(row.timing).replace("_", " ")
+        notes.append(
+            {"xref": "x", "yref": yref, "x": day, "y": 1, "yanchor": "top", "text": row.label}
+            | {"showarrow": False, "font": {"size": 10, "color": "white"}, "bgcolor": c}
+            | {"hovertext": f"{when}: {row.title} ({timing})<br>source: {row.source}"}
+        )
+    return shapes, notes
+
+
+FAN_COLOR = "31, 119, 180"  # rgb of the strategy colour, for the translucent bands
+FAN_TITLES = {"block": "block bootstrap of daily returns", "execution": "execution noise"}
+
+
+def fan_figure(equity: pd.Series, methods: dict[str, Any]) -> dict[str, Any]:
+    """The run's account over the Monte Carlo fan of each method that has one (5-95 % and
+    25-75 % bands, the median path), one panel per method sharing the date axis."""
+    fans = [(m, r) for m, r in methods.items() if getattr(r, "fan", None) is not None]
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {
+        "height": 260 * max(len(fans), 1),
+        "margin": {"l": 70, "r": 20, "t": 30, "b": 40},
+        "hovermode": "x unified",
+        "showlegend": False,
+        "annotations": [],
+    }
+    step = 1.0 / max(len(fans), 1)
+    for k, (method, res) in enumerate(fans):
+        axis = "" if k == 0 else str(k + 1)
+        fan, x = res.fan, _dates(res.fan.index)
+        band = {"type": "scatter", "mode": "lines", "x": x, "xaxis": "x", "yaxis": f"y{axis}"}
+        for lo, hi, alpha in (("p5", "p95", 0.15), ("p25", "p75", 0.3)):
+            data.append(
+                band | {"y": _rounded(fan[lo], 0), "line": {"width": 0}, "hoverinfo": "skip"}
+            )
+            data.append(
+                band
+                | {"y": _rounded(fan[hi], 0), "line": {"width": 0}, "fill": "tonexty"}
+                | {"fillcolor": f"rgba({FAN_COLOR}, {alpha})", "name": f"{lo}-{hi}"}
+            )
+        data.append(
+            band
+            | {"y": _rounded(fan["p50"], 0), "name": "median path"}
+            | {"line": {"dash": "dash", "color": f"rgb({FAN_COLOR})", "width": 1}}
+        )
+        data.append(
+            band
+            | {
+                "x": _dates(equity.index),
+                "y": _rounded(equity, 0),
+                "name": "the run",
+                "line": {"color": STOP_COLOR, "width": 1.6},
+            }
+        )
+        top = 1.0 - k * step
+        layout[f"yaxis{axis}"] = {"domain": [top - step + 0.08, top - 0.02], "tickprefix": "$"}
+        layout["annotations"].append(
+            {
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": top,
+                "xanchor": "left",
+                "showarrow": False,
+            }
+            | {
+                "text": f"{FAN_TITLES.get(method, method)}: {res.n_paths:,} paths",
+                "yanchor": "bottom",
+            }
+        )
+    layout["xaxis"] = {"type": "date", "anchor": f"y{'' if len(fans) < 2 else len(fans)}"}
+    return {"data": data, "layout": layout}
 
 
 def chart_html(figure: dict[str, Any], div_id: str, *, rescale: bool = True) -> str:

@@ -1,7 +1,8 @@
 """A strategy's price levels on a chart: which to draw, in what colour, over which sessions.
 
 Shared by the PNG price chart (:mod:`engine.report.price_chart`) and the interactive chart
-(:mod:`engine.report.interactive`); no plotting library here.
+(:mod:`engine.report.interactive`); no plotting library here. Also the colours and legend of the
+dated events both charts mark (:func:`engine.data.events.chart_events` places them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,33 @@ LEVEL_STYLE = {  # level key -> (colour, label prefix)
     "targets": (TARGET_COLOR, "target"),
 }
 LEVEL_LEGEND = {"ladder": "entry ladder", "stop": "stop", "targets": "targets"}
+EVENT_COLORS = {  # event kind -> marker colour
+    "earnings": "#ff7f0e",
+    "lockup": "#d62728",
+    "ipo": "#7f7f7f",
+    "article": "#17becf",
+    "price": "#8c564b",
+}
+EVENT_NAMES = {  # marker label -> what it means (chart captions)
+    "E": "earnings",
+    "L": "lock-up expiry",
+    "IPO": "IPO",
+    "A": "article's plan date",
+    "H": "all-time high",
+    "I": "index event",
+    "*": "other event",
+}
+
+
+def event_color(kind: str) -> str:
+    """Marker colour of an event kind (grey for the kinds without one)."""
+    return EVENT_COLORS.get(kind, "#7f7f7f")
+
+
+def event_legend_text(placed: pd.DataFrame) -> str:
+    """``E earnings, L lock-up expiry, ...``: the labels a chart uses, for its caption."""
+    used = list(dict.fromkeys(placed["label"])) if len(placed) else []
+    return ", ".join(f"{u} {EVENT_NAMES.get(u, u)}" for u in used)
 
 
 def level_segments(levels: dict[str, Any]) -> list[tuple[str, float, str]]:

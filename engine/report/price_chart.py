@@ -22,7 +22,8 @@ from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import Bbox
 
 from engine.analysis.indicators import sma
-from engine.report.charts import SMA_COLORS, price_window, run_title
+from engine.data.events import chart_events
+from engine.report.charts import SMA_COLORS, draw_event_markers, price_window, run_title
 from engine.report.figures import date_axis, dollar_axis, new_figure, save_png
 from engine.report.levels import (
     BUY_COLOR,
@@ -76,7 +77,10 @@ def volume_profile(prices: pd.DataFrame, bins: int = 40) -> tuple[np.ndarray, np
 
 
 def price_figure(
-    result: RunResult, prices: pd.DataFrame, path: str | os.PathLike[str] | None = None
+    result: RunResult,
+    prices: pd.DataFrame,
+    path: str | os.PathLike[str] | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Figure:
     """Price with SMA 20/60, the strategy's levels, every fill labelled, volume and volume profile.
 
@@ -87,6 +91,8 @@ def price_figure(
     result : the run to draw (fills, levels, window)
     prices : DatetimeIndex, columns open high low close adj_close volume
     path : if given, the PNG is written there atomically
+    events : the ticker's events (:func:`engine.data.events.load_events`), marked on their
+        reaction sessions; None for none
 
     Returns
     -------
@@ -94,12 +100,14 @@ def price_figure(
     price-by-volume profile on the right (sharing the price axis).
     """
     fig = new_figure(12.5, 7.5)
-    draw_price_figure(fig, result, prices)
+    draw_price_figure(fig, result, prices, events)
     save_png(fig, path)
     return fig
 
 
-def draw_price_figure(fig: Figure, result: RunResult, prices: pd.DataFrame) -> None:
+def draw_price_figure(
+    fig: Figure, result: RunResult, prices: pd.DataFrame, events: pd.DataFrame | None = None
+) -> None:
     """Draw the price chart into an empty ``fig`` (see the module docstring for the layout)."""
     close_all = prices["close"].astype(float)
     win = price_window(result, prices)
@@ -115,6 +123,8 @@ def draw_price_figure(fig: Figure, result: RunResult, prices: pd.DataFrame) -> N
     for n, color in SMA_COLORS.items():
         ax.plot(win.index, smas[n], color=color, lw=1.1, label=f"SMA {n}")
     level_labels = _draw_levels(ax, result, pd.DatetimeIndex(win.index))
+    if events is not None:  # dated events (earnings, lock-up...) on their reaction sessions
+        level_labels += draw_event_markers(ax, chart_events(events, pd.DatetimeIndex(win.index)))
     _draw_fills(ax, result)
     ax.set_ylabel("price")
     dollar_axis(ax)

@@ -26,6 +26,7 @@ import pandas as pd
 from engine.analysis.periods import monthly_returns, worst_drawdowns
 from engine.report import interactive
 from engine.report.display import MISSING, format_value, metric_rows, title
+from engine.report.extras import Extras, montecarlo_block, trade_events_block
 from engine.report.html_page import (
     CSS,
     costs_text,
@@ -100,6 +101,7 @@ class Page:
     versus: dict[str, Versus] = field(default_factory=dict)
     anchors: dict[str, str] = field(default_factory=dict)
     summaries: dict[str, str] = field(default_factory=dict)  # strategy -> one-line rules
+    extras: Extras | None = None  # the ticker's events and the runs' Monte Carlo
 
 
 def _anchor(page: Page, name: str) -> str:
@@ -216,13 +218,16 @@ def strategy_section(page: Page, r: RunResult) -> str:
     parts.append(rule_block(r))
     if page.prices is not None and len(r.equity):
         bench = page.bench if page.bench is not None and page.bench.strategy != r.strategy else None
-        fig = interactive.chart_figure(r, page.prices, bench)
+        events = page.extras.events if page.extras is not None else None
+        fig = interactive.chart_figure(r, page.prices, bench, events)
         parts.append(interactive.chart_html(fig, f"chart-{anchor}"))
         parts.append(
             '<p class="sub">Drag to pan, wheel or box to zoom (the panels follow); hover a '
             "marker for the fill. Buttons under the chart change the window.</p>"
         )
     parts.append(trades_block(r, m))
+    parts.append(trade_events_block(r, page.extras))
+    parts.append(montecarlo_block(r, page.extras, _fan_html(r, page.extras, anchor)))
     names = [r.strategy]
     if page.bench is not None and page.bench.strategy != r.strategy:
         names.append(page.bench.strategy)
@@ -242,6 +247,15 @@ def strategy_section(page: Page, r: RunResult) -> str:
         parts.append(f"<h3>Notes</h3><ul>{items}</ul>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _fan_html(r: RunResult, extras: Extras | None, anchor: str) -> str:
+    """The interactive Monte Carlo fan of ``r`` ("" without one)."""
+    methods = (extras.monte_carlo or {}).get(r.strategy) if extras is not None else None
+    if not methods or all(getattr(m, "fan", None) is None for m in methods.values()):
+        return ""
+    fig = interactive.fan_figure(r.equity, methods)
+    return interactive.chart_html(fig, f"fan-{anchor}", rescale=False)
 
 
 def all_section(page: Page) -> str:

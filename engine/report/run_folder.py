@@ -37,14 +37,18 @@ from engine.analysis.metric_notes import metric_notes
 from engine.data.load import write_price_csv
 from engine.errors import UserError
 from engine.files import json_text, move_into, plain_json, staging_folder
+from engine.report import extras as extras_mod
 from engine.report.display import is_benchmark
+from engine.report.extras import Extras
 from engine.report.html_page import render_html
 from engine.report.run_folder_load import load_run
 from engine.result import FILL_COLUMNS, FILL_RULES, TRADE_COLUMNS, RunResult
 
 _DATA_FILES = ("metrics.json", "metrics.csv", "trades.csv", "fills.csv", "equity.csv", "prices.csv")
 _FIXED_PNGS = ("indicators.png", "comparison.png")
-_PNG_PATTERNS = ("equity_*.png", "price_*.png", *_FIXED_PNGS)
+_PNG_PATTERNS = ("equity_*.png", "price_*.png", extras_mod.FAN_PATTERN, *_FIXED_PNGS)
+# files a previous run may have left that this one does not write
+_STALE = (*_PNG_PATTERNS, extras_mod.EVENTS_FILE, extras_mod.FAN_FILE)
 
 
 def metrics_document(
@@ -158,6 +162,7 @@ def write_run(
     *,
     plots: bool = True,
     buy_hold: RunResult | None = None,
+    extras: Extras | None = None,
 ) -> list[Path]:
     """Write a run folder: metrics, tables, charts and ``report.html`` (module docstring).
 
@@ -169,6 +174,7 @@ def write_run(
     prices : the price window the runs used (DatetimeIndex, open high low close adj_close volume)
     plots : draw the PNG charts (the report then shows them)
     buy_hold : the buy-and-hold benchmark run, if it is not among ``results``
+    extras : the ticker's events and the Monte Carlo of the runs (:mod:`engine.report.extras`)
 
     Returns
     -------
@@ -180,7 +186,9 @@ def write_run(
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"strategy names must be distinct, got {', '.join(dup)} more than once")
     bench = find_benchmark(results, buy_hold)
-    doc = metrics_document(results, metrics, bench.strategy if bench else None)
+    doc = extras_mod.document(
+        metrics_document(results, metrics, bench.strategy if bench else None), extras
+    )
     table = pd.DataFrame({n: metrics[n] for n in names if n in metrics})
     table.index.name = "metric"
     with staging_folder(out_dir) as tmp:
@@ -194,12 +202,16 @@ def write_run(
             ),
             "fills.csv": _csv(_dates_as_text(stacked(results, "fills", FILL_COLUMNS), ["date"])),
             "equity.csv": _csv(equity_table(results, bench), index=True),
+            **extras_mod.files(extras, pd.DatetimeIndex(prices.index)),
         }
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
         write_price_csv(prices, tmp / "prices.csv")
-        rendered = _render(tmp, results, metrics, prices, bench, plots=plots, doc=doc)
-        return move_into(tmp, out_dir, _report_last([*_DATA_FILES, *rendered]), _PNG_PATTERNS)
+        rendered = _render(
+            tmp, results, metrics, prices, bench, plots=plots, doc=doc, extras=extras
+        )
+        data = [*_DATA_FILES, *(n for n in files if n not in _DATA_FILES)]
+        return move_into(tmp, out_dir, _report_last([*data, *rendered]), _STALE)
 
 
 def _render(
@@ -211,36 +223,51 @@ def _render(
     *,
     plots: bool,
     doc: dict[str, Any],
+    extras: Extras | None = None,
 ) -> list[str]:
     """Draw the PNGs and the HTML report into ``tmp``; the file names written, report last."""
-    images = draw_charts(results, prices, bench) if plots else {}
+    images = draw_charts(results, prices, bench, extras) if plots else {}
     for name, png in images.items():
         (tmp / name).write_bytes(png)
-    html = render_html(results, metrics, doc, images, slugs=_slugs([r.strategy for r in results]))
+    slugs = _slugs([r.strategy for r in results])
+    html = render_html(results, metrics, doc, images, slugs=slugs, extras=extras)
     (tmp / "report.html").write_text(html, encoding="utf-8")
     return [*images, "report.html"]
 
 
 def draw_charts(
-    results: list[RunResult], prices: pd.DataFrame | None, bench: RunResult | None
+    results: list[RunResult],
+    prices: pd.DataFrame | None,
+    bench: RunResult | None,
+    extras: Extras | None = None,
 ) -> dict[str, bytes]:
     """File name -> PNG bytes, in report order: comparison, indicators, then per strategy."""
     # The chart modules import matplotlib: +0.48 s measured on top of this module (median of 7
     # fresh interpreters). Imported here, when charts are drawn, so --no-plots never loads it.
-    from engine.report import charts, figures, price_chart
+    from engine.report import charts, figures, montecarlo_chart, price_chart
 
     images: dict[str, bytes] = {}
     if not results:
         return images
+    events = extras.events if extras is not None else None
+    fans = (extras.monte_carlo or {}) if extras is not None else {}
     images["comparison.png"] = figures.png_bytes(charts.comparison_figure(results))
     lead = next((r for r in results if r is not bench), results[0])
     if prices is not None:
-        images["indicators.png"] = figures.png_bytes(charts.indicator_figure(lead, prices))
+        images["indicators.png"] = figures.png_bytes(
+            charts.indicator_figure(lead, prices, events=events)
+        )
     for r, slug in zip(results, _slugs([r.strategy for r in results]).values(), strict=True):
         fig = charts.equity_figure(r, bench if bench is not r else None)
         images[f"equity_{slug}.png"] = figures.png_bytes(fig)
         if prices is not None:
-            images[f"price_{slug}.png"] = figures.png_bytes(price_chart.price_figure(r, prices))
+            fig = price_chart.price_figure(r, prices, events=events)
+            images[f"price_{slug}.png"] = figures.png_bytes(fig)
+        methods = fans.get(r.strategy)
+        if methods and any(getattr(m, "fan", None) is not None for m in methods.values()):
+            title = f"{r.strategy} on {r.ticker}: the run over its Monte Carlo paths"
+            fig = montecarlo_chart.plot_fan(r.equity, methods, title=title)
+            images[f"montecarlo_{slug}.png"] = figures.png_bytes(fig)
     return images
 
 
@@ -259,7 +286,8 @@ def rebuild_report(run_dir: Path) -> Path:
     if not (run_dir / "metrics.json").is_file():
         raise UserError(f"{run_dir}: no metrics.json here; give a folder written by a run")
     results, metrics, prices, bench, doc = load_run(run_dir)
+    extras = extras_mod.load(run_dir, doc)
     with staging_folder(run_dir) as tmp:
-        rendered = _render(tmp, results, metrics, prices, bench, plots=True, doc=doc)
+        rendered = _render(tmp, results, metrics, prices, bench, plots=True, doc=doc, extras=extras)
         move_into(tmp, run_dir, _report_last(rendered), _PNG_PATTERNS)
     return run_dir / "report.html"

@@ -9,7 +9,7 @@ import pytest
 
 from engine.analysis import indicators
 from engine.backtest import bt_compat
-from engine.testing.prices import chart_prices, random_path
+from engine.testing.prices import bars, chart_prices, random_path
 
 
 def backtrader_values(prices: pd.DataFrame) -> pd.DataFrame:
@@ -126,3 +126,11 @@ def test_rsi_wilder_by_hand() -> None:
     assert got.iloc[-1] == pytest.approx(100 - 100 / (1 + gain / loss))
     assert indicators.rsi(pd.Series(np.arange(30.0)), 14).iloc[-1] == 100.0
     assert indicators.rsi(pd.Series([5.0] * 30), 14).iloc[-1] == 50.0
+
+
+def test_atr_by_hand() -> None:
+    frame = bars([(10, 11, 9, 10), (10, 12, 9, 11), (11, 11, 8, 9), (9, 13, 9, 12)])
+    # true ranges from bar 1: max(3, 2, 1) = 3, max(3, 0, 3) = 3, max(4, 4, 0) = 4
+    got = indicators.atr(frame, 2)
+    assert np.isnan(got.iloc[:2]).all()
+    assert got.iloc[2] == pytest.approx(3.0) and got.iloc[3] == pytest.approx((3.0 + 4.0) / 2)

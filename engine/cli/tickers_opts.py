@@ -1,0 +1,120 @@
+"""``--tickers CRWV,NVDA,...`` for ``crwv-bt run`` and ``crwv-bt compare``: the same
+configurations on each ticker of the data dir, one robustness table (see :mod:`engine.tickers`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engine.analysis.metrics import METRIC_KEYS
+from engine.cli import montecarlo_opts
+from engine.cli.options import costs_from, default_out, registry
+from engine.data.events import load_events
+from engine.data.load import load_prices
+from engine.errors import ParamError
+from engine.files import atomic_write_text
+from engine.report import interactive
+from engine.report.extras import Extras
+from engine.report.run_folder import write_run
+from engine.report.tickers import format_table, render_tickers_html, window_note
+from engine.runner import load_benchmark, run_configs, with_earnings
+from engine.tickers import parse_tickers, robustness_table, run_tickers
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tickers",
+        metavar="A,B,...",
+        help="run on each of these tickers from the data dir and print one robustness table "
+        "(each metric by ticker, plus the median); the swing plan uses relative levels off CRWV",
+    )
+
+
+def run(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
+    """The multi-ticker ``run`` / ``compare``: table, per-ticker folders, robustness files."""
+    if args.csv:
+        raise ParamError("--tickers reads each ticker from the data dir; drop --csv (or --tickers)")
+    tickers = parse_tickers(args.tickers)
+    costs = costs_from(args)
+    mc = montecarlo_opts.settings_from(args)
+
+    def load(ticker: str) -> Any:
+        return load_prices(ticker, args.start, args.end, data_dir_=args.data_dir)
+
+    def one(cfgs: list, prices: Any, ticker: str) -> Any:
+        return run_configs(
+            with_earnings(cfgs, load_events(ticker, args.data_dir), prices),
+            prices,
+            buy_hold_cls=registry()["buy_hold"],
+            ticker=ticker,
+            cash=args.cash,
+            costs=costs,
+            fractional=args.fractional,
+            benchmark=load_benchmark(args.data_dir, prices),
+        )
+
+    runs = run_tickers(configs, tickers, load, one)
+    table = robustness_table(runs)
+    if rank_by:
+        table = _ranked(table, rank_by)
+    print(f"{window_note(runs)}; {costs.describe()}")
+    print(format_table(table))
+    extras = {}
+    for r in runs:
+        got: dict[str, Any] = {}
+        if mc is not None:
+            print(f"\n== {r.ticker}")
+            got = montecarlo_opts.report(r.batch, r.batch.prices, r.configs, mc)
+        extras[r.ticker] = Extras(
+            events=load_events(r.ticker, args.data_dir),
+            monte_carlo=got.get("results"),
+            summaries=got.get("summaries"),
+        )
+    if not args.no_files:
+        out = Path(args.out) if args.out else _default_out(rank_by)
+        written = _write(out, runs, table, args, extras)
+        print(
+            f"wrote {written} files to {out}/ (open {out / 'report.html'}; one folder per ticker)"
+        )
+    return 0
+
+
+def _ranked(table: Any, metric: str) -> Any:
+    if metric not in table.index.get_level_values("metric"):
+        if metric not in METRIC_KEYS:
+            raise ParamError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_KEYS)}")
+        return table
+    ascending = metric in ("max_drawdown_duration", "volatility")
+    order = table.loc[metric, "median"].sort_values(ascending=ascending, na_position="last").index
+    return table.reindex(order, level="strategy")
+
+
+def _default_out(rank_by: str | None) -> Path:
+    return default_out("compare-tickers" if rank_by else "run-tickers")
+
+
+def _write(out: Path, runs: list, table: Any, args: argparse.Namespace, extras: dict) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    charts = {}
+    for r in runs:
+        b = r.batch
+        count += len(
+            write_run(
+                out / r.ticker,
+                b.results,
+                b.metrics,
+                b.prices,
+                plots=not args.no_plots,
+                buy_hold=b.buy_hold,
+                extras=extras.get(r.ticker),
+            )
+        )
+        if not args.no_plots:
+            fig = interactive.comparison_figure(b.results, b.buy_hold)
+            charts[r.ticker] = interactive.chart_html(fig, f"growth-{r.ticker}", rescale=False)
+    atomic_write_text(out / "robustness.csv", table.to_csv())
+    atomic_write_text(out / "report.html", render_tickers_html(runs, table, charts))
+    return count + 2

@@ -1,0 +1,54 @@
+"""``crwv-bt today``'s state (:func:`engine.backtest.today.plan_today`) as text for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_today(report: dict[str, Any]) -> str:
+    """The report as text for the terminal."""
+    r = report
+    atr_txt = f", ATR({r['atr_period']}) {r['atr']:.2f}" if r["atr"] else ""
+    lines = [f"{r['ticker']} last bar {r['last_date']}: close {r['last_close']:.2f}{atr_txt}"]
+    if r["stale"]:
+        lines.append(
+            f"warning: data is stale: {r['missing_sessions']} session(s) have closed since "
+            f"{r['last_date']} (today {r['today']}); refresh with `crwv-bt data fetch {r['ticker']}`"
+        )
+    for s in r["strategies"]:
+        lines += ["", *_strategy_lines(s)]
+    verdict = (
+        "an order goes out at the next open" if r["exit_code"] else "nothing to do at the next open"
+    )
+    lines += ["", f"{verdict} (exit {r['exit_code']})"]
+    return "\n".join(lines)
+
+
+def _strategy_lines(s: dict[str, Any]) -> list[str]:
+    p = s["position"]
+    out = [f"{s['strategy']}: {s['signal']['state']}"]
+    if p["shares"]:
+        out.append(
+            f"  position {p['shares']:g} shares, avg entry {p['avg_entry']:.2f}, unrealised "
+            f"{p['unrealised_pnl']:+,.2f} ({p['unrealised_pct']:+.1%})"
+        )
+    else:
+        out.append(f"  no position; cash {s['cash']:,.2f}")
+    if s["signal"]["text"]:
+        out.append(f"  signal: {s['signal']['text']}")
+    for o in s["orders"]:
+        price = "market" if o["price"] is None else f"{o['type']} {o['price']:.2f}"
+        dist = ""
+        if o["distance_pct"] is not None:
+            dist = f"  {o['distance_pct']:+.1%}"
+            if o["distance_atr"] is not None:
+                dist += f" / {o['distance_atr']:+.1f} ATR"
+        new = (
+            "  NEW: goes out at the next open"
+            if o["sent_on_last_close"]
+            else f"  (working since {o['sent']})"
+        )
+        out.append(f"  order {o['side']} {o['shares']:g} {price} [{o['reason']}]{dist}{new}")
+    if not s["orders"]:
+        out.append("  no working orders")
+    return out

@@ -1,0 +1,104 @@
+"""crwv-bt today (engine.backtest.today, engine.report.today): positions, working orders and their distances, signal states,
+staleness, exit codes; ATR by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from engine.backtest.today import missing_sessions, plan_today
+from engine.report.today import format_today
+from engine.runner import Config
+from engine.testing.prices import bars
+from engine.testing.runs import NO_COSTS
+from strategies import STRATEGIES
+
+
+def test_missing_sessions() -> None:
+    assert missing_sessions(date(2026, 10, 9), date(2026, 10, 12)) == 0  # Monday not closed yet
+    assert missing_sessions(date(2026, 10, 9), date(2026, 10, 13)) == 1
+    assert missing_sessions(date(2025, 12, 23), date(2025, 12, 29)) == 2  # 24th, 26th (25th shut)
+
+
+def test_entry_on_the_last_close_exits_3() -> None:
+    prices = bars([(10,), (10,), (10,), (9,), (11,)])
+    cfg = Config("ma", STRATEGIES["ma_trend"], {"slow": 3, "fast": 2, "hold_bars": 1})
+    rep = plan_today([cfg], prices, ticker="XYZ", costs=NO_COSTS, today=date(2025, 8, 23))
+    assert rep["exit_code"] == 3 and not rep["stale"]
+    (order,) = rep["strategies"][0]["orders"]
+    assert order["type"] == "market" and order["side"] == "buy" and order["sent_on_last_close"]
+    assert rep["strategies"][0]["action"].startswith("buy ")
+    text = format_today(rep)
+    assert "goes out at the next open (exit 3)" in text and "NEW" in text
+
+
+def test_resting_ladder_with_distances() -> None:
+    prices = bars([(100, 101, 99, 100)] * 20, start="2025-08-01")  # ATR 2 from bar 14
+    cfg = Config("swing", STRATEGIES["swing"], {"active_from": "2025-08-20"})
+    rep = plan_today([cfg], prices, ticker="XYZ", costs=NO_COSTS, today=date(2025, 8, 30))
+    s = rep["strategies"][0]
+    assert s["signal"]["state"] == "armed" and rep["atr"] == pytest.approx(2.0)
+    assert [o["price"] for o in s["orders"]] == [94.0, 90.0, 86.0]
+    first = s["orders"][0]
+    assert first["distance_pct"] == pytest.approx(-0.06) and first["distance_atr"] == pytest.approx(
+        -3.0
+    )
+    assert not first["sent_on_last_close"] and rep["exit_code"] == 0
+    assert rep["stale"] and rep["missing_sessions"] == 1  # last bar Thu 28th; Fri 29th has closed
+    json.dumps(rep)  # plain data
+
+
+def test_ladder_goes_out_on_the_last_close_before_active_from() -> None:
+    prices = bars([(100,)] * 5, start="2025-08-18")  # Mon 18 .. Fri 22
+    cfg = Config("swing", STRATEGIES["swing"], {"active_from": "2025-08-25"})
+    rep = plan_today([cfg], prices, ticker="XYZ", costs=NO_COSTS, today=date(2025, 8, 23))
+    assert rep["exit_code"] == 3
+    assert len(rep["strategies"][0]["orders"]) == 3
+
+
+def test_real_crwv_today(crwv: pd.DataFrame) -> None:
+    cfgs = [Config(n, c, {}) for n, c in STRATEGIES.items()]
+    rep = plan_today(cfgs, crwv, ticker="CRWV", today=date(2026, 10, 10))
+    by = {s["strategy"]: s for s in rep["strategies"]}
+    assert rep["last_date"] == "2026-10-09" and not rep["stale"]
+    assert by["swing"]["signal"]["state"] == "spent" and by["buy_hold"]["position"]["shares"] > 0
+    assert "SMA 60" in by["ma_trend"]["signal"]["text"]
+    bh = by["buy_hold"]["position"]
+    assert bh["unrealised_pnl"] == pytest.approx(bh["shares"] * (82.08 - bh["avg_entry"]))
+
+
+def test_cli_exit_codes_and_json(tmp_path, capsys) -> None:  # noqa: ANN001
+    from engine.cli.main import main
+    from engine.data.load import write_price_csv
+
+    csv = tmp_path / "XYZ.csv"
+    write_price_csv(bars([(10,), (10,), (10,), (9,), (11,)]), csv)
+    args = ["today", "--csv", str(csv), "--ticker", "XYZ", "--strategy", "ma_trend"]
+    args += ["--param", "slow=3", "--param", "fast=2", "--param", "hold_bars=1"]
+    assert main([*args, "--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["strategies"][0]["action"].startswith("buy")
+    write_price_csv(bars([(10,), (10,), (10,), (9,), (11,), (12,)]), csv)  # bought at the open
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "nothing to do at the next open (exit 0)" in out and "ma_trend: long" in out
+    assert main(["today", "--csv", str(csv), "--strategy", "nope"]) == 2
+
+
+def test_rules_report_their_conditions_and_protective_orders(crwv: pd.DataFrame) -> None:
+    from engine.rules import load_rules
+    from strategies.rule import rule_strategy
+
+    book = load_rules("strategies/rules/examples.toml")
+    cfgs = [Config(n, rule_strategy(book.rules[n]), {}) for n in ("ema_rsi", "support_zone")]
+    rep = plan_today(cfgs, crwv, ticker="CRWV", today=date(2026, 10, 10))
+    flat, held = rep["strategies"]
+    assert flat["signal"]["state"] == "flat" and "entry `" in flat["signal"]["text"]
+    assert held["signal"]["state"] == "long"
+    kinds = {(o["type"], o["reason"]) for o in held["orders"]}
+    assert kinds == {("stop", "stop loss"), ("limit", "take profit")}
+    stop = next(o for o in held["orders"] if o["type"] == "stop")
+    assert stop["distance_pct"] == pytest.approx(stop["price"] / 82.08 - 1)

@@ -1,0 +1,60 @@
+"""Event markers (engine.report.charts, engine.report.interactive): one placement for the PNG and the interactive chart."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.data.events import chart_events, parse_events
+from engine.report.charts import draw_event_markers
+from engine.report.figures import new_figure
+from engine.report.interactive import event_shapes as plotly_event_shapes
+from engine.report.levels import event_legend_text
+
+SESSIONS = pd.bdate_range("2025-08-11", periods=10)
+EVENTS = parse_events(
+    {
+        "event": [
+            {
+                "date": "2025-08-12",
+                "kind": "earnings",
+                "timing": "after_close",
+                "title": "Q2",
+                "source": "pr",
+            },
+            {
+                "date": "2025-08-14",
+                "kind": "lockup",
+                "timing": "after_close",
+                "title": "lock-up",
+                "source": "news",
+            },
+            {
+                "date": "2025-12-01",
+                "kind": "earnings",
+                "timing": "after_close",
+                "title": "Q3",
+                "source": "pr",
+            },
+        ]
+    }
+)
+
+
+def test_matplotlib_markers_sit_on_reaction_sessions() -> None:
+    placed = chart_events(EVENTS, SESSIONS)
+    assert len(placed) == 2  # Q3 is past the window
+    fig = new_figure(6, 3)
+    ax = fig.add_subplot()
+    ax.plot(SESSIONS, range(10))
+    texts = draw_event_markers(ax, placed)
+    assert [t.get_text() for t in texts] == ["E", "L"]
+    xs = sorted(line.get_xdata()[0] for line in ax.get_lines()[1:])
+    assert [pd.Timestamp(x).day for x in xs] == [13, 15]
+    assert event_legend_text(placed) == "E earnings, L lock-up expiry"
+
+
+def test_plotly_shapes_match() -> None:
+    shapes, notes = plotly_event_shapes(chart_events(EVENTS, SESSIONS))
+    assert [s["x0"] for s in shapes] == ["2025-08-13", "2025-08-15"]
+    assert notes[0]["text"] == "E" and "source: pr" in notes[0]["hovertext"]
+    assert "2025-08-12: Q2 (after close)" in notes[0]["hovertext"]
