@@ -70,6 +70,12 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         help="PBO ranks at most N combinations: a larger sweep's PBO uses a random sample of N "
         "(seeded by --seed); the DSR always counts every combination (default 2000)",
     )
+    sweep.add_argument(
+        "--tickers",
+        metavar="A,B,...",
+        help="run the grid on each ticker (one folder each) and rank the combinations by the "
+        "median of --metric over the tickers; the swing plan uses relative levels off CRWV",
+    )
     add_data_options(sweep)
     add_cost_options(sweep)
     sweep.set_defaults(func=_run_sweep)

@@ -12,9 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from engine.cli.options import costs_from, default_out, load_window, one_rule, strategy_class
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
+from engine.files import atomic_write_text
+from engine.report.display import format_value
 from engine.runner import load_benchmark
 from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine
@@ -31,7 +35,9 @@ from engine.sweep.selection import metric_order, pick_heatmap_axes, summarise_vi
 from engine.sweep.store import SweepStore, code_version
 from engine.sweep.store_view import SweepView
 from engine.sweep.tasks import SweepData, make_job
+from engine.sweep.tickers import across_tickers
 from engine.sweep.walkforward import make_folds, run_walkforward
+from engine.tickers import parse_tickers, travel_params
 
 
 def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, Any]:
@@ -72,7 +78,8 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
 
 def _rule(args: argparse.Namespace) -> Any:
     """The rule of ``--rules`` / ``--rule`` (``args.strategy`` set to its ref), or None."""
-    if args.rules and args.strategy:
+    if args.rules and args.strategy and not args.strategy.startswith("rule:"):
+        # (a ``rule:`` strategy is this rule's ref, set by an earlier call: sweep --tickers)
         raise ParamError("give --strategy NAME or --rules FILE --rule NAME, not both")
     if not args.rules and not args.rule:
         if not args.strategy:
@@ -178,6 +185,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ParamError(f"--pbo-splits {args.pbo_splits} must be even and at least 2")
     if args.pbo_max_trials < 2:
         raise ParamError(f"--pbo-max-trials {args.pbo_max_trials} must be at least 2")
+    if args.tickers:
+        return _sweep_tickers(args)
+    _sweep_one(args)
+    return 0
+
+
+def _sweep_one(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFrame | None:
+    """One sweep on ``args.ticker``: run, rank, print, write; every row when ``keep_rows``."""
     prep = _prepare(args)
     varying = [k for k, v in prep["axes"].items() if len(v) > 1]
     heat = pick_heatmap_axes(args.heatmap, list(prep["axes"]), varying)
@@ -199,7 +214,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 store, prep["data"], job, _chunks(combos), _count(combos), **_sweep_options(args)
             )
         except SweepInterrupted as exc:
-            return _interrupted(exc, args.store)
+            raise SystemExit(_interrupted(exc, args.store)) from None
         print(f"stored {run.added:,} new row(s); {run.done_before:,} were already in the store")
         # Ranked in SQL: only the top rows, the chosen one and the keys are in memory; the
         # export, distribution and heatmap stream from (or aggregate in) the store.
@@ -218,6 +233,44 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 top=args.top,
             )
             _report_sweep(args, prep, summary, summary.ranked, heat)
+            if not keep_rows:
+                return None
+            ascending = metric_order(args.metric)
+            return pd.concat(list(view.ranked(args.metric, ascending)), ignore_index=True)
+
+
+def _sweep_tickers(args: argparse.Namespace) -> int:
+    """``sweep --tickers``: the grid on each ticker, then one table ranked by the median."""
+    if args.csv:
+        raise ParamError("--tickers reads each ticker from the data dir; drop --csv (or --tickers)")
+    tickers = parse_tickers(args.tickers)
+    _rule(args)  # a rule's ref becomes args.strategy before the first ticker
+    base = Path(args.out) if args.out else default_out("sweep-tickers")
+    grid = list(args.grid)
+    frames: dict[str, pd.DataFrame] = {}
+    for ticker in tickers:
+        args.ticker = ticker
+        args.out = str(base / ticker)
+        # the article's swing levels are CRWV dollars: elsewhere, relative levels (as `run`)
+        relative = travel_params({}, strategy_class(args.strategy), ticker).get("levels")
+        given = {g.split("=", 1)[0].strip() for g in grid}
+        args.grid = grid + (["levels=relative"] if relative and "levels" not in given else [])
+        print(f"\n== {ticker}")
+        rows = _sweep_one(args, keep_rows=True)
+        if rows is not None:
+            frames[ticker] = rows
+    keys = [g.split("=", 1)[0].strip() for g in grid]
+    table = across_tickers(frames, keys, args.metric, ascending=metric_order(args.metric), top=None)
+    print(f"\n{args.metric} by ticker, best median first (top {args.top}):")
+    shown = table.head(args.top).copy()
+    for col in [*tickers, "median"]:
+        if col in shown:
+            shown[col] = shown[col].map(lambda v: format_value(args.metric, v))
+    print(shown.to_string())
+    if not args.no_files:
+        base.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(base / "robustness.csv", table.to_csv())
+        print(f"wrote {base / 'robustness.csv'} (every combination) and one folder per ticker")
     return 0
 
 
