@@ -17,6 +17,9 @@ Definitions
   the recovery, or to the last session for an episode not recovered.
 * **Return since** a date *d*: ``E_last / E(last session before d) - 1``: what the account
   made from the close before *d*, the moment a plan dated *d* could first act.
+* **Hold from the open** of a date *d*: the stock bought at the open of the first session on or
+  after *d* and held to the last close (``close_last / open_d - 1``), before costs: buy & hold
+  measured from a dated plan's start.
 """
 
 from __future__ import annotations
@@ -123,3 +126,29 @@ def return_since(equity: pd.Series, start: str | pd.Timestamp) -> tuple[float, f
     base = max(int(eq.index.searchsorted(when)) - 1, 0)
     part = eq.iloc[base:]
     return float(part.iloc[-1] / part.iloc[0] - 1.0), float(drawdown_series(part).min())
+
+
+def hold_from_open(prices: pd.DataFrame, start: str | pd.Timestamp) -> tuple[float, float]:
+    """``(return, max drawdown)`` of the stock bought at the open of the first session on or
+    after ``start`` and held to the last close (the price move, before any cost).
+
+    The drawdown path is that open followed by every close; a dated plan's "buy & hold from the
+    plan's start" is this: what a trader who simply bought on the plan's first day would see.
+
+    Parameters
+    ----------
+    prices : ``open`` and ``close`` columns, DatetimeIndex of sessions
+    start : the first session that counts
+
+    Returns
+    -------
+    ``(close_last / open_first - 1, min over the path of value / running high - 1)``; NaN for
+    both when no session is on or after ``start``.
+    """
+    frame = prices.sort_index()
+    frame = frame.loc[pd.DatetimeIndex(frame.index) >= pd.Timestamp(start)]
+    if len(frame) == 0:
+        return float("nan"), float("nan")
+    first_open = float(frame["open"].iloc[0])
+    path = pd.Series([first_open, *frame["close"].astype(float)])
+    return float(path.iloc[-1] / first_open - 1.0), float(drawdown_series(path).min())

@@ -73,8 +73,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``crwv-bt run``: strategies (default all), overrides or one variant; table and run folder."""
     reg = registry()
     overrides = params_mod.parse_assignments(args.param)
+    described: dict[str, str] = {}
     if args.config or args.variant:
-        configs = _variant_configs(args, reg)
+        configs, described = _variant_configs(args, reg)
         if overrides:
             configs = [Config(c.label, c.strategy_cls, {**c.params, **overrides}) for c in configs]
     else:
@@ -82,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         names = args.strategy or ([] if rules else list(reg))
         configs = [Config(n, strategy_class(n), {}) for n in names] + rules
         configs = _apply_overrides(_unique_labels(configs), overrides)
-    return _run_and_report(args, configs, rank_by=None)
+    return _run_and_report(args, configs, rank_by=None, described=described)
 
 
 def _rule_configs(args: argparse.Namespace) -> list:
@@ -127,13 +128,30 @@ def _apply_overrides(configs: list, overrides: dict[str, str]) -> list:
     return out
 
 
-def _variant_configs(args: argparse.Namespace, reg: dict[str, type]) -> list:
+def _variant_configs(
+    args: argparse.Namespace, reg: dict[str, type]
+) -> tuple[list[Config], dict[str, str]]:
+    """The configurations of ``--config`` (one ``--variant`` or all), and their descriptions."""
     if args.variant and not args.config:
         args.config = str(default_variants_path())
     variants = load_variants(args.config, reg)
     if args.variant:
         variants = [find_variant(variants, args.variant, args.config)]
-    return [Config(v.name, lookup(v.strategy), v.params) for v in variants]
+    configs = [Config(v.name, lookup(v.strategy), v.params) for v in variants]
+    return configs, {v.name: v.description for v in variants if v.description}
+
+
+def _about(configs: list[Config], described: dict[str, str]) -> dict[str, dict]:
+    """Label -> description, base strategy and declared defaults, for the report."""
+    names = {cls: name for name, cls in registry().items()}
+    return {
+        c.label: {
+            "description": described.get(c.label) or getattr(c.strategy_cls, "summary", ""),
+            "base": names.get(c.strategy_cls, getattr(c.strategy_cls, "alias", c.label)),
+            "defaults": params_mod.declared(c.strategy_cls),
+        }
+        for c in configs
+    }
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -143,16 +161,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ParamError(
             "give --config VARIANTS.toml and/or --rules RULES.toml, e.g. --config strategies/variants.toml"
         )
-    configs = _variant_configs(args, registry()) if args.config else []
+    configs, described = _variant_configs(args, registry()) if args.config else ([], {})
     configs += _rule_configs(args)
     labels = [c.label for c in configs]
     twice = sorted({x for x in labels if labels.count(x) > 1})
     if twice:
         raise ParamError(f"{twice[0]!r} is both a variant and a rule; rename one of them")
-    return _run_and_report(args, configs, rank_by=args.metric)
+    return _run_and_report(args, configs, rank_by=args.metric, described=described)
 
 
-def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
+def _run_and_report(
+    args: argparse.Namespace,
+    configs: list,
+    rank_by: str | None,
+    described: dict[str, str] | None = None,
+) -> int:
     mc_settings = montecarlo_opts.settings_from(args)  # bad options fail before any run
     if args.tickers:
         return tickers_opts.run(args, configs, rank_by)
@@ -201,6 +224,7 @@ def _run_and_report(args: argparse.Namespace, configs: list, rank_by: str | None
             plots=not args.no_plots,
             buy_hold=batch.buy_hold,
             extras=extras,
+            about=_about(configs, described or {}),
         )
         print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
     return 0

@@ -66,3 +66,19 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
         return bool(np.isclose(float(a), float(b), rtol=0, atol=1e-12))
     return bool(a == b)
+
+
+def varying_params(params: list[dict[str, Any]]) -> list[str]:
+    """The parameter names whose values are not the same in every one of ``params``.
+
+    For a group of runs that traded identically these are the parameters that did not change a
+    fill in that window. A name missing from some of the dicts varies. Order: first seen.
+    """
+    names: list[str] = []
+    for p in params:
+        names += [k for k in p if k not in names]
+    return [
+        k
+        for k in names
+        if any(k not in p for p in params) or not all(_same(p[k], params[0][k]) for p in params[1:])
+    ]

@@ -19,7 +19,6 @@ montecarlo_fan.csv     ``strategy, method, date, p5, p25, p50, p75, p95``: the e
 
 from __future__ import annotations
 
-import base64
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from engine.data.events import chart_events, trade_events
-from engine.report.montecarlo import INTRO_HTML, bands_table_html
+from engine.report.montecarlo import bands_table_html
 from engine.result import RunResult
 
 EVENTS_FILE = "events.csv"
@@ -106,38 +105,12 @@ def _esc(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _img(name: str, png: bytes, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(caption)}">'
-        f"<figcaption>{_esc(caption)} ({_esc(name)})</figcaption></figure>"
-    )
-
-
 def montecarlo_block(r: RunResult, extras: Extras | None, figure_html: str = "") -> str:
     """One strategy's Monte Carlo: the bands table, notes and ``figure_html`` (its fan)."""
     doc = (extras.summaries or {}).get(r.strategy) if extras is not None else None
     if not doc:
         return ""
     return "<h3>How lucky was it? (Monte Carlo)</h3>" + bands_table_html(doc) + figure_html
-
-
-def montecarlo_section(
-    results: list[RunResult], extras: Extras | None, pngs: dict[str, bytes], slugs: dict[str, str]
-) -> str:
-    """ "How lucky was it?": per strategy, the bands of each method and its fan chart (PNG)."""
-    if extras is None or not extras.summaries:
-        return ""
-    parts = ["<h2>How lucky was it? (Monte Carlo)</h2>", INTRO_HTML]
-    for r in results:
-        doc = extras.summaries.get(r.strategy)
-        if not doc:
-            continue
-        name = f"montecarlo_{slugs[r.strategy]}.png"
-        parts.append(f"<h3>{_esc(r.strategy)}</h3>{bands_table_html(doc)}")
-        if name in pngs:
-            parts.append(_img(name, pngs[name], f"{r.strategy}: equity over the Monte Carlo fan"))
-    return "\n".join(parts)
 
 
 def trade_events_block(
@@ -159,14 +132,14 @@ def trade_events_block(
 
 
 def events_section(results: list[RunResult], extras: Extras | None) -> str:
-    """The ticker's events in the window, and per strategy the events inside its trades."""
+    """The ticker's events in the window (each strategy's section lists those inside its trades)."""
     if extras is None or extras.events is None:
         return ""
     events = extras.events
-    parts = ["<h2>Events</h2>"]
+    parts = ['<section id="events"><h2>Events</h2>']
     if len(events) == 0:
         ticker = results[0].ticker if results else ""
-        parts.append(f"<p>No events file for {_esc(ticker)} (data/events/).</p>")
+        parts.append(f"<p>No events file for {_esc(ticker)} (data/events/).</p></section>")
         return "\n".join(parts)
     rows = "".join(
         f"<tr><td>{pd.Timestamp(e.date).date()}</td><td{_LEFT}>{_esc(e.kind)}</td>"
@@ -180,8 +153,4 @@ def events_section(results: list[RunResult], extras: Extras | None) -> str:
         '<div class="wrap"><table><thead><tr><th>date</th><th>kind</th><th>event</th><th>timing</th>'
         f"<th>source</th></tr></thead><tbody>{rows}</tbody></table></div>"
     )
-    for r in results:
-        parts.append(
-            trade_events_block(r, extras, f"<h3>{_esc(r.strategy)}: events inside its trades</h3>")
-        )
-    return "\n".join(parts)
+    return "\n".join(parts) + "</section>"

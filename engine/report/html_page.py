@@ -1,20 +1,18 @@
-"""The HTML report: one self-contained page (inline CSS, images as base64 data URIs).
+"""Building blocks of the HTML pages: the style sheet, escaping, tables, the settings section.
 
-No script, no external font, style sheet or link: the file can be mailed or archived alone.
-Every piece of text from the run (names, parameters, notes, reasons) goes through
-:func:`html.escape`.
+The report page itself is assembled by :mod:`engine.report.results_page` (results first); the
+ticker robustness page (:mod:`engine.report.tickers`) shares the style sheet. Every piece of
+text from the run (names, parameters, notes, reasons) goes through :func:`html.escape`.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 from typing import Any
 
 import pandas as pd
 
-from engine.report.display import MISSING, format_value, metric_rows, title
-from engine.report.extras import Extras, events_section, montecarlo_section
+from engine.report.compare_html import about_html
 from engine.result import Costs, RunResult
 
 CSS = """
@@ -52,32 +50,6 @@ summary { cursor: pointer; color: #2b5d8a; }
 .note { color: #6b4e00; }
 .wrap { overflow-x: auto; }
 """
-
-_TRADE_VIEW = [  # column, heading, format kind
-    ("entry_date", "Entry", "date"),
-    ("exit_date", "Exit", "date"),
-    ("entry_price", "Entry price", "price"),
-    ("exit_price", "Exit price", "price"),
-    ("size", "Shares", "shares"),
-    ("pnl", "P&L", "dollars"),
-    ("return", "Return", "percent"),
-    ("bars_held", "Sessions", "int"),
-    ("exit_reason", "Exit reason", "text"),
-    ("mae", "MAE", "percent"),
-    ("mfe", "MFE", "percent"),
-    ("commission", "Commission", "fee"),
-]
-_FILL_VIEW = [
-    ("date", "Date", "date"),
-    ("side", "Side", "text"),
-    ("size", "Shares", "shares"),
-    ("price", "Price", "price"),
-    ("value", "Value", "dollars"),
-    ("commission", "Commission", "dollars"),
-    ("order_type", "Order", "text"),
-    ("reason", "Reason", "text"),
-    ("resized_from", "Resized from", "shares"),
-]
 
 
 def esc(value: Any) -> str:
@@ -183,10 +155,23 @@ def settings_section(results: list[RunResult], doc: dict[str, Any]) -> str:
     rules = doc.get("fill_rules", "")
     parts.append(f'<h3>Fill rules</h3><p class="rules">{esc(rules)}</p>')
     parts.append("<h3>Parameters</h3>")
+    entries = doc.get("strategies", {})
     for r in results:
+        entry = entries.get(r.strategy, {}) if isinstance(entries, dict) else {}
+        defaults = entry.get("defaults") if isinstance(entry, dict) else None
+        about = about_html(
+            r,
+            str(entry.get("description", "")),
+            defaults if isinstance(defaults, dict) else None,
+            str(entry.get("base", "")),
+        )
         params = [(k, _value_text(v)) for k, v in r.params.items()]
-        body = kv_table(params) if params else "<p>No parameters.</p>"
-        parts.append(f"<h4>{esc(r.strategy)}</h4>{rule_block(r)}{body}")
+        body = (
+            f"<details><summary>all {len(params)} parameters</summary>{kv_table(params)}</details>"
+            if params
+            else "<p>No parameters.</p>"
+        )
+        parts.append(f"<h4>{esc(r.strategy)}</h4>{about}{rule_block(r)}{body}")
     return "\n".join(parts)
 
 
@@ -195,143 +180,3 @@ def rule_block(r: RunResult) -> str:
     if not r.rule:
         return ""
     return f'<p class="sub">Rule, as written in its file:</p><pre class="rule">{esc(r.rule)}</pre>'
-
-
-def metrics_section(metrics: dict[str, pd.Series]) -> str:
-    """The metrics table: metric rows by group, one column per strategy."""
-    names = list(metrics)
-    head = "".join(f"<th>{esc(n)}</th>" for n in names)
-    rows, previous = [], None
-    for group, key in metric_rows(metrics):
-        if group != previous:
-            rows.append(f'<tr class="group"><td colspan="{len(names) + 1}">{esc(group)}</td></tr>')
-            previous = group
-        vals = "".join(
-            f"<td>{esc(format_value(key, metrics[n].get(key)) if key in metrics[n] else MISSING)}</td>"
-            for n in names
-        )
-        rows.append(f'<tr><td title="{esc(key)}">{esc(title(key))}</td>{vals}</tr>')
-    return (
-        "<h2>Metrics</h2>"
-        '<p class="sub">Fractions shown as percents. Win rate counts winning trades, not days.</p>'
-        f'<div class="wrap"><table><thead><tr><th>Metric</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def image_tag(name: str, png: bytes, caption: str) -> str:
-    """A figure with the PNG inlined as a base64 data URI."""
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
-        f"<figcaption>{esc(caption)} ({esc(name)})</figcaption></figure>"
-    )
-
-
-def charts_section(
-    results: list[RunResult], images: dict[str, bytes], slugs: dict[str, str]
-) -> str:
-    """Comparison and indicator charts, then each strategy's equity and price charts."""
-    if not images:
-        return "<h2>Charts</h2><p>Charts were not drawn for this run (plots switched off).</p>"
-    parts = ["<h2>Charts</h2>"]
-    captions = {
-        "comparison.png": "All strategies, growth of $1",
-        "indicators.png": "Price with SMA 20 / 60, MACD (12, 26, 9) and RSI (14)",
-    }
-    for name, caption in captions.items():
-        if name in images:
-            parts.append(image_tag(name, images[name], caption))
-    for r in results:
-        slug = slugs[r.strategy]
-        for kind, caption in (("equity", "equity and drawdown"), ("price", "price, levels, fills")):
-            name = f"{kind}_{slug}.png"
-            if name in images:
-                parts.append(image_tag(name, images[name], f"{r.strategy}: {caption}"))
-    return "\n".join(parts)
-
-
-def trades_section(results: list[RunResult]) -> str:
-    """Each strategy's round trips, and its fills in a collapsed block."""
-    parts = ["<h2>Trades</h2>"]
-    for r in results:
-        parts.append(f"<h3>{esc(r.strategy)}: {len(r.trades)} round trip(s)</h3>")
-        if len(r.trades):
-            parts.append(frame_table(r.trades, _TRADE_VIEW, signed=True))
-            if "is_open" in r.trades and r.trades["is_open"].astype(bool).any():
-                parts.append(
-                    '<p class="note">The last trade is still open: marked at the last close.</p>'
-                )
-        else:
-            parts.append("<p>No trades.</p>")
-        if len(r.fills):
-            parts.append(
-                f"<details><summary>{len(r.fills)} fill(s)</summary>"
-                f"{frame_table(r.fills, _FILL_VIEW, signed=False)}</details>"
-            )
-    return "\n".join(parts)
-
-
-def notes_section(results: list[RunResult], doc: dict[str, Any]) -> str:
-    """Run notes (rejected or resized orders...) and metric notes, per strategy."""
-    parts = ["<h2>Notes</h2>"]
-    entries = doc.get("strategies", {})
-    any_note = False
-    for r in results:
-        notes = list(r.notes) + list(entries.get(r.strategy, {}).get("metric_notes", []))
-        if notes:
-            any_note = True
-            items = "".join(f"<li>{esc(n)}</li>" for n in notes)
-            parts.append(f"<h3>{esc(r.strategy)}</h3><ul>{items}</ul>")
-    if not any_note:
-        parts.append("<p>Nothing to note.</p>")
-    return "\n".join(parts)
-
-
-def render_html(
-    results: list[RunResult],
-    metrics: dict[str, pd.Series],
-    doc: dict[str, Any],
-    images: dict[str, bytes],
-    *,
-    slugs: dict[str, str],
-    extras: Extras | None = None,
-) -> str:
-    """The whole report page.
-
-    Parameters
-    ----------
-    results : the runs, in display order
-    metrics : strategy name -> metrics Series (shown in this order)
-    doc : the ``metrics.json`` document (fill rules, metric notes)
-    images : PNG file name -> bytes (inlined); empty when plots were switched off
-    slugs : strategy name -> the file-name form used in the PNG names
-    extras : the ticker's events and the Monte Carlo (sections shown when present)
-
-    Returns
-    -------
-    HTML text, deterministic for the same inputs (no timestamp).
-    """
-    ticker = ", ".join(sorted({r.ticker for r in results})) or "no strategy"
-    fp = results[0].fingerprint if results else {}
-    window = f"{fp.get('first', '')} to {fp.get('last', '')}" if fp else ""
-    names = ", ".join(r.strategy for r in results)
-    body = "\n".join(
-        [
-            f"<h1>Backtest report: {esc(ticker)}</h1>",
-            f'<p class="sub">{esc(window)} &middot; strategies: {esc(names)}</p>',
-            settings_section(results, doc),
-            metrics_section(metrics),
-            montecarlo_section(results, extras, images, slugs),
-            charts_section(results, images, slugs),
-            trades_section(results),
-            events_section(results, extras),
-            notes_section(results, doc),
-        ]
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>Backtest report: {esc(ticker)}</title>\n<style>{CSS}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
-    )

@@ -5,10 +5,12 @@ Order of the page (what a trader came for first, the machinery last):
 1. title, the window and the costs in one line, a table of contents;
 2. **summary**: one card per strategy (total return, buy & hold over the same window, for a
    dated plan both measured from its start date, max drawdown, closed and open trades, win
-   rate, Sharpe; the best total return marked) and the "what happened" paragraph of each;
-3. **one section per strategy**: its rules, the interactive chart, its trades with the running
-   cumulative P&L (and its fills, folded), its metrics beside buy & hold's, monthly returns,
-   the five worst drawdowns, notes;
+   rate, Sharpe; the best total return marked), runs that traded identically flagged, and the
+   "what happened" paragraph of each;
+3. **one section per strategy**: its description and the parameters it changes, the key
+   metrics beside the cumulative-return chart (against buy & hold), monthly returns and the
+   five worst drawdowns, the interactive price chart, its trades with the running cumulative
+   P&L (and its fills, folded), every metric beside buy & hold's (folded), notes;
 4. **all strategies**: growth of $1 of every run and the full metrics table;
 5. **settings**, fill rules and parameters, folded.
 
@@ -23,10 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from engine.analysis.periods import monthly_returns, worst_drawdowns
+from engine.analysis.periods import hold_from_open, monthly_returns, return_since, worst_drawdowns
+from engine.analysis.returns import drawdown_series
 from engine.report import interactive
+from engine.report.compare_html import about_html, groups_html
 from engine.report.display import MISSING, format_value, metric_rows, title
-from engine.report.extras import Extras, montecarlo_block, trade_events_block
+from engine.report.extras import Extras, events_section, montecarlo_block, trade_events_block
 from engine.report.html_page import (
     CSS,
     costs_text,
@@ -36,6 +40,7 @@ from engine.report.html_page import (
     settings_section,
 )
 from engine.report.narrative import Versus, what_happened
+from engine.report.returns_chart import returns_figure
 from engine.report.summary import (
     CARD_CSS,
     best_strategy,
@@ -43,6 +48,7 @@ from engine.report.summary import (
     cumulative_pnl,
     defined,
     drawdowns_table_html,
+    key_metrics_html,
     monthly_table_html,
     sign_class,
     trade_count_text,
@@ -57,7 +63,7 @@ TRADE_VIEW = [  # column, heading, format kind
     ("size", "Shares", "shares"),
     ("pnl", "P&L", "dollars"),
     ("cum_pnl", "Cumulative P&L", "dollars"),
-    ("return", "Trade return", "percent"),
+    ("return", "Return on its buys", "percent"),
     ("bars_held", "Sessions", "int"),
     ("exit_reason", "Exit reason", "text"),
     ("mae", "MAE", "percent"),
@@ -83,9 +89,9 @@ SIGNED_METRICS = frozenset(
     "worst_trade expectancy sqn".split()
 )
 TRADE_RETURN_NOTE = (
-    "A trade's return is its P&amp;L over the capital it committed (the value of its buys); "
-    "the account's return is over the whole account, cash left idle included, so the two "
-    "differ unless every dollar was in the trade."
+    "Return on its buys: a trade's P&amp;L over the capital it committed (the value of its "
+    "buy fills). The account's return is over the whole account, cash left idle and "
+    "commissions included, so the two differ unless every dollar was in the trade."
 )
 
 
@@ -104,8 +110,87 @@ class Page:
     extras: Extras | None = None  # the ticker's events and the runs' Monte Carlo
 
 
+def versus_of(
+    result: RunResult,
+    metrics: pd.Series,
+    bench: RunResult | None,
+    prices: pd.DataFrame | None,
+) -> Versus:
+    """Buy & hold beside ``result``: over the same window and, for a dated plan, from its start.
+
+    The plan's start is its levels' ``active_from``; it counts only when after the first
+    session (a plan dated before the window is measured over the window alone).
+    """
+    bh_return = float(metrics.get("buy_hold_return", float("nan")))
+    bh_dd = float("nan")
+    if bench is not None and len(bench.equity):
+        eq = bench.equity.astype(float)
+        bh_dd = float(drawdown_series(eq).min())
+        if bh_return != bh_return:
+            bh_return = float(eq.iloc[-1] / eq.iloc[0] - 1.0)
+    since = (result.levels or {}).get("active_from")
+    if not since or prices is None or not len(result.equity):
+        return Versus(bh_return, bh_dd)
+    start = pd.Timestamp(since)
+    if start <= result.equity.index[0] or start > result.equity.index[-1]:
+        return Versus(bh_return, bh_dd)
+    window = prices.loc[: result.equity.index[-1]]
+    plan, _dd = return_since(result.equity, start)
+    held, held_dd = hold_from_open(window, start)
+    return Versus(bh_return, bh_dd, str(since), plan, held, held_dd)
+
+
+def build_page(
+    results: list[RunResult],
+    metrics: dict[str, pd.Series],
+    doc: dict[str, Any],
+    prices: pd.DataFrame | None,
+    bench: RunResult | None,
+    *,
+    anchors: dict[str, str] | None = None,
+    extras: Extras | None = None,
+) -> Page:
+    """The page of a run folder: buy & hold beside each run, descriptions from ``doc``.
+
+    Parameters
+    ----------
+    results, metrics : the runs in display order and their metrics by name
+    doc : the ``metrics.json`` document (fill rules, each strategy's ``description``)
+    prices : the price window (None: no price chart)
+    bench : the buy-and-hold run over the same window
+    anchors : strategy name -> element id (default ``s-NAME``)
+    extras : the ticker's events and the Monte Carlo
+    """
+    entries = doc.get("strategies", {})
+    return Page(
+        results=results,
+        metrics=metrics,
+        doc=doc,
+        prices=prices,
+        bench=bench,
+        versus={
+            r.strategy: versus_of(
+                r, metrics.get(r.strategy, pd.Series(dtype=object)), bench, prices
+            )
+            for r in results
+        },
+        anchors={k: f"s-{v}" for k, v in (anchors or {}).items()},
+        summaries={
+            r.strategy: str(entries.get(r.strategy, {}).get("description", ""))
+            for r in results
+            if entries.get(r.strategy, {}).get("description")
+        },
+        extras=extras,
+    )
+
+
 def _anchor(page: Page, name: str) -> str:
     return page.anchors.get(name, f"s-{name}")
+
+
+def _entry(page: Page, name: str) -> dict[str, Any]:
+    entry = page.doc.get("strategies", {}).get(name, {})
+    return entry if isinstance(entry, dict) else {}
 
 
 def header(page: Page) -> str:
@@ -131,7 +216,7 @@ def header(page: Page) -> str:
 
 
 def summary(page: Page) -> str:
-    """The cards, then what happened in each run."""
+    """The cards, runs that traded identically, then what happened in each run."""
     bench_name = page.bench.strategy if page.bench else None
     best = best_strategy(page.metrics, exclude=bench_name)
     cards = []
@@ -157,6 +242,7 @@ def summary(page: Page) -> str:
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<div class="cards">{"".join(cards)}</div>'
+        f"{groups_html(page.results, exclude=bench_name)}"
         f'<h3>What happened</h3><div class="story">{"".join(stories)}</div></section>'
     )
 
@@ -164,13 +250,17 @@ def summary(page: Page) -> str:
 def trades_block(r: RunResult, metrics: pd.Series) -> str:
     """The round trips with the running cumulative P&L, then the fills, folded."""
     n = len(r.trades)
-    parts = [f"<h3>Trades: {n} ({esc(trade_count_text(metrics))})</h3>"]
+    parts = [f"<h3>Trades: {n} round trip(s), {esc(trade_count_text(metrics))}</h3>"]
     if n:
         view = r.trades.assign(cum_pnl=cumulative_pnl(r.trades))
         parts.append(frame_table(view, TRADE_VIEW, signed=True))
         notes = [TRADE_RETURN_NOTE]
         if "is_open" in r.trades and r.trades["is_open"].astype(bool).any():
-            notes.insert(0, "The last trade is still open: it is valued at the last close.")
+            notes.insert(
+                0,
+                "The last trade is still open: it is valued at the last close, counted as open "
+                "(not closed) in the metrics.",
+            )
         parts.append(f'<p class="sub">{" ".join(notes)}</p>')
     else:
         parts.append("<p>No trades.</p>")
@@ -208,18 +298,43 @@ def metrics_block(names: list[str], metrics: dict[str, pd.Series]) -> str:
 
 
 def strategy_section(page: Page, r: RunResult) -> str:
-    """One strategy: rules, chart, trades, metrics beside buy & hold, months, drawdowns, notes."""
+    """One strategy: key metrics beside its cumulative return, months and drawdowns, the price
+    chart, trades, every metric, notes."""
     m = page.metrics.get(r.strategy, pd.Series(dtype=object))
+    v = page.versus.get(r.strategy, Versus())
     anchor = _anchor(page, r.strategy)
+    entry = _entry(page, r.strategy)
+    bench = page.bench if page.bench is not None and page.bench.strategy != r.strategy else None
     parts = [f'<section id="{esc(anchor)}"><h2>{esc(r.strategy)}</h2>']
-    rules = page.summaries.get(r.strategy)
-    if rules:
-        parts.append(f'<p class="sub">Rules: {esc(rules)}</p>')
+    defaults = entry.get("defaults")
+    parts.append(
+        about_html(
+            r,
+            page.summaries.get(r.strategy, ""),
+            defaults if isinstance(defaults, dict) else None,
+            str(entry.get("base", "")),
+        )
+    )
     parts.append(rule_block(r))
+    chart = ""
+    if len(r.equity):
+        fig = returns_figure(r, bench, page.prices, v.since)
+        chart = interactive.chart_html(fig, f"ret-{anchor}", rescale=False)
+    is_bench = page.bench is not None and page.bench.strategy == r.strategy
+    parts.append(
+        f'<div class="keyrow"><div>{key_metrics_html(m, v, benchmark=is_bench)}</div>'
+        f"<div>{chart}</div></div>"
+    )
+    parts.append(
+        '<div class="cols"><div><h3>Monthly returns of the account</h3>'
+        f"{monthly_table_html(monthly_returns(r.equity))}</div><div>"
+        "<h3>Worst 5 drawdowns of the account</h3>"
+        f"{drawdowns_table_html(worst_drawdowns(r.equity, 5))}</div></div>"
+    )
     if page.prices is not None and len(r.equity):
-        bench = page.bench if page.bench is not None and page.bench.strategy != r.strategy else None
         events = page.extras.events if page.extras is not None else None
         fig = interactive.chart_figure(r, page.prices, bench, events)
+        parts.append("<h3>Price, levels and fills</h3>")
         parts.append(interactive.chart_html(fig, f"chart-{anchor}"))
         parts.append(
             '<p class="sub">Drag to pan, wheel or box to zoom (the panels follow); hover a '
@@ -228,20 +343,13 @@ def strategy_section(page: Page, r: RunResult) -> str:
     parts.append(trades_block(r, m))
     parts.append(trade_events_block(r, page.extras))
     parts.append(montecarlo_block(r, page.extras, _fan_html(r, page.extras, anchor)))
-    names = [r.strategy]
-    if page.bench is not None and page.bench.strategy != r.strategy:
-        names.append(page.bench.strategy)
+    names = [r.strategy] + ([bench.strategy] if bench is not None else [])
     parts.append(
-        '<div class="cols"><div>'
-        f"<h3>Metrics</h3>{metrics_block(names, page.metrics)}</div><div>"
-        "<h3>Monthly returns of the account</h3>"
-        f"{monthly_table_html(monthly_returns(r.equity))}"
-        "<h3>Worst 5 drawdowns of the account</h3>"
-        f"{drawdowns_table_html(worst_drawdowns(r.equity, 5))}</div></div>"
+        f"<details><summary>Every metric of {esc(r.strategy)}"
+        f"{' beside ' + esc(bench.strategy) if bench is not None else ''}</summary>"
+        f"{metrics_block(names, page.metrics)}</details>"
     )
-    notes = list(r.notes) + list(
-        page.doc.get("strategies", {}).get(r.strategy, {}).get("metric_notes", [])
-    )
+    notes = list(r.notes) + list(entry.get("metric_notes", []))
     if notes:
         items = "".join(f"<li>{esc(n)}</li>" for n in notes)
         parts.append(f"<h3>Notes</h3><ul>{items}</ul>")
@@ -288,6 +396,7 @@ def render_page(page: Page) -> str:
             summary(page),
             *(strategy_section(page, r) for r in page.results),
             all_section(page),
+            events_section(page.results, page.extras),
             settings_block(page),
         ]
     )

@@ -16,7 +16,9 @@ equity.csv         ``date`` + one account-value column per strategy (plus the bu
 prices.csv         the price window, so the charts can be redrawn without the data dir
 *.png              ``equity_<name>.png``, ``price_<name>.png``, ``indicators.png``,
                    ``comparison.png``
-report.html        one self-contained page: images inlined, CSS inline, no script, no link
+report.html        one self-contained page, results first (:mod:`engine.report.results_page`):
+                   CSS and plotly.js inline, the interactive charts' data in the page, no
+                   link, nothing fetched; the PNGs are files beside it, not inlined
 =================  ============================================================================
 
 Atomicity: everything is built in a temp folder beside the target; only when all of it exists
@@ -40,7 +42,7 @@ from engine.files import json_text, move_into, plain_json, staging_folder
 from engine.report import extras as extras_mod
 from engine.report.display import is_benchmark
 from engine.report.extras import Extras
-from engine.report.html_page import render_html
+from engine.report.results_page import build_page, render_page
 from engine.report.run_folder_load import load_run
 from engine.result import FILL_COLUMNS, FILL_RULES, TRADE_COLUMNS, RunResult
 
@@ -52,9 +54,16 @@ _STALE = (*_PNG_PATTERNS, extras_mod.EVENTS_FILE, extras_mod.FAN_FILE)
 
 
 def metrics_document(
-    results: list[RunResult], metrics: dict[str, pd.Series], benchmark: str | None
+    results: list[RunResult],
+    metrics: dict[str, pd.Series],
+    benchmark: str | None,
+    about: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The content of ``metrics.json`` (plain data; see the module docstring)."""
+    """The content of ``metrics.json`` (plain data; see the module docstring).
+
+    ``about``: strategy name -> ``description``, ``base`` (the registered strategy a variant
+    is of) and ``defaults`` (its declared parameters), kept for the report and its rebuild.
+    """
     strategies = {}
     for r in results:
         m = metrics.get(r.strategy)
@@ -71,6 +80,8 @@ def metrics_document(
         }
         if r.rule:
             strategies[r.strategy]["rule"] = r.rule
+        for key, value in (about or {}).get(r.strategy, {}).items():
+            strategies[r.strategy][key] = plain_json(value)
     return {
         "version": 1,
         "order": [r.strategy for r in results],
@@ -163,6 +174,7 @@ def write_run(
     plots: bool = True,
     buy_hold: RunResult | None = None,
     extras: Extras | None = None,
+    about: dict[str, dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Write a run folder: metrics, tables, charts and ``report.html`` (module docstring).
 
@@ -175,6 +187,7 @@ def write_run(
     plots : draw the PNG charts (the report then shows them)
     buy_hold : the buy-and-hold benchmark run, if it is not among ``results``
     extras : the ticker's events and the Monte Carlo of the runs (:mod:`engine.report.extras`)
+    about : strategy name -> ``description``, ``base``, ``defaults`` (:func:`metrics_document`)
 
     Returns
     -------
@@ -187,7 +200,7 @@ def write_run(
         raise ValueError(f"strategy names must be distinct, got {', '.join(dup)} more than once")
     bench = find_benchmark(results, buy_hold)
     doc = extras_mod.document(
-        metrics_document(results, metrics, bench.strategy if bench else None), extras
+        metrics_document(results, metrics, bench.strategy if bench else None, about), extras
     )
     table = pd.DataFrame({n: metrics[n] for n in names if n in metrics})
     table.index.name = "metric"
@@ -230,7 +243,8 @@ def _render(
     for name, png in images.items():
         (tmp / name).write_bytes(png)
     slugs = _slugs([r.strategy for r in results])
-    html = render_html(results, metrics, doc, images, slugs=slugs, extras=extras)
+    page = build_page(results, metrics, doc, prices, bench, anchors=slugs, extras=extras)
+    html = render_page(page)
     (tmp / "report.html").write_text(html, encoding="utf-8")
     return [*images, "report.html"]
 

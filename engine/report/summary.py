@@ -19,6 +19,7 @@ import pandas as pd
 
 from engine.analysis import metrics as metrics_module
 from engine.analysis.periods import MONTHS
+from engine.report.display import format_value, title
 from engine.report.narrative import Versus, pct
 from engine.result import RunResult
 
@@ -48,6 +49,16 @@ nav.toc { background: #f1f4f7; border-radius: 6px; padding: 0.35em 0.8em; font-s
 nav.toc a { margin-right: 0.9em; white-space: nowrap; }
 .story { max-width: 70em; }
 .cols { display: flex; flex-wrap: wrap; gap: 0 2.5em; align-items: flex-start; }
+.keyrow { display: grid; grid-template-columns: minmax(260px, 330px) 1fr; gap: 1.2em;
+          align-items: start; margin: 0.6em 0 0.4em; }
+.keyrow > div { min-width: 0; }
+table.key { width: 100%; margin: 0; font-size: 0.86em; }
+table.key td:last-child { font-weight: 600; }
+table.key tr.head td { background: #f1f4f7; font-weight: 600; text-align: left; }
+.groups { background: #fff6da; border-left: 4px solid #d08c00; padding: 0.45em 0.9em;
+          margin: 0.4em 0 0.8em; }
+.groups p { margin: 0.2em 0; }
+@media (max-width: 800px) { .keyrow { grid-template-columns: 1fr; } }
 """
 
 
@@ -244,3 +255,71 @@ def drawdowns_table_html(frame: pd.DataFrame) -> str:
 def cumulative_pnl(trades: pd.DataFrame) -> pd.Series:
     """Running sum of the trades' P&L in table order (the open trade, last, marked to market)."""
     return trades["pnl"].astype(float).cumsum()
+
+
+#: the key metrics beside a strategy's cumulative-return chart (quantstats' tearsheet order)
+KEY_METRICS = [
+    "total_return",
+    "cagr",
+    "max_drawdown",
+    "sharpe",
+    "sortino",
+    "volatility",
+    "exposure",
+    "n_trades",
+    "n_open",
+    "win_rate",
+    "profit_factor",
+    "commission_paid",
+]
+
+
+def key_metrics_html(metrics: pd.Series, versus: Versus, *, benchmark: bool) -> str:
+    """The key-metrics table of one strategy: the account, buy & hold beside it, the trades.
+
+    Each title shows its definition on hover; a dated plan adds both figures measured from its
+    start date, labelled as such.
+    """
+    rows: list[str] = []
+
+    def row(label: str, text: str, value: Any = None) -> None:
+        cls = sign_class(value) if value is not None else ""
+        td = f'<td class="{cls}">{esc(text)}</td>' if cls else f"<td>{esc(text)}</td>"
+        rows.append(f"<tr><td>{label}</td>{td}</tr>")
+
+    rows.append('<tr class="head"><td colspan="2">Account, first to last session</td></tr>')
+    for key in KEY_METRICS:
+        if key not in metrics.index:
+            continue
+        value = metrics.get(key)
+        signed = key not in ("n_trades", "n_open", "exposure", "volatility", "win_rate")
+        signed = signed and key not in ("profit_factor", "commission_paid")
+        row(defined(key, title(key)), format_value(key, value), value if signed else None)
+        if key == "total_return" and not benchmark:
+            row(
+                defined("buy_hold_return", "Buy & hold, same window"),
+                pct(versus.bh_return),
+                versus.bh_return,
+            )
+    if versus.since:
+        rows.append(
+            f'<tr class="head"><td colspan="2">From the plan\'s start, {esc(versus.since)}</td></tr>'
+        )
+        row(
+            '<span class="def" title="The account from the close before the plan\'s first '
+            'session to the last close">Plan (account)</span>',
+            pct(versus.since_return),
+            versus.since_return,
+        )
+        row(
+            '<span class="def" title="The stock bought at the open of the plan\'s first '
+            'session and held to the last close, before costs">Buy &amp; hold from that open</span>',
+            pct(versus.since_bh_return),
+            versus.since_bh_return,
+        )
+        row(
+            "Buy &amp; hold max drawdown from then",
+            pct(versus.since_bh_max_drawdown),
+            versus.since_bh_max_drawdown,
+        )
+    return f'<table class="key"><tbody>{"".join(rows)}</tbody></table>'

@@ -14,6 +14,7 @@ from engine.analysis.periods import (
     DRAWDOWN_COLUMNS,
     MONTHS,
     monthly_returns,
+    hold_from_open,
     return_since,
     worst_drawdowns,
 )
@@ -112,4 +113,19 @@ def test_return_since_a_date() -> None:
     # a date on a weekend counts from the close before the next session
     assert return_since(eq, "2025-08-23") == pytest.approx((0.5, -0.2))
     ret, dd = return_since(eq, "2025-09-01")
+    assert math.isnan(ret) and math.isnan(dd)
+
+
+def test_hold_from_open_buys_at_the_first_open_on_or_after_the_date() -> None:
+    index = pd.DatetimeIndex(["2025-08-22", "2025-08-25", "2025-08-26", "2025-08-27"])
+    prices = pd.DataFrame(
+        {"open": [50.0, 100.0, 90.0, 70.0], "close": [55.0, 80.0, 120.0, 90.0]}, index=index
+    )
+    # bought at 2025-08-25's open (100); closes 80, 120, 90: -10%, the worst 90 vs 120 = -25%
+    assert hold_from_open(prices, "2025-08-25") == pytest.approx((-0.1, -0.25))
+    # a weekend date counts from the next session's open
+    assert hold_from_open(prices, "2025-08-23") == pytest.approx((-0.1, -0.25))
+    # the first close under the open is a drawdown too: 100 -> 80 is -20% before the high at 120
+    assert hold_from_open(prices.iloc[:2], "2025-08-25") == pytest.approx((-0.2, -0.2))
+    ret, dd = hold_from_open(prices, "2025-09-01")
     assert math.isnan(ret) and math.isnan(dd)

@@ -15,7 +15,7 @@ import pytest
 
 from engine.analysis.metrics import METRIC_KEYS, compute_metrics
 from engine.errors import UserError
-from engine.report import display, run_folder
+from engine.report import display, interactive, run_folder
 from engine.result import FILL_COLUMNS, TRADE_COLUMNS, RunResult
 
 DATA_FILES = ["metrics.json", "metrics.csv", "trades.csv", "fills.csv", "equity.csv", "prices.csv"]
@@ -168,17 +168,46 @@ def test_csv_tables(run_dir: Path, runs: list[RunResult], prices: pd.DataFrame) 
 
 def test_report_is_self_contained(run_dir: Path, runs: list[RunResult]) -> None:
     page = (run_dir / "report.html").read_text()
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", page, re.I)
-    assert "http" not in page.lower()
-    assert not re.search(r"<(script|link|iframe|object|embed)\b", page, re.I)
-    assert "@import" not in page and "url(" not in page
-    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == len(pngs(run_dir))
+    # plotly.js is inlined once, as shipped (its own text names web sites it never loads here)
+    library = interactive.plotly_js()
+    assert page.count(library) == 1
+    rest = page.replace(library, "")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", rest, re.I)
+    assert "http" not in rest.lower()
+    assert not re.search(r"<(link|iframe|object|embed|img)\b", rest, re.I)
+    assert not re.search(r"<script[^>]*\bsrc\s*=", rest, re.I)
+    assert "@import" not in rest and "url(" not in rest
     for r in runs:
-        assert f"<h3>{r.strategy}" in page
+        assert f"<h2>{r.strategy}</h2>" in page
+        assert f'id="chart-s-{r.strategy}"' in page  # the interactive price chart
     assert "Fill rules" in page and "bar t+1&#x27;s open" in page
     assert runs[0].fingerprint["sha256"] in page
     assert "Win rate (winning trades)" in page and "gap-up made it unaffordable" in page
+
+
+def test_report_opens_on_the_results(run_dir: Path, runs: list[RunResult]) -> None:
+    page = (run_dir / "report.html").read_text()
+    body = page[page.index("<body>") :]
+    headings = re.findall(r"<h2>(.*?)</h2>", body)
+    assert headings[0] == "Summary"
+    assert headings[-1] == "Settings, fill rules and parameters"
+    assert headings[1 : 1 + len(runs)] == [r.strategy for r in runs]
+    # the settings, the fingerprint and the parameters only after every result, folded
+    settings = body.index('<section id="settings">')
+    assert body.index(runs[0].fingerprint["sha256"]) > settings
+    assert body.index("<details>", settings) < body.index(runs[0].fingerprint["sha256"])
+    for marker in ('class="card', "Monthly returns", "Worst 5 drawdowns", "Trades: "):
+        assert body.index(marker) < settings
+    section = body[body.index('<section id="s-swing">') : body.index('<section id="s-ma_trend">')]
+    order = [
+        section.index('<table class="key">'),  # key metrics beside the cumulative return
+        section.index('id="ret-s-swing"'),
+        section.index("Monthly returns"),
+        section.index("Worst 5 drawdowns"),
+        section.index('id="chart-s-swing"'),
+        section.index("Trades: "),
+    ]
+    assert order == sorted(order)
 
 
 def test_report_escapes_text(tmp_path: Path, prices: pd.DataFrame, runs: list[RunResult]) -> None:
@@ -190,13 +219,15 @@ def test_report_escapes_text(tmp_path: Path, prices: pd.DataFrame, runs: list[Ru
     assert '<img src="http' not in page and "&lt;img src=&quot;http://x&quot;&gt;&amp;" in page
 
 
-def test_report_without_plots_says_so(tmp_path: Path, runs, metrics, prices) -> None:
+def test_report_without_plots_has_no_pngs_but_its_charts(
+    tmp_path: Path, runs, metrics, prices
+) -> None:
     out = tmp_path / "r"
     run_folder.write_run(out, runs, metrics, prices)
     assert pngs(out)
     run_folder.write_run(out, runs, metrics, prices, plots=False)
     assert pngs(out) == []  # charts of the previous run are not left to mislead
-    assert "plots switched off" in (out / "report.html").read_text()
+    assert 'id="chart-s-swing"' in (out / "report.html").read_text()  # interactive: no PNG
 
 
 # ----------------------------------------------------------------------------------------------
