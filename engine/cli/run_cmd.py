@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from engine import params as params_mod
@@ -23,9 +24,11 @@ from engine.cli.options import (
 from engine.data.events import load_events
 from engine.errors import ParamError
 from engine.params import suggest
+from engine.report.compare_html import group_marks, groups_text
 from engine.report.display import format_table
 from engine.report.extras import Extras
 from engine.report.run_folder import write_run
+from engine.report.summary_table import MAX_WIDTH, summary_table
 from engine.runner import Config, load_benchmark, rank, run_configs, with_earnings
 from engine.variants import default_variants_path, find_variant, load_variants
 from strategies import lookup
@@ -206,10 +209,12 @@ def _run_and_report(
         order = rank(metrics, rank_by, ascending=rank_by in ("max_drawdown_duration", "volatility"))
         metrics = {k: metrics[k] for k in order}
         results = sorted(results, key=lambda r: order.index(r.strategy))
-    print(
-        f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}"
-    )
-    print(format_table(metrics))
+    head = f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}"
+    if rank_by:
+        print(_compare_text(head, results, metrics, rank_by))
+    else:
+        print(head)
+        print(format_table(metrics))
     for r in results:
         _print_notes(r)
     mc = montecarlo_opts.report(batch, prices, configs, mc_settings) if mc_settings else {}
@@ -230,16 +235,30 @@ def _run_and_report(
     return 0
 
 
+def _compare_text(head: str, results: list, metrics: dict, rank_by: str) -> str:
+    """The compare table: one row per run, best first, identical runs marked, <= 100 columns."""
+    width = MAX_WIDTH
+    marks = group_marks(results)
+    parts = [textwrap.fill(head, width), f"ranked by {rank_by}, best first"]
+    parts.append(summary_table(metrics, marks=marks))
+    groups = groups_text(results, width)
+    if groups:
+        parts.append(groups)
+    return "\n".join(parts)
+
+
 def _print_notes(result) -> None:  # noqa: ANN001
-    """Notes of one run; the routine gap resizes are counted, not listed (fills.csv has them)."""
+    """Notes of one run, wrapped to 100 columns; the routine gap resizes are counted, not listed
+    (fills.csv has them)."""
     resized = [n for n in result.notes if "resized from" in n]
-    for note in result.notes:
-        if note not in resized:
-            print(f"note: {result.strategy}: {note}")
+    lines = [n for n in result.notes if n not in resized]
     if resized:
-        print(
-            f"note: {result.strategy}: {len(resized)} buy(s) resized at the fill because a gap made them unaffordable (fills.csv: resized_from)"
+        lines.append(
+            f"{len(resized)} buy(s) resized at the fill because a gap made them unaffordable "
+            "(fills.csv: resized_from)"
         )
+    for note in lines:
+        print(textwrap.fill(f"note: {result.strategy}: {note}", MAX_WIDTH, subsequent_indent="  "))
 
 
 def _resolved(cfg) -> dict:  # noqa: ANN001

@@ -10,6 +10,7 @@ Text from the run is escaped here.
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import Any
 
 from engine.report.compare import changed_params, identical_groups, varying_params
@@ -37,25 +38,51 @@ def changes_text(params: dict[str, Any], defaults: dict[str, Any] | None) -> str
     return ", ".join(f"{k} = {value_text(v)}" for k, v in changed.items())
 
 
-def group_sentences(results: list[RunResult], exclude: str | None = None) -> list[str]:
-    """One sentence per group of runs that filled exactly the same orders (plain text).
+#: the marks of groups of identical runs in the terminal table (``A``, ``B``, ...)
+GROUP_MARKS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-    ``5 variants traded identically (same fills, same results): a, b, c, d, e. In this window
-    these parameters did not change a fill: stop, stop_mode.`` Runs named ``exclude`` (the
-    benchmark) are left out.
-    """
+
+def _groups(results: list[RunResult], exclude: str | None) -> list[tuple[list[str], str]]:
+    """(names, sentence) of each group of runs that filled exactly the same orders."""
     runs = [r for r in results if r.strategy != exclude]
     by_name = {r.strategy: r for r in runs}
     out = []
     for names in identical_groups(runs):
-        text = (
-            f"{len(names)} runs traded identically (same fills, same results): {', '.join(names)}."
-        )
+        text = f"{len(names)} runs traded identically (same fills, same results): "
+        text += f"{', '.join(names)}."
         idle = varying_params([by_name[n].params for n in names])
         if idle:
             text += f" In this window these parameters did not change a fill: {', '.join(idle)}."
-        out.append(text)
+        out.append((names, text))
     return out
+
+
+def group_sentences(results: list[RunResult], exclude: str | None = None) -> list[str]:
+    """One sentence per group of runs that filled exactly the same orders (plain text).
+
+    ``5 runs traded identically (same fills, same results): a, b, c, d, e. In this window
+    these parameters did not change a fill: stop, stop_mode.`` Runs named ``exclude`` (the
+    benchmark) are left out.
+    """
+    return [text for _names, text in _groups(results, exclude)]
+
+
+def group_marks(results: list[RunResult], exclude: str | None = None) -> dict[str, str]:
+    """Run name -> the letter of its group of identical runs (``A`` for the first group)."""
+    return {
+        name: GROUP_MARKS[i % len(GROUP_MARKS)]
+        for i, (names, _text) in enumerate(_groups(results, exclude))
+        for name in names
+    }
+
+
+def groups_text(results: list[RunResult], width: int, exclude: str | None = None) -> str:
+    """The groups for a terminal: ``A: 5 runs traded identically ...``, wrapped to ``width``."""
+    lines = []
+    for i, (_names, text) in enumerate(_groups(results, exclude)):
+        mark = GROUP_MARKS[i % len(GROUP_MARKS)]
+        lines += textwrap.wrap(f"{mark}: {text}", width=width, subsequent_indent="   ")
+    return "\n".join(lines)
 
 
 def groups_html(results: list[RunResult], exclude: str | None = None) -> str:

@@ -28,7 +28,8 @@ import pandas as pd
 from engine.analysis.periods import hold_from_open, monthly_returns, return_since, worst_drawdowns
 from engine.analysis.returns import drawdown_series
 from engine.report import interactive
-from engine.report.compare_html import about_html, groups_html
+from engine.report.compare import identical_groups
+from engine.report.compare_html import about_html, changes_text, groups_html
 from engine.report.display import MISSING, format_value, metric_rows, title
 from engine.report.extras import Extras, events_section, montecarlo_block, trade_events_block
 from engine.report.html_page import (
@@ -215,10 +216,28 @@ def header(page: Page) -> str:
     )
 
 
+def card_about(page: Page, r: RunResult) -> str:
+    """The line under a card's name: the description, and the parameters a variant changes."""
+    entry = _entry(page, r.strategy)
+    text = page.summaries.get(r.strategy, "")
+    defaults = entry.get("defaults")
+    if isinstance(defaults, dict):
+        changes = changes_text(r.params, defaults)
+        if changes:
+            text = f"{text} ({changes})" if text else changes
+    return text
+
+
 def summary(page: Page) -> str:
-    """The cards, runs that traded identically, then what happened in each run."""
+    """Runs that traded identically, the cards, then what happened in each run (told once per
+    group of identical runs)."""
     bench_name = page.bench.strategy if page.bench else None
     best = best_strategy(page.metrics, exclude=bench_name)
+    same_as = {
+        name: names[0]
+        for names in identical_groups([r for r in page.results if r.strategy != bench_name])
+        for name in names[1:]
+    }
     cards = []
     stories = []
     for r in page.results:
@@ -233,16 +252,23 @@ def summary(page: Page) -> str:
                 anchor=_anchor(page, r.strategy),
                 best=r.strategy == best,
                 benchmark=is_bench,
+                about=card_about(page, r),
             )
+        )
+        first = same_as.get(r.strategy)
+        story = (
+            f"the same fills as {first}, so the same result (told above)."
+            if first
+            else what_happened(r, m, v)
         )
         stories.append(
             f'<p><a href="#{esc(_anchor(page, r.strategy))}"><b>{esc(r.strategy)}</b></a>: '
-            f"{esc(what_happened(r, m, v))}</p>"
+            f"{esc(story)}</p>"
         )
     return (
         '<section id="summary"><h2>Summary</h2>'
-        f'<div class="cards">{"".join(cards)}</div>'
         f"{groups_html(page.results, exclude=bench_name)}"
+        f'<div class="cards">{"".join(cards)}</div>'
         f'<h3>What happened</h3><div class="story">{"".join(stories)}</div></section>'
     )
 

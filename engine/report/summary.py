@@ -34,6 +34,7 @@ CARD_CSS = """
 .card .badge { font-size: 0.75em; background: #1e7a34; color: white; border-radius: 3px;
                padding: 0.05em 0.4em; margin-left: 0.4em; vertical-align: middle; }
 .card .badge.bench { background: #6b7785; }
+.card .about { color: #5b6670; font-size: 0.85em; line-height: 1.3; margin: 0.1em 0 0.2em; }
 .card .big { font-size: 1.9em; font-weight: 600; line-height: 1.2; }
 .card .vs { color: #3d4852; }
 .card .since { margin-top: 0.25em; padding: 0.25em 0.4em; background: #fff6da;
@@ -147,8 +148,12 @@ def card(
     anchor: str,
     best: bool,
     benchmark: bool,
+    about: str = "",
 ) -> str:
-    """One strategy's summary card: its return, buy & hold beside it, risk and trade counts."""
+    """One strategy's summary card: its return, buy & hold beside it, risk and trade counts.
+
+    ``about``: one line under the name (a variant's description and what it changes).
+    """
     total = _value(metrics, "total_return")
     badge = ""
     if benchmark:
@@ -157,8 +162,10 @@ def card(
         badge = '<span class="badge">best return</span>'
     rows = [
         f'<div class="name"><a href="#{esc(anchor)}">{esc(result.strategy)}</a>{badge}</div>',
-        f'<div class="big">{signed_span(pct(total), total)}</div>',
     ]
+    if about:
+        rows.append(f'<div class="about">{esc(about)}</div>')
+    rows.append(f'<div class="big">{signed_span(pct(total), total)}</div>')
     if benchmark:
         rows.append('<div class="vs">buy at the first allowed fill, hold to the end</div>')
     else:
