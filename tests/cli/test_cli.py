@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,6 +176,46 @@ def test_main_job_runs_every_strategy(
     assert set(doc["strategies"]) == set(STRATEGIES)
     header = stdout.splitlines()[1]
     assert all(name in header for name in STRATEGIES)
+
+
+def test_main_job_report_opens_on_the_plan_against_buy_and_hold(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "plan"
+    argv = ["run", "--strategy", "swing", "--out", str(out), "--data-dir", str(data_dir)]
+    code, _, _ = run_cli([*argv, "--no-plots"], capsys)
+    assert code == 0
+    page = (out / "report.html").read_text()
+    body = page[page.index("<body>") :]
+    assert re.findall(r"<h2>(.*?)</h2>", body)[0] == "Summary"
+    card = body[body.index('class="card') : body.index("</dl>")]
+    # the dated plan from its own start (2025-08-25): +55.7% against buy & hold's -12.7%
+    assert "+55.7%" in card and "-12.7%" in card and "-57.5%" in card and "2025-08-25" in card
+    assert body.index("Settings, fill rules and parameters") > body.index("Worst 5 drawdowns")
+
+
+def test_compare_groups_identical_variants_in_100_columns(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cmp"
+    argv = ["compare", "--config", str(ROOT / "strategies" / "variants.toml"), "--out", str(out)]
+    code, stdout, _ = run_cli([*argv, "--data-dir", str(data_dir), "--no-plots"], capsys)
+    assert code == 0
+    lines = [line for line in stdout.splitlines() if not line.startswith("wrote ")]  # a path
+    assert max(len(line) for line in lines) <= 100
+    same = ["article_plan", "tight_stop", "close_stop", "breakeven_after_t1", "ladder_30_days"]
+    rows = [line for line in stdout.splitlines() if line.startswith("A ")]
+    assert sorted(row.split()[1] for row in rows) == sorted(same)
+    notice = " ".join(stdout[stdout.index("A: 5 runs traded identically") :].split())
+    assert all(name in notice.split("did not change")[0] for name in same)
+    assert "did not change a fill: stop, stop_mode, breakeven_after_t1, max_wait_days." in notice
+    page = (out / "report.html").read_text()
+    assert "5 runs traded identically (same fills, same results)" in page
+    assert "Stop on a daily close below $80 (exit at the next open)" in page  # a description
+    assert "(stop_mode = close)" in page  # what the variant changes, on its card
+    # each variant's full parameter table only folded in the settings, never in the sections
+    settings = page.index('<section id="settings">')
+    assert "<th>ladder_step_pct</th>" not in page[:settings]
 
 
 def test_strategies_lists_every_parameter(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.report.compare import changed_params, fills_key, identical_groups
+from engine.report.compare import changed_params, fills_key, identical_groups, varying_params
 from engine.result import FILL_COLUMNS, RunResult
 
 
@@ -55,3 +55,13 @@ def test_changed_params_keep_only_what_differs() -> None:
     assert changed_params(params, defaults) == {"stop": 84, "mode": "close", "extra": 1}
     assert changed_params({"rearm": 0}, {"rearm": False}) == {"rearm": 0}
     assert changed_params(defaults, defaults) == {}
+
+
+def test_varying_params_are_those_not_the_same_in_every_run() -> None:
+    plan = {"stop": 79.99, "ladder": (94.0, 90.0, 86.0), "stop_mode": "intraday"}
+    tight = {**plan, "stop": 84.0}
+    close = {**plan, "stop_mode": "close", "ladder": [94, 90, 86]}  # the same ladder, as a list
+    assert varying_params([plan, tight, close]) == ["stop", "stop_mode"]
+    assert varying_params([plan, dict(plan)]) == []
+    assert varying_params([plan, {**plan, "extra": 1}]) == ["extra"]  # missing from one: varies
+    assert varying_params([]) == []
