@@ -208,7 +208,10 @@ def header(page: Page) -> str:
     )
     links = [("summary", "Summary")]
     links += [(_anchor(page, r.strategy), r.strategy) for r in page.results]
-    links += [("all", "All strategies"), ("settings", "Settings and fill rules")]
+    links += [("all", "All strategies")]
+    if page.extras is not None and page.extras.events is not None:
+        links.append(("events", "Events"))
+    links.append(("settings", "Settings and fill rules"))
     toc = " ".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t in links)
     return (
         f"<h1>Backtest report: {esc(ticker)}</h1>\n"
@@ -228,16 +231,22 @@ def card_about(page: Page, r: RunResult) -> str:
     return text
 
 
+def twins(page: Page) -> dict[str, str]:
+    """Run name -> the first run of its group of identical runs (that first one left out)."""
+    bench_name = page.bench.strategy if page.bench else None
+    return {
+        name: names[0]
+        for names in identical_groups([r for r in page.results if r.strategy != bench_name])
+        for name in names[1:]
+    }
+
+
 def summary(page: Page) -> str:
     """Runs that traded identically, the cards, then what happened in each run (told once per
     group of identical runs)."""
     bench_name = page.bench.strategy if page.bench else None
     best = best_strategy(page.metrics, exclude=bench_name)
-    same_as = {
-        name: names[0]
-        for names in identical_groups([r for r in page.results if r.strategy != bench_name])
-        for name in names[1:]
-    }
+    same_as = twins(page)
     cards = []
     stories = []
     for r in page.results:
@@ -323,9 +332,10 @@ def metrics_block(names: list[str], metrics: dict[str, pd.Series]) -> str:
     )
 
 
-def strategy_section(page: Page, r: RunResult) -> str:
+def strategy_section(page: Page, r: RunResult, same_as: str | None = None) -> str:
     """One strategy: key metrics beside its cumulative return, months and drawdowns, the price
-    chart, trades, every metric, notes."""
+    chart, trades, every metric, notes. A run that filled exactly the orders of an earlier run
+    (``same_as``) gets its description and a link there instead of the same charts again."""
     m = page.metrics.get(r.strategy, pd.Series(dtype=object))
     v = page.versus.get(r.strategy, Versus())
     anchor = _anchor(page, r.strategy)
@@ -342,6 +352,12 @@ def strategy_section(page: Page, r: RunResult) -> str:
         )
     )
     parts.append(rule_block(r))
+    if same_as is not None:
+        parts.append(
+            f'<p>Traded exactly like <a href="#{esc(_anchor(page, same_as))}">{esc(same_as)}</a> '
+            "(the same fills): the same metrics, charts and trades, shown there.</p></section>"
+        )
+        return "\n".join(parts)
     chart = ""
     if len(r.equity):
         fig = returns_figure(r, bench, page.prices, v.since)
@@ -416,11 +432,12 @@ def settings_block(page: Page) -> str:
 def render_page(page: Page) -> str:
     """The whole report page (deterministic for the same inputs)."""
     ticker = page.results[0].ticker if page.results else "no strategy"
+    same_as = twins(page)
     body = "\n".join(
         [
             header(page),
             summary(page),
-            *(strategy_section(page, r) for r in page.results),
+            *(strategy_section(page, r, same_as.get(r.strategy)) for r in page.results),
             all_section(page),
             events_section(page.results, page.extras),
             settings_block(page),

@@ -167,7 +167,8 @@ def card(
         rows.append(f'<div class="about">{esc(about)}</div>')
     rows.append(f'<div class="big">{signed_span(pct(total), total)}</div>')
     if benchmark:
-        rows.append('<div class="vs">buy at the first allowed fill, hold to the end</div>')
+        if not about:
+            rows.append('<div class="vs">buy at the first allowed fill, hold to the end</div>')
     else:
         rows.append(
             f'<div class="vs">buy &amp; hold, same window: '

@@ -216,6 +216,9 @@ def test_compare_groups_identical_variants_in_100_columns(
     # each variant's full parameter table only folded in the settings, never in the sections
     settings = page.index('<section id="settings">')
     assert "<th>ladder_step_pct</th>" not in page[:settings]
+    # an identical variant's section points to the first of its group, its charts not repeated
+    assert 'Traded exactly like <a href="#s-article_plan">article_plan</a>' in page
+    assert 'id="chart-s-article_plan"' in page and 'id="chart-s-tight_stop"' not in page
 
 
 def test_strategies_lists_every_parameter(capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,6 +37,7 @@ def test_run_folder_with_events_and_monte_carlo(crwv: pd.DataFrame, tmp_path: Pa
     assert (events.loc[events.kind == "lockup", "session"] == "2025-08-15").all()
     page = (out / "report.html").read_text()
     assert "How lucky was it?" in page and "<h2>Events</h2>" in page
+    assert '<a href="#events">Events</a>' in page
     assert "events inside its trades" not in page or "swing" in page
     # redrawn from the folder alone: same sections, the fan chart from montecarlo_fan.csv
     (out / "montecarlo_swing.png").unlink()
