@@ -5,7 +5,9 @@ them back). A run folder holds:
 
 =================  ============================================================================
 metrics.json       per strategy: ticker, params, data fingerprint, settings, levels, metrics
-                   (:func:`engine.files.plain_json`), notes; plus the strategy order, the
+                   (:func:`engine.files.plain_json`), notes, and when the command knows them
+                   its description, base strategy and declared defaults (the report shows
+                   what a variant changes); plus the strategy order, the
                    benchmark's name and the fill rules. Deterministic: keys sorted, no
                    timestamps, no absolute paths (the same run gives the same bytes)
 metrics.csv        metric rows x strategy columns (raw values: fractions, not percents)
