@@ -337,7 +337,6 @@ def strategy_section(page: Page, r: RunResult, same_as: str | None = None) -> st
     chart, trades, every metric, notes. A run that filled exactly the orders of an earlier run
     (``same_as``) gets its description and a link there instead of the same charts again."""
     m = page.metrics.get(r.strategy, pd.Series(dtype=object))
-    v = page.versus.get(r.strategy, Versus())
     anchor = _anchor(page, r.strategy)
     entry = _entry(page, r.strategy)
     bench = page.bench if page.bench is not None and page.bench.strategy != r.strategy else None
@@ -358,30 +357,8 @@ def strategy_section(page: Page, r: RunResult, same_as: str | None = None) -> st
             "(the same fills): the same metrics, charts and trades, shown there.</p></section>"
         )
         return "\n".join(parts)
-    chart = ""
-    if len(r.equity):
-        fig = returns_figure(r, bench, page.prices, v.since)
-        chart = interactive.chart_html(fig, f"ret-{anchor}", rescale=False)
-    is_bench = page.bench is not None and page.bench.strategy == r.strategy
-    parts.append(
-        f'<div class="keyrow"><div>{key_metrics_html(m, v, benchmark=is_bench)}</div>'
-        f"<div>{chart}</div></div>"
-    )
-    parts.append(
-        '<div class="cols"><div><h3>Monthly returns of the account</h3>'
-        f"{monthly_table_html(monthly_returns(r.equity))}</div><div>"
-        "<h3>Worst 5 drawdowns of the account</h3>"
-        f"{drawdowns_table_html(worst_drawdowns(r.equity, 5))}</div></div>"
-    )
-    if page.prices is not None and len(r.equity):
-        events = page.extras.events if page.extras is not None else None
-        fig = interactive.chart_figure(r, page.prices, bench, events)
-        parts.append("<h3>Price, levels and fills</h3>")
-        parts.append(interactive.chart_html(fig, f"chart-{anchor}"))
-        parts.append(
-            '<p class="sub">Drag to pan, wheel or box to zoom (the panels follow); hover a '
-            "marker for the fill. Buttons under the chart change the window.</p>"
-        )
+    parts.append(overview_block(page, r, bench))
+    parts.append(price_block(page, r, bench))
     parts.append(trades_block(r, m))
     parts.append(trade_events_block(r, page.extras))
     parts.append(montecarlo_block(r, page.extras, _fan_html(r, page.extras, anchor)))
@@ -397,6 +374,39 @@ def strategy_section(page: Page, r: RunResult, same_as: str | None = None) -> st
         parts.append(f"<h3>Notes</h3><ul>{items}</ul>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def overview_block(page: Page, r: RunResult, bench: RunResult | None) -> str:
+    """Key metrics beside the cumulative-return chart, then monthly returns and drawdowns."""
+    m = page.metrics.get(r.strategy, pd.Series(dtype=object))
+    v = page.versus.get(r.strategy, Versus())
+    chart = ""
+    if len(r.equity):
+        fig = returns_figure(r, bench, page.prices, v.since)
+        chart = interactive.chart_html(fig, f"ret-{_anchor(page, r.strategy)}", rescale=False)
+    is_bench = page.bench is not None and page.bench.strategy == r.strategy
+    return (
+        f'<div class="keyrow"><div>{key_metrics_html(m, v, benchmark=is_bench)}</div>'
+        f"<div>{chart}</div></div>"
+        '<div class="cols"><div><h3>Monthly returns of the account</h3>'
+        f"{monthly_table_html(monthly_returns(r.equity))}</div><div>"
+        "<h3>Worst 5 drawdowns of the account</h3>"
+        f"{drawdowns_table_html(worst_drawdowns(r.equity, 5))}</div></div>"
+    )
+
+
+def price_block(page: Page, r: RunResult, bench: RunResult | None) -> str:
+    """The interactive price chart (candles, volume, levels, fills, account, drawdown)."""
+    if page.prices is None or not len(r.equity):
+        return ""
+    events = page.extras.events if page.extras is not None else None
+    fig = interactive.chart_figure(r, page.prices, bench, events)
+    return (
+        "<h3>Price, levels and fills</h3>"
+        f"{interactive.chart_html(fig, f'chart-{_anchor(page, r.strategy)}')}"
+        '<p class="sub">Drag to pan, wheel or box to zoom (the panels follow); hover a '
+        "marker for the fill. Buttons under the chart change the window.</p>"
+    )
 
 
 def _fan_html(r: RunResult, extras: Extras | None, anchor: str) -> str:
