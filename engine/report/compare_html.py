@@ -100,7 +100,7 @@ def about_html(
     """A run's description and the parameters it changes from its strategy's defaults."""
     parts = []
     if description:
-        parts.append(f"{_esc(description)}.")
+        parts.append(f"{_esc(description.rstrip().rstrip('.'))}.")
     if defaults is not None:
         changes = changes_text(result.params, defaults)
         of = f"{base}'s" if base and base != result.strategy else "the strategy's"

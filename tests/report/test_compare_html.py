@@ -75,3 +75,4 @@ def test_a_run_is_described_by_what_it_changes() -> None:
     assert "Changed from swing&#x27;s defaults: stop = 84." in html
     assert "the strategy&#x27;s defaults" in about_html(RUNS[0], "", DEFAULTS)
     assert about_html(RUNS[0], "", None) == ""
+    assert "As written. Parameters" in about_html(RUNS[0], "As written.", DEFAULTS)  # one stop
