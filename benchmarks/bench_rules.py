@@ -14,7 +14,7 @@ Prints:
 
 Usage::
 
-    CRWV_BT_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_rules.py [--jobs 2] [--repeat 3] [--fresh]
+    CRWV_BT_DATA_DIR=data .venv/bin/python benchmarks/bench_rules.py [--jobs 2] [--repeat 3] [--fresh]
 """
 
 from __future__ import annotations
