@@ -43,6 +43,51 @@ def test_rules_check_lists_parameters_warmup_and_conditions(
     assert "orders: trailing_stop = 0.1, max_bars = 20" in out
 
 
+def test_strategies_lists_the_shipped_rules_with_parameters_and_descriptions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from engine.rules import load_rules
+    from engine.variants import default_rule_files
+
+    code, out, _ = run(["strategies"], capsys)
+    assert code == 0
+    files = default_rule_files()
+    assert files
+    for path in files:
+        assert f"{path.name} (run with --rules " in out
+        for rule in load_rules(path).rules.values():
+            assert f"[{rule.name}]  {rule.ref()}" in out
+            if rule.description:
+                assert f"  {rule.description}" in out
+            for key in rule.params:
+                assert f"    {key} " in out
+    assert "  entry: crosses_above(close, ema(close, len)) and rsi(close, 14) > floor" in out
+
+
+def test_strategies_lists_the_rules_of_a_given_file_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text(
+        '[dip]\ndescription = "buy a 5% dip"\nparams = { n = 10 }\nhelp = { n = "lookback" }\n'
+        'entry = "close < highest(close, n) * 0.95"\nexit = "close > sma(close, n)"\n'
+    )
+    code, out, _ = run(["strategies", "--rules", str(mine)], capsys)
+    assert code == 0
+    assert "[dip]  rule:dip@" in out and "  buy a 5% dip" in out
+    assert "    n              10         lookback" in out
+    assert "[ema_rsi]" not in out  # the shipped files are not listed then
+    assert "ma_trend  (MATrend)" in out  # the registered strategies are
+
+
+def test_strategies_refuses_a_bad_rule_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["strategies", "--rules", str(tmp_path / "none.toml")], capsys)
+    assert code == 2 and out == ""
+    assert err.strip().startswith("error: ") and "rule file not found" in err
+
+
 def test_rules_check_refuses_a_bad_file_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
