@@ -16,8 +16,10 @@ from engine.cli.options import (
     add_cost_options,
     add_data_options,
     costs_from,
+    add_rule_options,
     load_window,
     registry,
+    rule_classes,
     strategy_class,
 )
 from engine.data.events import load_events
@@ -25,6 +27,7 @@ from engine.errors import ParamError
 from engine.report.today import format_today
 from engine.runner import Config, with_earnings
 from engine.variants import default_variants_path, find_variant, load_variants
+from strategies import lookup
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", help="variants TOML file (with --variant)")
     p.add_argument("--variant", help="one variant of --config (default strategies/variants.toml)")
+    add_rule_options(p)
     p.add_argument("--json", action="store_true", help="print the state as one JSON document")
     add_data_options(p)
     add_cost_options(p)
@@ -48,16 +52,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def configs_from(args: argparse.Namespace) -> list:
-    """The configurations of ``--strategy`` / ``--param`` / ``--config --variant``."""
+    """The configurations of ``--strategy`` / ``--param`` / ``--config --variant`` / ``--rules
+    [--rule]`` (rules alone when no ``--strategy`` is given, labelled by the rule's name)."""
     reg = registry()
     overrides = params_mod.parse_assignments(args.param)
+    rules = [Config(cls.alias, cls, {}) for cls in rule_classes(args)]
     if args.config or args.variant:
         path = args.config or str(default_variants_path())
         variants = load_variants(path, reg)
         if args.variant:
             variants = [find_variant(variants, args.variant, path)]
-        return [Config(v.name, reg[v.strategy], {**v.params, **overrides}) for v in variants]
-    configs = [Config(n, strategy_class(n), {}) for n in (args.strategy or list(reg))]
+        rules = [Config(c.label, c.strategy_cls, dict(overrides)) for c in rules]
+        return [
+            Config(v.name, lookup(v.strategy), {**v.params, **overrides}) for v in variants
+        ] + rules
+    names = args.strategy or ([] if rules else list(reg))
+    configs = [Config(n, strategy_class(n), {}) for n in names]
+    taken = {c.label for c in configs}
+    configs += [
+        Config(f"{c.label} (rule)", c.strategy_cls, {}) if c.label in taken else c for c in rules
+    ]
     if not overrides:
         return configs
     out = []

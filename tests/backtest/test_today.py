@@ -102,3 +102,36 @@ def test_rules_report_their_conditions_and_protective_orders(crwv: pd.DataFrame)
     assert kinds == {("stop", "stop loss"), ("limit", "take profit")}
     stop = next(o for o in held["orders"] if o["type"] == "stop")
     assert stop["distance_pct"] == pytest.approx(stop["price"] / 82.08 - 1)
+
+
+def test_cli_today_runs_rules_from_a_file(tmp_path, capsys) -> None:  # noqa: ANN001
+    """``crwv-bt today --rules FILE [--rule NAME]``: rules alone, beside a strategy, overrides."""
+    from engine.cli.main import main
+    from engine.data.load import write_price_csv
+
+    csv = tmp_path / "XYZ.csv"
+    write_price_csv(bars([(10,), (10,), (10,), (9,), (11,)]), csv)
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[up]\ndescription = "close above its 3-bar SMA"\nparams = { n = 3 }\n'
+        'entry = "close > sma(close, n)"\nexit = "close < sma(close, n)"\nstop_loss = 0.1\n'
+        '[never]\nentry = "false"\nexit = "false"\n'
+    )
+    base = ["today", "--csv", str(csv), "--ticker", "XYZ", "--rules", str(rules)]
+    assert main([*base, "--json"]) == 3  # `up` buys on the last close (11 > 10)
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["strategy"] for s in doc["strategies"]] == ["up", "never"]
+    assert doc["strategies"][0]["action"].startswith("buy")
+    assert main([*base, "--rule", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "never: flat" in out and "up:" not in out
+    write_price_csv(bars([(10,), (10,), (10,), (9,), (11,), (12,)]), csv)  # bought at the open
+    # the stop is placed on the close of the entry session: it goes out at the next open
+    assert main([*base, "--rule", "up", "--strategy", "buy_hold"]) == 3
+    out = capsys.readouterr().out
+    assert "up: long" in out and "buy_hold: long" in out
+    assert "order sell 8329 stop 10.80 [stop loss]  -10.0%  NEW: goes out at the next open" in out
+    assert main([*base, "--rule", "up", "--param", "nn=4"]) == 2
+    assert "unknown parameter 'nn'" in capsys.readouterr().err
+    assert main(["today", "--csv", str(csv), "--rule", "up"]) == 2
+    assert "--rule up needs --rules FILE" in capsys.readouterr().err
