@@ -111,39 +111,15 @@ class SignalStrategy(ArticleStrategy):
 
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
-        problems = []
-        if p["stand_aside"] < 0:
-            problems.append(f"stand_aside={p['stand_aside']} must be >= 0 sessions (0 = off)")
-        for day in earnings_dates(p["earnings"]):
-            try:
-                date.fromisoformat(str(day))
-            except ValueError:
-                problems.append(f"earnings: {day!r} is not a date; use YYYY-MM-DD")
-                break
-        return problems
+        return aside_problems(p)
 
     def __init__(self) -> None:
         self.pending: bt.Order | None = None
-        self._reactions = {date.fromisoformat(d) for d in earnings_dates(self.p.earnings)}
+        self._reactions = reaction_dates(self.p.earnings)
 
     def aside_next(self) -> bool:
-        """True when the next session is inside a stand-aside window (flat by its close).
-
-        Reads only the *dates* of the next ``stand_aside + 1`` sessions (the calendar and the
-        report dates are known in advance), never their prices; past the last bar the next
-        sessions are taken as the following weekdays.
-        """
-        n = int(self.p.stand_aside)
-        if n <= 0 or not self._reactions:
-            return False
-        return any(self._session_ahead(k) in self._reactions for k in range(2, n + 2))
-
-    def _session_ahead(self, k: int) -> date:
-        try:
-            return bt.num2date(self.data.datetime[k]).date()
-        except IndexError:
-            day = _weekday_after(bt.num2date(self.data.datetime[0]).date(), k)
-            return day
+        """True when the next session is inside a stand-aside window (flat by its close)."""
+        return aside_next(self, int(self.p.stand_aside), self._reactions)
 
     def entry_signal(self) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -182,6 +158,49 @@ class SignalStrategy(ArticleStrategy):
             self.pending = self.exit_order()
         else:
             self.while_holding()
+
+
+def aside_problems(p: dict) -> list[str]:
+    """Problems with the ``stand_aside`` / ``earnings`` parameters (the stand-aside option of every
+    long/flat strategy and of a rule with ``stand_aside = N``)."""
+    problems = []
+    if p["stand_aside"] < 0 or p["stand_aside"] != int(p["stand_aside"]):
+        problems.append(
+            f"stand_aside={p['stand_aside']} must be a whole number of sessions >= 0 (0 = off)"
+        )
+    for day in earnings_dates(p["earnings"]):
+        try:
+            date.fromisoformat(str(day))
+        except ValueError:
+            problems.append(f"earnings: {day!r} is not a date; use YYYY-MM-DD")
+            break
+    return problems
+
+
+def reaction_dates(text: str) -> set[date]:
+    """The earnings reaction sessions of an ``earnings`` parameter."""
+    return {date.fromisoformat(d) for d in earnings_dates(text)}
+
+
+def aside_next(strategy: bt.Strategy, sessions: int, reactions: set[date]) -> bool:
+    """True when the session after this close is inside a stand-aside window: one of the
+    ``sessions`` sessions before an earnings reaction session (so flat by its close).
+
+    Reads only the *dates* of the next ``sessions + 1`` sessions (the calendar and the report
+    dates are known in advance), never their prices; past the last bar the next sessions are
+    taken as the following weekdays. The fast engine computes the same flags per bar
+    (:func:`engine.fast.aside.aside_row`).
+    """
+    if sessions <= 0 or not reactions:
+        return False
+    return any(_session_ahead(strategy, k) in reactions for k in range(2, sessions + 2))
+
+
+def _session_ahead(strategy: bt.Strategy, k: int) -> date:
+    try:
+        return bt.num2date(strategy.data.datetime[k]).date()
+    except IndexError:
+        return _weekday_after(bt.num2date(strategy.data.datetime[0]).date(), k)
 
 
 def _weekday_after(day: date, k: int) -> date:

@@ -21,6 +21,11 @@ Orders (the harness's fill rules apply to all of them)
   stop). They rest from the next session on. When the trailing level rises above the resting
   stop on a close, the group is cancelled and sent again at the new level. Tagged ``stop loss``,
   ``trailing stop`` (whichever level the stop is at) and ``take profit``.
+* **Standing aside before earnings** (a rule with ``stand_aside = N``; parameters
+  ``stand_aside`` and ``earnings`` as :class:`strategies.base.SignalStrategy`'s): on a close
+  after which the next session is one of the ``stand_aside`` sessions before an earnings
+  reaction session, a held position is closed out as on an exit (tagged ``stand aside``) and
+  no entry is sent; entries resume with a fill at the reaction session's open.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 import backtrader as bt
 
 from engine.rules import Node, Rule, parse_rules, scalar
-from strategies.base import ArticleStrategy
+from strategies.base import ArticleStrategy, aside_next, aside_problems, reaction_dates
 
 
 class _Logic(bt.functions.Logic):
@@ -218,7 +223,10 @@ class RuleStrategy(ArticleStrategy):
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
         assert cls.rule is not None
-        return cls.rule.check_params(p)
+        problems = cls.rule.check_params(p)
+        if cls.rule.stand_aside is not None:
+            problems += aside_problems(p)
+        return problems
 
     def __init__(self) -> None:
         rule = type(self).rule
@@ -235,6 +243,9 @@ class RuleStrategy(ArticleStrategy):
         self.placed = False  # the protective group of this trade has been sent
         self.held = 0  # closes in the market in the current trade
         self.high = 0.0  # highest close since the entry (the fill price first)
+        aside = rule.stand_aside is not None
+        self.aside_sessions = int(self.p.stand_aside) if aside else 0
+        self.reactions = reaction_dates(self.p.earnings) if aside else set()
 
     def notify_order(self, order: bt.Order) -> None:
         # backtrader notifies a *clone* of each order: orders are matched on their ref
@@ -254,15 +265,18 @@ class RuleStrategy(ArticleStrategy):
             self.placed = False
         if self.pending is not None:
             return
+        aside = aside_next(self, self.aside_sessions, self.reactions)
         if not held:
-            if _true(self.entry_line):
+            if not aside and _true(self.entry_line):
                 self.pending = self.buy_all("entry")
             return
         if self.held == 1:
             self.high = self.position.price
         self.high = max(self.high, self.data.close[0])
         max_bars = self.orders_.max_bars
-        if _true(self.exit_line):
+        if aside:
+            self.pending = self.close_out("stand aside")
+        elif _true(self.exit_line):
             self.pending = self.close_out("exit")
         elif max_bars and self.held >= max_bars:
             self.pending = self.close_out("max bars")
@@ -372,7 +386,12 @@ def _make(rule: Rule) -> type[RuleStrategy]:
             "__doc__": rule.description or f"Rule {rule.name}",
             "alias": rule.name,
             "summary": rule.description,
-            "params": tuple(rule.params.items()),
+            "params": tuple(rule.params.items())
+            + (
+                (("stand_aside", rule.stand_aside), ("earnings", ""))
+                if rule.stand_aside is not None
+                else ()
+            ),
             "rule": rule,
         },
     )

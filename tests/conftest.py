@@ -26,7 +26,9 @@ def data_dir() -> Path:
     d = shared_data_dir()
     if d is None:
         if os.environ.get("CI"):
-            pytest.fail(f"CI must set {DATA_DIR_ENV} to a folder holding CRWV.csv (the bundled snapshot: data/)")
+            pytest.fail(
+                f"CI must set {DATA_DIR_ENV} to a folder holding CRWV.csv (the bundled snapshot: data/)"
+            )
         pytest.skip(f"real history not available: set {DATA_DIR_ENV}")
     return d
 

@@ -25,7 +25,8 @@ def _tracked_files() -> list[Path]:
     except (OSError, subprocess.SubprocessError):
         skip = {".git", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "results"}
         return [
-            p for p in ROOT.rglob("*")
+            p
+            for p in ROOT.rglob("*")
             if p.is_file() and not (set(p.relative_to(ROOT).parts) & skip)
         ]
     return [ROOT / name for name in out.decode().split("\0") if name]

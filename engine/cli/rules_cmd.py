@@ -51,4 +51,9 @@ def describe(rule: Rule) -> list[str]:
     orders = [f"{k} = {rule.orders[k]}" for k in PROTECTIVE if k in rule.orders]
     if orders:
         lines.append(f"  orders: {', '.join(orders)}")
+    if rule.stand_aside is not None:
+        lines.append(
+            f"  stand aside: {rule.stand_aside} session(s) before each earnings report (parameters "
+            "stand_aside and earnings; earnings from data/events/<TICKER>.toml when left empty)"
+        )
     return lines

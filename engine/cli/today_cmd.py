@@ -15,8 +15,8 @@ from engine.backtest.today import plan_today
 from engine.cli.options import (
     add_cost_options,
     add_data_options,
-    costs_from,
     add_rule_options,
+    costs_from,
     load_window,
     registry,
     rule_classes,

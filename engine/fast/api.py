@@ -37,7 +37,7 @@ from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
 from engine.fast.program import Rows
 from engine.fast.specs import Market, covers, spec_for
 from engine.result import Costs
-from strategies import lookup
+from strategies import RULE_PREFIX, lookup
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
 RETURN_VALUES_PER_CHUNK = 4_000_000  # float32 daily returns per chunk (16 MB) when they are kept
@@ -218,7 +218,11 @@ def full_columns(
 
 
 def _refuse_uncovered(strategy: str, cols: dict[str, np.ndarray]) -> None:
-    """The kernels have no stand-aside window: refuse rather than ignore ``stand_aside`` > 0."""
+    """The signal kernel stands aside before earnings for rules (:mod:`engine.fast.aside`), not
+    for the built-in classes (their per-class state around it is not mirrored): refuse rather
+    than ignore ``stand_aside`` > 0 there."""
+    if strategy.startswith(RULE_PREFIX):
+        return
     aside = cols.get("stand_aside")
     if aside is not None and np.any(np.asarray(aside, dtype=float) != 0):
         raise ParamError(

@@ -228,6 +228,7 @@ class Program:
             # a price-only condition has a warm-up of 1, a constant one of 0: both start on bar 0
         ctl[:, K.C_FIRST] = np.maximum(warm, 1) - 1
         ctl[:, K.C_DEPTH] = self.depth
+        ctl[:, K.C_ASIDE] = -1  # engine.fast.specs.SignalSpec sets it for a rule standing aside
         matrix = np.ascontiguousarray(np.stack(mats)) if mats else np.zeros((1, rows.n))
         fp = np.ascontiguousarray(fp, dtype=np.float64)
         return Prepared(matrix, srows, fp, ctl, lev, xseed)

@@ -17,7 +17,8 @@ Per bar from ``first``, in this order:
    (``MATrend``: one entry per reclaim). ``ARM_ONCE``: the first order sent disarms for good;
 2. with no market order pending, when flat: ``entry`` (and armed) sends a market buy with all
    the cash, sized at the close;
-3. when holding: ``exit`` true, or (with ``mark`` / ``exit2``) ``exit2`` after ``mark`` was true on
+   (and the next session is not a stand-aside session, ``C_ASIDE``);
+3. when holding: the next session a stand-aside session (:mod:`engine.fast.aside`), or ``exit`` true, or (with ``mark`` / ``exit2``) ``exit2`` after ``mark`` was true on
    an earlier close of the trade, or the ``max_bars``-th close in the market, cancels the
    protective group and sends a market sell of the position;
 4. else the protective group (stop at the higher of the stop-loss and trailing levels, take-profit
@@ -41,7 +42,8 @@ from engine.fast.ledger import finish
 # ctl columns (int64 per combination); the five condition programs are consecutive
 C_FIRST, C_ENTRY, C_EXIT, C_REARM, C_MARK, C_EXIT2 = 0, 1, 2, 3, 4, 5
 C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP, C_DEPTH = 6, 7, 8, 9, 10, 11
-C_FIELDS = 12
+C_ASIDE = 12  # row of ``rows`` flagging the closes before a stand-aside session (-1: none)
+C_FIELDS = 13
 # lev columns (float64 per combination)
 V_STOP_LOSS, V_TAKE_PROFIT, V_TRAIL = 0, 1, 2
 V_FIELDS = 3
@@ -50,6 +52,7 @@ ARM_NONE, ARM_REARM, ARM_ONCE = 0, 1, 2
 # fill reasons (engine.fast.trace.reason_label; the swing plan's tranches and targets are 10+ / 100+)
 REASON_SIGNAL, REASON_ENTRY, REASON_STOP, REASON_EXIT = 0, 1, 2, 3
 REASON_STOP_LOSS, REASON_TRAIL, REASON_TAKE_PROFIT, REASON_MAX_BARS = 4, 5, 6, 7
+REASON_ASIDE = 8
 STACK = 64  # deepest condition, in stack levels (program.py refuses deeper expressions)
 
 
@@ -148,6 +151,7 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     first = ctl[C_FIRST]
     arm = ctl[C_ARM]
     max_bars = ctl[C_MAX_BARS]
+    aside_row = ctl[C_ASIDE]
     protective = lev[V_STOP_LOSS] > 0 or lev[V_TAKE_PROFIT] > 0 or lev[V_TRAIL] > 0
     # every condition over every bar, once, before the loop (the loop reads one flag a bar)
     n = c.shape[0]
@@ -185,9 +189,10 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                     armed = True
                 elif held:
                     armed = False
+            aside = aside_row >= 0 and rows[aside_row, i] != 0.0
             if pending == 0:
                 if not held:
-                    if armed and sig[0, i]:
+                    if armed and sig[0, i] and not aside:
                         latched = False
                         if arm == ARM_REARM:
                             armed = False  # MATrend: the signal spends the reclaim, sent or not
@@ -201,6 +206,9 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                         high = c[i]
                     reason = ctl[C_R_EXIT]
                     out = sig[1, i]
+                    if aside:
+                        out = True
+                        reason = REASON_ASIDE
                     if not out and ctl[C_MARK] >= 0:
                         if latched and sig[4, i]:
                             out = True

@@ -16,7 +16,7 @@ never repeated here). Two kinds:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -27,6 +27,7 @@ from engine.fast import batch as K
 from engine.fast import layout as L
 from engine.fast import signals as S
 from engine.fast import swing as SW
+from engine.fast.aside import aside_rows
 from engine.fast.builtins import MAKERS, builtin
 from engine.fast.program import Program, Rows, rule_signal
 from engine.fast.swing_plan import plans as swing_plans
@@ -138,7 +139,19 @@ class SignalSpec(Spec):
         fp = np.zeros((m, len(self.program.params)))
         for i, p in enumerate(self.program.params):
             fp[:, i] = np.asarray(cols[p]).astype(np.float64)
-        return self.program.prepare(mk.rows, self.variant(cols), fp)
+        prep = self.program.prepare(mk.rows, self.variant(cols), fp)
+        if "stand_aside" not in cols or not np.any(np.asarray(cols["stand_aside"]) != 0):
+            return prep
+        # standing aside before earnings: one flag row per distinct (sessions, dates), after
+        # the function rows (engine.fast.aside); ctl[C_ASIDE] points at it
+        extra, index = aside_rows(mk.days, np.asarray(cols["stand_aside"]), cols["earnings"])
+        if not extra:
+            return prep
+        base = prep.rows.shape[0]
+        ctl = prep.ctl.copy()
+        ctl[:, S.C_ASIDE] = np.where(index >= 0, index + base, -1)
+        rows = np.ascontiguousarray(np.vstack([prep.rows, *extra]))
+        return replace(prep, rows=rows, ctl=ctl)
 
     def batch(self, mk, p, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
         K.batch_signal(

@@ -36,6 +36,7 @@ _REASONS = {
     S.REASON_TRAIL: "trailing stop",
     S.REASON_TAKE_PROFIT: "take profit",
     S.REASON_MAX_BARS: "max bars",
+    S.REASON_ASIDE: "stand aside",
 }
 
 

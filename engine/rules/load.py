@@ -14,8 +14,11 @@
 Keys: ``entry`` (required), ``exit`` (required unless a protective order can close the trade;
 write ``exit = "false"`` for a rule that never sells), ``description``, ``params`` (name ->
 number or true/false: the defaults; declared here once, the CLI, sweeps and reports discover
-them), ``help`` (name -> one line shown next to the parameter), and the protective orders of
-:mod:`engine.rules.rule` (a number, or the name of a parameter so that it can be swept).
+them), ``help`` (name -> one line shown next to the parameter), the protective orders of
+:mod:`engine.rules.rule` (a number, or the name of a parameter so that it can be swept), and
+``stand_aside`` (sessions to be flat before each earnings report: the rule then has the
+parameters ``stand_aside`` and ``earnings`` of every long/flat strategy; see
+:mod:`strategies.rule`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from engine.rules.expr import LITERALS, RuleError, parse, suggest
 from engine.rules.functions import FUNCTIONS, PRICES
 from engine.rules.rule import PROTECTIVE, Rule
 
-KEYS = ("entry", "exit", "description", "params", "help", *PROTECTIVE)
+KEYS = ("entry", "exit", "description", "params", "help", *PROTECTIVE, "stand_aside")
+#: Parameters a rule with ``stand_aside`` gets (the option of every long/flat strategy).
+ASIDE_PARAMS = ("stand_aside", "earnings")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -118,7 +123,8 @@ def rule_from_table(name: str, table: Any, source: str = "<rules>") -> Rule:
     description = table.get("description", "")
     if not isinstance(description, str):
         raise RuleError(f"{where}: description must be text")
-    rule = Rule(name, entry, exit_, params, description, helps, orders, source)
+    aside = _stand_aside(where, table.get("stand_aside"))
+    rule = Rule(name, entry, exit_, params, description, helps, orders, source, aside)
     problems = rule.check_params(params)
     if problems:
         raise RuleError(f"{where}: with the default parameters, {problems[0]}")
@@ -137,6 +143,11 @@ def _params(where: str, raw: Any) -> dict[str, Any]:
             )
         if key in reserved:
             raise RuleError(f"{where}: parameter {key!r} shadows a price or function; rename it")
+        if key in ASIDE_PARAMS:
+            raise RuleError(
+                f"{where}: parameter {key!r} is reserved for standing aside before earnings; "
+                "write stand_aside = N as a key of the rule (it becomes the parameter)"
+            )
         if isinstance(value, bool):
             out[key] = value
         elif isinstance(value, (int, float)):
@@ -149,6 +160,17 @@ def _params(where: str, raw: Any) -> dict[str, Any]:
                 "(a rule's parameters are numbers it compares, periods and switches)"
             )
     return out
+
+
+def _stand_aside(where: str, raw: Any) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise RuleError(
+            f"{where}: stand_aside = {raw!r} must be a whole number of sessions >= 0 "
+            "(e.g. 2: flat at the closes of the 2 sessions before each earnings report; 0 = off)"
+        )
+    return raw
 
 
 def _help(where: str, raw: Any, params: dict[str, Any]) -> dict[str, str]:

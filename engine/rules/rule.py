@@ -14,6 +14,15 @@ Protective orders (all optional, each a number or the name of a parameter; 0 swi
                    lowered; with ``stop_loss`` too, one stop at the higher of the two levels
 ``max_bars``       sell at the open ``max_bars`` sessions after the entry fill (a market order
                    sent on the close before), a whole number >= 1
+
+Standing aside before earnings (optional)
+-----------------------------------------
+``stand_aside``    N sessions: flat at the close of each of the N sessions before an earnings
+                   reaction session (a held position is sold at the open of the first, tagged
+                   ``stand aside``; no entry fills inside the window). The rule's strategy then
+                   has the parameters ``stand_aside`` (default N) and ``earnings`` (the reaction
+                   sessions; ``crwv-bt`` fills them from ``data/events/<TICKER>.toml``), as every
+                   long/flat strategy (:class:`strategies.base.SignalStrategy`).
 """
 
 from __future__ import annotations
@@ -88,6 +97,7 @@ class Rule:
     help: dict[str, str] = field(default_factory=dict)
     orders: dict[str, float | str] = field(default_factory=dict)
     source: str = ""
+    stand_aside: int | None = None  # default sessions to stand aside (None: no such option)
 
     # ---------------------------------------------------------------- structure
     def conditions(self) -> list[tuple[str, Node]]:
@@ -197,6 +207,8 @@ class Rule:
             "orders": {k: self.orders[k] for k in sorted(self.orders)},
             "params": {k: [type(v).__name__, v] for k, v in self.params.items()},
         }
+        if self.stand_aside is not None:  # left out otherwise: older refs stay as they were
+            parts["stand_aside"] = self.stand_aside
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def ref(self) -> str:
@@ -218,6 +230,8 @@ class Rule:
             if key in self.orders:
                 raw = self.orders[key]
                 lines.append(f'{key} = "{raw}"' if isinstance(raw, str) else f"{key} = {raw!r}")
+        if self.stand_aside is not None:
+            lines.append(f"stand_aside = {self.stand_aside}")
         return "\n".join(lines)
 
 

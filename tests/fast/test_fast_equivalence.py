@@ -344,3 +344,26 @@ def test_shipped_rules_on_real_history(path: Path, crwv: pd.DataFrame, data_dir)
         case = {"prices": crwv, "params": dict(rule.params), "costs": Costs(), "cash": 100_000.0}
         found += [f"{rule.name}: {p}" for p in check(ref, {**case, "benchmark": bench})]
     assert found == []
+
+
+def _earnings(prices: pd.DataFrame, rng: np.random.Generator) -> str:
+    """A few report reaction dates: sessions of the window, and past its end (weekdays)."""
+    days = list(pd.DatetimeIndex(prices.index).normalize())
+    past = pd.bdate_range(days[-1] + pd.Timedelta(days=1), periods=4)
+    picks = [days[i] for i in rng.choice(len(days), size=min(4, len(days)), replace=False)]
+    picks.append(past[int(rng.integers(0, len(past)))])
+    return ",".join(sorted(d.date().isoformat() for d in picks))
+
+
+@rule_settings(max(10, N_RULES // 4))
+@given(text=rule_texts(), seed=st.integers(0, 2**31 - 1), sessions=st.integers(0, 4))
+def test_random_rules_standing_aside_on_synthetic_paths(text: str, seed: int, sessions: int) -> None:
+    """Rules with ``stand_aside``: the fast engine's flag rows (engine/fast/aside.py) against
+    the strategy's date look-ahead, with reports inside the window and just past its end."""
+    rng = np.random.default_rng(seed)
+    prices = synthetic_prices(seed, int(rng.integers(40, 130)), KINDS[seed % len(KINDS)])
+    text += f"stand_aside = {sessions}\n"
+    ref, case = rule_case(text, prices, rng)
+    case["params"].update(stand_aside=sessions, earnings=_earnings(prices, rng))
+    assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
+    assert check(ref, case) == [], (text, case["params"]["earnings"])
