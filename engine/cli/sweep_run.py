@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from engine import params as params_mod
 from engine.cli.options import costs_from, default_out, load_window, one_rule, strategy_class
+from engine.data.events import fill_earnings, load_events
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.files import atomic_write_text
@@ -62,6 +64,7 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     metric_order(args.metric)
     costs = costs_from(args)
     prices = load_window(args)
+    _earnings_axis(args, cls, axes, prices)
     bars = args.train if bars_for == "train" else len(prices)
     combos: Any
     if bars_for == "window" and args.random is None:  # a sweep streams its grid
@@ -74,6 +77,23 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     texts = (rule.text(),) if rule is not None else ()
     data = SweepData(prices, args.ticker.upper(), bench, texts)
     return {"cls": cls, "axes": axes, "combos": combos, "data": data, "costs": costs, "rule": rule}
+
+
+def _earnings_axis(args: argparse.Namespace, cls: type, axes: dict, prices: pd.DataFrame) -> None:
+    """A grid that stands aside before earnings (``stand_aside`` > 0 in it or by default) gets
+    the report dates of the events file as its ``earnings`` value, as ``run`` does
+    (:func:`engine.runner.with_earnings`); without it no combination would ever stand aside."""
+    declared = params_mod.declared(cls)
+    if "stand_aside" not in declared or "earnings" in axes:
+        return
+    if not any(float(v) > 0 for v in axes.get("stand_aside", (declared["stand_aside"],))):
+        return
+    events = load_events(args.ticker, args.data_dir)
+    filled = fill_earnings(
+        {"stand_aside": 1, "earnings": ""}, events, pd.DatetimeIndex(prices.index)
+    )
+    if filled["earnings"]:
+        axes["earnings"] = (filled["earnings"],)
 
 
 def _rule(args: argparse.Namespace) -> Any:

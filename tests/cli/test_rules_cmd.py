@@ -218,3 +218,24 @@ def test_a_variant_naming_a_missing_rule_is_refused(
     variants.write_text('[x]\nrule = "ema_rsi"\n')
     code, _, err = run(["compare", "--config", str(variants), "--no-files"], capsys)
     assert code == 2 and 'needs rules = "FILE"' in err
+
+
+def test_sweep_standing_aside_reads_the_report_dates(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A grid with stand_aside > 0 gets the events file's report dates (else nothing stands aside)."""
+    rules = workdir / "aside.toml"
+    rules.write_text('[hold]\nentry = "true"\nexit = "false"\nstand_aside = 0\n')
+    argv = ["sweep", "--rules", str(rules), "--rule", "hold", "--grid", "stand_aside=0,1"]
+    argv += ["--no-files", "--no-progress", "--store", "s.sqlite", "--metric", "total_return"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if "2025-05-15,2025-08-13" in line]
+    assert len(rows) == 2  # both combinations carry the dates
+    by_sessions = {r[1]: r for r in rows}
+    assert by_sessions["1"][3] != by_sessions["0"][3]  # total_return moved
+    assert by_sessions["0"][-3] == "0" and int(by_sessions["1"][-3]) >= 4  # closed trades
+    # without stand_aside > 0 the grid is left as it was (no earnings column)
+    argv[argv.index("stand_aside=0,1")] = "stand_aside=0"
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and "2025-05-15" not in out
