@@ -53,6 +53,7 @@ RESTRICTED = {
         "engine.report.figures",
         "engine.report.charts",
         "engine.report.price_chart",
+        "engine.report.labels",
         "engine.report.montecarlo_chart",
         "engine.sweep.charts",
     ),
@@ -65,13 +66,7 @@ RESTRICTED = {
 LAZY = {
     ("engine.data.download", "yfinance"): "~1.1 s to import; only a download needs it",
     ("engine.sweep.backends", "dask.distributed"): "~0.35 s; only --backend dask needs it",
-    ("engine.report.run_folder", "engine.report.charts"): "matplotlib; not with --no-plots",
-    ("engine.report.run_folder", "engine.report.figures"): "matplotlib; not with --no-plots",
-    ("engine.report.run_folder", "engine.report.price_chart"): "matplotlib; not with --no-plots",
-    (
-        "engine.report.run_folder",
-        "engine.report.montecarlo_chart",
-    ): "matplotlib; not with --no-plots",
+    ("engine.report.run_folder", "engine.report.chart_set"): "matplotlib; not with --no-plots",
     ("engine.cli.sweep_cmd", "engine.cli.sweep_run"): "the sweep stage: numba, its kernels, ...",
 }
 

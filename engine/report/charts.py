@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from matplotlib.transforms import blended_transform_factory
@@ -28,7 +29,14 @@ from engine.analysis.indicators import macd, rsi, sma
 from engine.analysis.returns import drawdown_series
 from engine.data.events import chart_events
 from engine.report.display import is_benchmark
-from engine.report.figures import date_axis, dollar_axis, new_figure, save_png
+from engine.report.figures import (
+    bar_collection,
+    date_axis,
+    dollar_axis,
+    fit_margins,
+    new_figure,
+    save_png,
+)
 from engine.report.levels import event_color
 from engine.result import RunResult
 
@@ -81,7 +89,7 @@ def equity_figure(
     -------
     Figure with two axes sharing the date axis: equity (dollars) and drawdown (percent).
     """
-    fig = new_figure(11, 6.5)
+    fig = new_figure(11, 6.5, margins=(0.95, 0.2, 0.45, 0.45), hspace=0.06)
     ax, dd_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
     eq = result.equity
     curves = [(result, STRATEGY_COLOR, 1.6)]
@@ -115,7 +123,8 @@ def equity_figure(
     for a in (ax, dd_ax):
         a.grid(True, alpha=0.3)
     date_axis(dd_ax)
-    fig.suptitle(run_title(result, "Equity"), fontsize=12)
+    fig.suptitle(run_title(result, "Equity"), fontsize=12, y=0.985)
+    fit_margins(fig, [ax, dd_ax])
     save_png(fig, path)
     return fig
 
@@ -173,7 +182,7 @@ def comparison_figure(
     -------
     Figure with one axes; the legend (with each final return) sits outside, right of the plot.
     """
-    fig = new_figure(11.5, 5.8)
+    fig = new_figure(11.5, 5.8, margins=(0.75, 2.0, 0.45, 0.45))
     ax = fig.add_subplot()
     cmap = colormaps["tab10"]
     ranked = sorted(results, key=lambda r: -_total_return(r))
@@ -196,10 +205,13 @@ def comparison_figure(
     ax.set_ylabel("growth of $1")
     ax.grid(True, alpha=0.3)
     date_axis(ax)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="total return")
+    legend = ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="total return"
+    )
     tickers = sorted({r.ticker for r in results})
     window = window_text(results[0].equity.index) if results else ""
-    fig.suptitle(f"All strategies on {', '.join(tickers)}, {window}", fontsize=12)
+    fig.suptitle(f"All strategies on {', '.join(tickers)}, {window}", fontsize=12, y=0.985)
+    fit_margins(fig, [ax], [legend], right_extra=0.25)
     save_png(fig, path)
     return fig
 
@@ -239,7 +251,7 @@ def indicator_figure(
         ind[f"sma{n}"] = sma(close, n)
     ind["close"] = close
     ind = ind.loc[price_window(result, prices).index]
-    fig = new_figure(11, 8.5)
+    fig = new_figure(11, 8.5, margins=(0.8, 1.6, 0.4, 0.45), hspace=0.07)
     ax, m_ax, r_ax = fig.subplots(3, 1, sharex=True, height_ratios=[2.3, 1.2, 1.2])
     ax.plot(ind.index, ind["close"], color="black", lw=1.2, label="close")
     for n, color in SMA_COLORS.items():
@@ -249,16 +261,18 @@ def indicator_figure(
         draw_event_markers(ax, chart_events(events, pd.DatetimeIndex(ind.index)))
     ax.set_ylabel("price")
     dollar_axis(ax)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
-    _draw_macd(m_ax, ind)
-    _draw_rsi(r_ax, ind["rsi"])
+    legends = [ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)]
+    legends.append(_draw_macd(m_ax, ind))
+    legends.append(_draw_rsi(r_ax, ind["rsi"]))
     for a in (ax, m_ax, r_ax):
         a.grid(True, alpha=0.3)
     date_axis(r_ax)
     fig.suptitle(
         f"Indicators: {result.ticker}, {window_text(ind.index)} (fills of {result.strategy})",
         fontsize=12,
+        y=0.985,
     )
+    fit_margins(fig, [ax, m_ax, r_ax], legends)
     save_png(fig, path)
     return fig
 
@@ -285,7 +299,7 @@ def _small_fill_markers(ax: Axes, result: RunResult) -> None:
             )
 
 
-def _draw_macd(ax: Axes, ind: pd.DataFrame) -> None:
+def _draw_macd(ax: Axes, ind: pd.DataFrame) -> Any:
     """MACD and signal lines; histogram bars green above zero, red below, pale when shrinking."""
     hist = ind["hist"]
     shrinking = hist.abs() < hist.abs().shift(1)
@@ -293,15 +307,22 @@ def _draw_macd(ax: Axes, ind: pd.DataFrame) -> None:
         ("#f4a6a6" if s else "#d62728") if h < 0 else ("#a8dba8" if s else "#2ca02c")
         for h, s in zip(hist.fillna(0), shrinking, strict=True)
     ]
-    ax.bar(ind.index, hist.fillna(0), width=0.8, color=colors, label="histogram")
+    bar_collection(
+        ax,
+        date2num(ind.index),
+        hist.fillna(0).to_numpy(),
+        width=0.8,
+        colors=colors,
+        label="histogram",
+    )
     ax.plot(ind.index, ind["macd"], color="#1f77b4", lw=1.1, label="MACD (12, 26)")
     ax.plot(ind.index, ind["signal"], color="#ff7f0e", lw=1.1, label="signal (9)")
     ax.axhline(0, color="0.4", lw=0.7)
     ax.set_ylabel("MACD")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
 
 
-def _draw_rsi(ax: Axes, values: pd.Series) -> None:
+def _draw_rsi(ax: Axes, values: pd.Series) -> Any:
     """RSI line with the 30 / 50 / 70 guides; oversold and overbought zones shaded."""
     ax.axhspan(70, 100, color="#d62728", alpha=0.06, lw=0)
     ax.axhspan(0, 30, color="#2ca02c", alpha=0.06, lw=0)
@@ -311,7 +332,7 @@ def _draw_rsi(ax: Axes, values: pd.Series) -> None:
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 30, 50, 70, 100])
     ax.set_ylabel("RSI")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
 
 
 def draw_event_markers(ax: Axes, placed: pd.DataFrame) -> list[Any]:
@@ -319,14 +340,27 @@ def draw_event_markers(ax: Axes, placed: pd.DataFrame) -> list[Any]:
     the top (two rows when markers are a few days apart). ``placed``:
     :func:`engine.data.events.chart_events`. Returns the labels (obstacles for fill labels)."""
     labels: list[Any] = []
+    if len(placed) == 0:
+        return labels
     trans = blended_transform_factory(ax.transData, ax.transAxes)
+    # all the dotted lines as one collection (an axvline each re-autoscales the axes)
+    ax.vlines(
+        placed["session"].to_numpy(),
+        0,
+        1,
+        colors=[event_color(k) for k in placed["kind"]],
+        lw=0.8,
+        linestyles=":",
+        alpha=0.9,
+        zorder=1,
+        transform=ax.get_xaxis_transform(),
+    )
     last, row_no = None, 0
     for row in placed.itertuples(index=False):
         c = event_color(row.kind)
         near = last is not None and (pd.Timestamp(row.session) - last).days < 10
         row_no = 1 - row_no if near else 0
         last = pd.Timestamp(row.session)
-        ax.axvline(row.session, color=c, lw=0.8, ls=":", alpha=0.9, zorder=1)
         labels.append(
             ax.annotate(
                 row.label,

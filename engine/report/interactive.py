@@ -36,6 +36,7 @@ from engine.report.levels import (
     TARGET_COLOR,
     event_color,
     level_segments,
+    plan_range,
 )
 from engine.report.levels import active_window as level_window
 from engine.result import RunResult
@@ -308,21 +309,6 @@ def _equity_traces(result: RunResult, bench: RunResult | None) -> list[dict[str,
         }
     )
     return traces
-
-
-def plan_range(
-    result: RunResult, index: pd.DatetimeIndex, margin: int = 15
-) -> tuple[str, str] | None:
-    """The dates a dated plan's chart opens on: its active window, ``margin`` sessions each side.
-
-    None for a strategy without levels (its chart opens on the whole window).
-    """
-    window = level_window(result.levels, index) if result.levels else None
-    if window is None or not level_segments(result.levels):
-        return None
-    first = max(int(index.searchsorted(window[0])) - margin, 0)
-    last = min(int(index.searchsorted(window[1])) + margin, len(index) - 1)
-    return index[first].strftime("%Y-%m-%d"), index[last].strftime("%Y-%m-%d")
 
 
 def _layout(result: RunResult, index: pd.DatetimeIndex) -> dict[str, Any]:

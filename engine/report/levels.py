@@ -91,3 +91,63 @@ def active_window(
     if len(inside) == 0:
         return None
     return inside[0], inside[-1]
+
+
+def plan_range(result: Any, index: pd.DatetimeIndex, margin: int = 15) -> tuple[str, str] | None:
+    """The dates a dated plan's chart opens on: its active window, ``margin`` sessions each side.
+
+    None for a strategy without levels (its chart opens on the whole window). ``result``: a
+    :class:`~engine.result.RunResult` (its ``levels``). The interactive chart opens on this
+    range; the PNG price chart zooms on it in a panel of its own.
+    """
+    window = active_window(result.levels, index) if result.levels else None
+    if window is None or not level_segments(result.levels):
+        return None
+    first = max(int(index.searchsorted(window[0])) - margin, 0)
+    last = min(int(index.searchsorted(window[1])) + margin, len(index) - 1)
+    return index[first].strftime("%Y-%m-%d"), index[last].strftime("%Y-%m-%d")
+
+
+_LEVEL_SIDE = {"ladder": "buy", "stop": "sell", "targets": "sell"}
+
+
+def level_fills(
+    levels: dict[str, Any], fills: pd.DataFrame, index: pd.DatetimeIndex
+) -> tuple[list[list[pd.Timestamp]], set[int]]:
+    """Which fills happened exactly at a drawn level (a limit or stop order resting there).
+
+    A fill matches a level when its price equals the level's to the cent, its side is the
+    level's (the ladder buys, the stop and the targets sell; other keys either side) and its
+    date lies in the levels' active window. A chart then names such a fill once, on the level's
+    label ("target 1 $130.00, filled Sep 22"), instead of a second label saying the same.
+
+    Returns
+    -------
+    (dates, matched): for each entry of :func:`level_segments`, the dates of its fills; and the
+    positions (0-based rows of ``fills``) of every matched fill.
+    """
+    segments = level_segments(levels)
+    dates: list[list[pd.Timestamp]] = [[] for _ in segments]
+    matched: set[int] = set()
+    window = active_window(levels, index)
+    if window is None or len(fills) == 0:
+        return dates, matched
+    when = pd.to_datetime(fills["date"]).to_numpy()
+    price = fills["price"].to_numpy(float)
+    side = fills["side"].astype(str).to_numpy()
+    inside = (when >= window[0].to_datetime64()) & (when <= window[1].to_datetime64())
+    for i, (key, level, _label) in enumerate(segments):
+        want = _LEVEL_SIDE.get(key)
+        hit = inside & (np.abs(price - level) < 0.005) & ((side == want) if want else True)
+        for pos in np.flatnonzero(hit):
+            dates[i].append(pd.Timestamp(when[pos]))
+            matched.add(int(pos))
+    return dates, matched
+
+
+def filled_label(label: str, dates: list[pd.Timestamp]) -> str:
+    """A level's label with the sessions it filled on: ``target 1 $130.00, filled Sep 22``."""
+    if not dates:
+        return label
+    days = ", ".join(dict.fromkeys(f"{d:%b} {d.day}" for d in dates))
+    return f"{label}, filled {days}"

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import pandas as pd
 import pytest
 
@@ -84,24 +85,38 @@ def test_equity_figure(tmp_path: Path, runs: list[RunResult]) -> None:
 
 
 def test_price_figure(tmp_path: Path, prices: pd.DataFrame, runs: list[RunResult]) -> None:
-    from matplotlib.collections import LineCollection
+    from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.dates import date2num
+
+    from engine.report.labels import LEADERS_GID
 
     swing = runs[0]
     fig = price_chart.price_figure(swing, prices, path=tmp_path / "price.png")
-    ax, vol_ax, prof_ax = fig.axes
+    ax, vol_ax, prof_ax = fig.axes  # the plan covers 44% of the sessions: no zoomed panel
     assert ax.get_shared_x_axes().joined(ax, vol_ax)
     assert ax.get_shared_y_axes().joined(ax, prof_ax)
-    assert len(prof_ax.patches) == 40 and len(vol_ax.patches) == len(prices)
-    segments = [c for c in ax.collections if isinstance(c, LineCollection)]
+    # the bars are one collection each: 40 price bins, one bar per session
+    (profile,) = [c for c in prof_ax.collections if isinstance(c, PolyCollection)]
+    (volume,) = [c for c in vol_ax.collections if isinstance(c, PolyCollection)]
+    assert len(profile.get_paths()) == 40 and len(volume.get_paths()) == len(prices)
+    segments = [
+        c for c in ax.collections if isinstance(c, LineCollection) and c.get_gid() != LEADERS_GID
+    ]
     assert len(segments) == 6  # 3 ladder, 1 stop, 2 targets
     x0, x1 = date2num(prices.index[38]), date2num(prices.index[90])
     for seg in segments:
         (a, _), (b, _) = seg.get_segments()[0]
         assert (a, b) == pytest.approx((x0, x1))
     texts = [t.get_text() for t in ax.texts]
-    for label in ("entry $94.00\ntranche 1 $90.00", "target 1 $130.00", "stop $78.00"):
-        assert label in texts
+    # fills exactly at a level are named once, on the level's label; the stop filled below its
+    # level (a gap) keeps its own label
+    d40, d70 = prices.index[40], prices.index[70]
+    assert f"buy 1 $94.00, filled {d40:%b} {d40.day}" in texts
+    assert f"buy 2 $90.00, filled {d40:%b} {d40.day}" in texts
+    assert f"target 1 $130.00, filled {d70:%b} {d70.day}" in texts
+    assert "stop $78.00" in texts and "stop $79.99" in texts
+    assert not any(t.startswith(("entry", "tranche", "target 1 $130.00\n")) for t in texts)
+    assert sum("$130.00" in t for t in texts) == 1  # the target is not labelled twice
     assert _is_png(tmp_path / "price.png")
 
 
@@ -118,13 +133,35 @@ def test_price_labels_never_overlap(prices: pd.DataFrame) -> None:
     ax = fig.axes[0]
     renderer = fig.canvas.get_renderer()
     fig.draw(renderer)
-    labels = [t for t in ax.texts if "signal" in t.get_text()]
+    labels = [t for t in ax.texts if t.get_text().startswith("$")]
     boxes = [Text.get_window_extent(t, renderer) for t in labels]
-    assert 0 < len(labels) <= len(rows)
+    frame = ax.get_window_extent(renderer)
+    # one label per fill (every reason is "signal": the legend says it, the labels give prices)
+    assert len(labels) == len(rows)
+    assert {t.get_label() for t in ax.collections if t.get_label().endswith("(signal)")} == {
+        "buy fill (signal)",
+        "sell fill (signal)",
+    }
     for i, a in enumerate(boxes):
+        assert frame.contains(a.x0, a.y0) and frame.contains(a.x1, a.y1)
         assert not any(a.overlaps(b) for b in boxes[i + 1 :])
-    left_out = [t.get_text() for t in ax.texts if "left out" in t.get_text()]
-    assert bool(left_out) == (len(labels) < len(rows))
+    assert not [t.get_text() for t in ax.texts if "left out" in t.get_text()]
+
+
+def test_crowded_labels_are_left_out_and_counted(prices: pd.DataFrame) -> None:
+    # a long label on every session: no room for all of them; the chart says how many are out
+    # (a fill on every one of 60 sessions with short labels still gets every label placed)
+    d = [f"{t:%Y-%m-%d}" for t in prices.index]
+    rows = [
+        (day, "buy" if k % 2 == 0 else "sell", 10, float(prices["close"].iloc[k]), f"r{k} " * 8)
+        for k, day in enumerate(d)
+    ]
+    fig = price_chart.price_figure(make_run("dense", prices, rows), prices)
+    ax = fig.axes[0]
+    placed = [t for t in ax.texts if t.get_text().startswith("r")]
+    (note,) = [t.get_text() for t in ax.texts if "left out" in t.get_text()]
+    assert note.startswith(f"{len(rows) - len(placed)} fill labels left out")
+    assert 0 < len(placed) < len(rows)
 
 
 def test_indicator_figure(prices: pd.DataFrame, runs: list[RunResult]) -> None:
@@ -132,7 +169,8 @@ def test_indicator_figure(prices: pd.DataFrame, runs: list[RunResult]) -> None:
     price_ax, macd_ax, rsi_ax = fig.axes
     assert {ln.get_label() for ln in price_ax.get_lines()} >= {"close", "SMA 20", "SMA 60"}
     assert {ln.get_label() for ln in macd_ax.get_lines()} >= {"MACD (12, 26)", "signal (9)"}
-    assert len(macd_ax.patches) == len(prices)
+    (hist,) = [c for c in macd_ax.collections if c.get_label() == "histogram"]
+    assert len(hist.get_paths()) == len(prices)  # one bar per session, in one collection
     assert rsi_ax.get_ylim() == (0.0, 100.0)
     guides = sorted(ln.get_ydata()[0] for ln in rsi_ax.get_lines()[:3])
     assert guides == [30, 50, 70]
@@ -246,8 +284,19 @@ def test_price_figure_on_crwv_history(crwv: pd.DataFrame, tmp_path: Path) -> Non
         levels={**SWING_LEVELS, "active_to": "2025-09-23"},
     )
     fig = price_chart.price_figure(run, crwv, path=tmp_path / "crwv.png")
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert {"entry $94.00", "tranche 1 $90.00", "target 1 $130.00"} <= set(texts)
-    assert not any("left out" in t for t in texts)
-    assert "volume profile\nmost traded" in fig.axes[2].get_title()
+    ax, _vol, prof, zoom = fig.axes  # the plan's month of the history gets a zoomed panel
+    assert "volume profile\nmost traded" in prof.get_title()
+    lo, hi = (mdates.num2date(x).date().isoformat() for x in zoom.get_xlim())
+    assert lo <= "2025-08-04" and hi >= "2025-10-14"  # the window, 15 sessions each side
+    assert mdates.num2date(zoom.get_xlim()[1]).date().isoformat() < "2026-01-01"
+    # the full chart shades the window; the zoomed panel names every fill, on its level's label
+    assert any(p.get_label() == "zoomed below" for p in ax.patches)
+    texts = [t.get_text() for t in zoom.texts]
+    assert {
+        "buy 1 $94.00, filled Aug 25",
+        "buy 2 $90.00, filled Sep 2",
+        "target 1 $130.00, filled Sep 23",
+    } <= set(texts)
+    assert not any("left out" in t for t in [*texts, *(t.get_text() for t in ax.texts)])
+    assert not any("$94.00" in t.get_text() for t in ax.texts)  # not again in the full chart
     assert _is_png(tmp_path / "crwv.png")

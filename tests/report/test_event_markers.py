@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import pandas as pd
+import pytest
 
 from engine.data.events import chart_events, parse_events
 from engine.report.charts import draw_event_markers
@@ -48,8 +50,10 @@ def test_matplotlib_markers_sit_on_reaction_sessions() -> None:
     ax.plot(SESSIONS, range(10))
     texts = draw_event_markers(ax, placed)
     assert [t.get_text() for t in texts] == ["E", "L"]
-    xs = sorted(line.get_xdata()[0] for line in ax.get_lines()[1:])
-    assert [pd.Timestamp(x).day for x in xs] == [13, 15]
+    (lines,) = ax.collections  # the dotted lines, one collection
+    xs = sorted(seg[0][0] for seg in lines.get_segments())
+    assert [mdates.num2date(x).day for x in xs] == [13, 15]
+    assert ax.get_ylim() == pytest.approx((-0.45, 9.45))  # the lines do not stretch the y axis
     assert event_legend_text(placed) == "E earnings, L lock-up expiry"
 
 
