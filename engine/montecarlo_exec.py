@@ -40,10 +40,6 @@ import pandas as pd
 from engine.analysis.montecarlo import MonteCarloResult, fan_frame, path_stats
 from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
-from engine.fast import api
-from engine.fast.api import supports
-from engine.fast.replay import replay_batch
-from engine.fast.trace import simulate
 from engine.result import Costs, RunResult
 
 #: Default slippage range of the replays (fractions of the price: 0 to 20 bp).
@@ -174,6 +170,11 @@ def replay_schedules(
     jobs: int | None = None,
 ) -> np.ndarray:
     """Equity at every close (``(paths, n)``) of each schedule through the fast broker."""
+    # numba and the compiled kernels: ~0.5 s to import, only a Monte Carlo replay needs them
+    # (``crwv-bt run`` without --monte-carlo never loads them)
+    from engine.fast import api
+    from engine.fast.replay import replay_batch
+
     base = _costs(result)
     mk = api.market(prices, base, float(result.settings["cash"]))
     costs = np.repeat(mk.costs[None, :], len(schedules), axis=0)
@@ -238,6 +239,9 @@ def _equity_of(
     cash = float(result.settings["cash"])
     fractional = bool(result.settings.get("fractional", False))
     alias = getattr(strategy_cls, "alias", "")
+    from engine.fast.api import supports  # numba: see replay_schedules
+    from engine.fast.trace import simulate
+
     if supports(alias, fractional=fractional) and not params.get("stand_aside"):
         return simulate(alias, prices, params, costs=costs, cash=cash).equity.to_numpy()
     run = run_backtest(strategy_cls, prices, params, cash=cash, costs=costs, fractional=fractional)

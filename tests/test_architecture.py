@@ -68,6 +68,9 @@ LAZY = {
     ("engine.sweep.backends", "dask.distributed"): "~0.35 s; only --backend dask needs it",
     ("engine.report.run_folder", "engine.report.chart_set"): "matplotlib; not with --no-plots",
     ("engine.cli.sweep_cmd", "engine.cli.sweep_run"): "the sweep stage: numba, its kernels, ...",
+    ("engine.montecarlo_exec", "engine.fast.api"): "numba + kernels, 0.5-0.9 s; replays only",
+    ("engine.montecarlo_exec", "engine.fast.replay"): "numba + kernels; replays only",
+    ("engine.montecarlo_exec", "engine.fast.trace"): "numba + kernels; replays only",
 }
 
 

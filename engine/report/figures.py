@@ -176,14 +176,21 @@ def fit_margins(
     """Set the fixed layout's left margin from the widest y tick labels of ``left_axes`` (plus
     ``left_extra`` inches for the tick marks and the axis label) and the right margin from the
     widest of ``right_artists`` (legends placed right of the axes), in one step, without a
-    layout pass."""
+    layout pass. The y labels of ``left_axes`` are then pinned beside their widest tick label,
+    in line: matplotlib would otherwise measure every tick label of every axis sharing the
+    axis at each draw to place them (~5% of a chart's time)."""
     width = fig.get_figwidth()
     kw: dict[str, float] = {}
-    if left_axes:
-        kw["left"] = (max(tick_label_width(a) for a in left_axes) + left_extra) / width
+    widths = [tick_label_width(a) for a in left_axes or []]
+    if widths:
+        kw["left"] = (max(widths) + left_extra) / width
     if right_artists:
         renderer = _renderer(fig)
         widest = max(a.get_window_extent(renderer).width for a in right_artists) / fig.dpi
         kw["right"] = 1 - (widest + right_extra) / width
     if kw:
         fig.subplots_adjust(**kw)
+    # tick length + pad (3.5 + 3.5 points) + a gap: right of the label text, left of the numbers
+    gap = max(widths, default=0.0) + 9 / 72
+    for ax in left_axes or []:
+        ax.yaxis.set_label_coords(-gap / (ax.get_position().width * width), 0.5)
