@@ -66,8 +66,11 @@ RESTRICTED = {
 LAZY = {
     ("engine.data.download", "yfinance"): "~1.1 s to import; only a download needs it",
     ("engine.sweep.backends", "dask.distributed"): "~0.35 s; only --backend dask needs it",
-    ("engine.report.run_folder", "engine.report.chart_set"): "matplotlib; not with --no-plots",
     ("engine.cli.sweep_cmd", "engine.cli.sweep_run"): "the sweep stage: numba, its kernels, ...",
+    ("engine.report.chart_set", "engine.report.charts"): "matplotlib ~0.4 s; drawer, pool",
+    ("engine.report.chart_set", "engine.report.figures"): "matplotlib; drawer, pool",
+    ("engine.report.chart_set", "engine.report.price_chart"): "matplotlib; drawer, pool",
+    ("engine.report.chart_set", "engine.report.montecarlo_chart"): "matplotlib; drawer, pool",
     ("engine.montecarlo_exec", "engine.fast.api"): "numba + kernels, 0.5-0.9 s; replays only",
     ("engine.montecarlo_exec", "engine.fast.replay"): "numba + kernels; replays only",
     ("engine.montecarlo_exec", "engine.fast.trace"): "numba + kernels; replays only",

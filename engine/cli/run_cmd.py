@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from engine import params as params_mod
 from engine.analysis.metrics import METRIC_KEYS
@@ -24,6 +25,7 @@ from engine.cli.options import (
 from engine.data.events import load_events
 from engine.errors import ParamError
 from engine.params import suggest
+from engine.report import chart_set
 from engine.report.compare_html import group_marks, groups_text
 from engine.report.display import format_table
 from engine.report.extras import Extras
@@ -182,6 +184,19 @@ def _run_and_report(
     mc_settings = montecarlo_opts.settings_from(args)  # bad options fail before any run
     if args.tickers:
         return tickers_opts.run(args, configs, rank_by)
+    if not (args.no_files or args.no_plots):
+        # a process loads matplotlib while this one loads data and runs the backtests, then
+        # draws the charts (engine.report.chart_set); ended here if the run fails first
+        chart_set.start_drawer()
+    try:
+        return _run_configs(args, configs, rank_by, mc_settings)
+    finally:
+        chart_set.stop_drawer()
+
+
+def _run_configs(
+    args: argparse.Namespace, configs: list, rank_by: str | None, mc_settings: Any
+) -> int:
     costs = costs_from(args)
     warm = max(
         (getattr(c.strategy_cls, "warmup", lambda p: 0)(_resolved(c)) for c in configs), default=0

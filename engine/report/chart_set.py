@@ -2,29 +2,38 @@
 
 A run has 2 + 2 x strategies charts (comparison, indicators, then an equity and a price chart
 per strategy, and a Monte Carlo fan per strategy when asked). They are independent, so on a
-machine with two or more cores they are drawn by a pool of forked worker processes (each
-inherits the loaded modules and the results: nothing is pickled going in, only the PNG bytes
-come back), the price charts (the slowest) first. One core, a platform without ``fork`` or
-``CRWV_BT_CHART_JOBS=1`` draws them in this process, in order; the bytes are the same either way.
+machine with two or more cores they are drawn by a pool of forked worker processes, the price
+charts (the slowest) first; only the PNG bytes come back. One core, a platform without
+``fork`` or ``CRWV_BT_CHART_JOBS=1`` draws them in this process, in order; the bytes are the
+same either way.
+
+``crwv-bt run`` also calls :func:`start_drawer` before it loads the data: a forked process then
+imports matplotlib and the chart modules (~0.4 s) while this one loads the data and runs the
+backtests, and later draws the charts (its own pool) from the tasks it is sent (pickled: the
+results are small). This module imports no matplotlib itself, so a process that hands its
+charts to the drawer never loads it. :func:`stop_drawer` ends a drawer that was not used.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import sys
+from multiprocessing.connection import Connection
 from typing import Any
 
 import pandas as pd
 
-from engine.report import charts, figures, montecarlo_chart, price_chart
 from engine.report.extras import Extras
 from engine.result import RunResult
 
-# (file name, module, function name, args, kwargs): the function is looked up when drawing
-Task = tuple[str, Any, str, tuple[Any, ...], dict[str, Any]]
-_TASKS: list[Task] = []  # the tasks of the pool being run (inherited by the forked workers)
+# (file name, chart module, function name, args, kwargs): the function is looked up when drawn
+# (so a test's monkeypatch is seen), in one of the modules :func:`_chart_modules` names
+Task = tuple[str, str, str, tuple[Any, ...], dict[str, Any]]
 _COST = {"price": 3, "indicators": 2, "montecarlo": 2}  # relative drawing time, by file prefix
+_TASKS: list[Task] = []  # the tasks of the pool being run (inherited by the forked workers)
+_DRAWER: list[tuple[Any, Connection]] = []  # the started drawer: (process, connection)
 
 
 def chart_tasks(
@@ -38,6 +47,7 @@ def chart_tasks(
     (``slugs``: strategy name -> its file-name part)."""
     if not results:
         return []
+    charts, price_chart, fan_chart = "charts", "price_chart", "montecarlo_chart"
     events = extras.events if extras is not None else None
     fans = (extras.monte_carlo or {}) if extras is not None else {}
     tasks: list[Task] = [("comparison.png", charts, "comparison_figure", (results,), {})]
@@ -57,38 +67,64 @@ def chart_tasks(
         methods = fans.get(r.strategy)
         if methods and any(getattr(m, "fan", None) is not None for m in methods.values()):
             title = f"{r.strategy} on {r.ticker}: the run over its Monte Carlo paths"
-            tasks.append(
-                (
-                    f"montecarlo_{slug}.png",
-                    montecarlo_chart,
-                    "plot_fan",
-                    (r.equity, methods),
-                    {"title": title},
-                )
-            )
+            fan = (r.equity, methods)
+            tasks.append((f"montecarlo_{slug}.png", fan_chart, "plot_fan", fan, {"title": title}))
     return tasks
 
 
-def chart_jobs(n_tasks: int) -> int:
+def chart_jobs(n_tasks: int | None = None) -> int:
     """Worker processes to draw ``n_tasks`` charts: the usable cores (``CRWV_BT_CHART_JOBS``
-    overrides), at most one per chart; 1 means this process draws them."""
+    overrides), at most one per chart; 1 means the calling process draws them."""
     env = os.environ.get("CRWV_BT_CHART_JOBS", "").strip()
     if env.isdigit() and int(env) > 0:
         cores = int(env)
     else:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    if not sys.platform.startswith("linux"):  # fork is only safe (and default-cheap) here
+    if not sys.platform.startswith("linux"):  # fork is only safe (and cheap) here
         cores = 1
-    return max(1, min(cores, n_tasks))
+    return max(1, min(cores, n_tasks if n_tasks is not None else cores))
 
 
 def _cost(name: str) -> int:
     return _COST.get(name.split("_")[0].removesuffix(".png"), 1)
 
 
+def _chart_modules() -> dict[str, Any]:
+    """The chart modules by name. Imported here, not at the top: they load matplotlib (~0.4 s),
+    which the process that hands its charts to the drawer never needs."""
+    from engine.report import charts, figures, montecarlo_chart, price_chart
+
+    return {
+        "charts": charts,
+        "price_chart": price_chart,
+        "montecarlo_chart": montecarlo_chart,
+        "figures": figures,
+    }
+
+
 def _draw(i: int) -> bytes:
     name, module, func, args, kwargs = _TASKS[i]
-    return figures.png_bytes(getattr(module, func)(*args, **kwargs))
+    modules = _chart_modules()
+    fig = getattr(modules[module], func)(*args, **kwargs)
+    return modules["figures"].png_bytes(fig)  # type: ignore[no-any-return]
+
+
+def _draw_here(tasks: list[Task]) -> list[bytes]:
+    """Every task's PNG, drawn by this process or by a pool of forked workers."""
+    global _TASKS
+    jobs = chart_jobs(len(tasks))
+    _TASKS = tasks
+    try:
+        if jobs == 1:
+            return [_draw(i) for i in range(len(tasks))]
+        _chart_modules()  # loaded once here, inherited by every worker
+        order = sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i][0]))
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            drawn = pool.map(_draw, order, chunksize=1)
+        by_index = dict(zip(order, drawn, strict=True))
+        return [by_index[i] for i in range(len(tasks))]
+    finally:
+        _TASKS = []
 
 
 def draw_charts(
@@ -98,21 +134,80 @@ def draw_charts(
     extras: Extras | None,
     slugs: dict[str, str],
 ) -> dict[str, bytes]:
-    """File name -> PNG bytes, in report order (:func:`chart_tasks`), drawn in parallel when
-    there are cores for it (module docstring). A chart that fails raises here."""
-    global _TASKS
+    """File name -> PNG bytes, in report order (:func:`chart_tasks`): by the drawer when one was
+    started, else here (module docstring). A chart that fails raises here."""
     tasks = chart_tasks(results, prices, bench, extras, slugs)
-    jobs = chart_jobs(len(tasks))
-    _TASKS = tasks
-    try:
-        if jobs == 1:
-            pngs = [_draw(i) for i in range(len(tasks))]
-        else:
-            order = sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i][0]))
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                drawn = pool.map(_draw, order, chunksize=1)
-            by_index = dict(zip(order, drawn, strict=True))
-            pngs = [by_index[i] for i in range(len(tasks))]
-    finally:
-        _TASKS = []
+    pngs = _by_drawer(tasks) if tasks else []
+    if pngs is None:
+        pngs = _draw_here(tasks)
     return {t[0]: png for t, png in zip(tasks, pngs, strict=True)}
+
+
+# ----------------------------------------------------------------------------------------------
+# the drawer process
+# ----------------------------------------------------------------------------------------------
+
+
+def start_drawer() -> bool:
+    """Fork the drawer (module docstring) if there are cores for it; True when started."""
+    stop_drawer()
+    if chart_jobs() < 2:
+        return False
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe()
+    # not a daemon: a daemon may not fork the pool; stop_drawer (also at exit) ends it
+    proc = ctx.Process(target=_drawer_main, args=(there, here), name="crwv-bt charts")
+    proc.start()
+    there.close()
+    _DRAWER.append((proc, here))
+    return True
+
+
+def stop_drawer() -> None:
+    """End the drawer if one is waiting (closing its pipe ends it) and reap it."""
+    while _DRAWER:
+        proc, conn = _DRAWER.pop()
+        conn.close()
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join()
+
+
+atexit.register(stop_drawer)
+
+
+def _drawer_main(conn: Connection, parent_end: Connection) -> None:
+    parent_end.close()  # so that the parent closing its end is seen here as end of file
+    _chart_modules()  # matplotlib loads while the parent runs the backtests
+    try:
+        tasks = conn.recv()
+    except (EOFError, OSError):
+        return  # the run ended without charts
+    try:
+        reply: tuple[str, Any] = ("ok", _draw_here(tasks))
+    except BaseException as exc:  # noqa: BLE001 - sent back and raised in the parent
+        reply = ("error", exc)
+    try:
+        conn.send(reply)
+    except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
+        conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+    conn.close()
+
+
+def _by_drawer(tasks: list[Task]) -> list[bytes] | None:
+    """The PNGs from the started drawer, or None when there is none (or it is gone)."""
+    if not _DRAWER:
+        return None
+    proc, conn = _DRAWER.pop()
+    try:
+        conn.send(tasks)
+        status, value = conn.recv()
+    except (EOFError, OSError, BrokenPipeError):
+        return None  # the drawer died: draw here
+    finally:
+        conn.close()
+        proc.join()
+    if status == "error":
+        raise value
+    return list(value)

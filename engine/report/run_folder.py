@@ -41,6 +41,7 @@ from engine.analysis.metric_notes import metric_notes
 from engine.data.load import write_price_csv
 from engine.errors import UserError
 from engine.files import json_text, move_into, plain_json, staging_folder
+from engine.report import chart_set
 from engine.report import extras as extras_mod
 from engine.report.display import is_benchmark
 from engine.report.extras import Extras
@@ -258,11 +259,8 @@ def draw_charts(
     extras: Extras | None = None,
 ) -> dict[str, bytes]:
     """File name -> PNG bytes, in report order: comparison, indicators, then per strategy
-    (:func:`engine.report.chart_set.draw_charts`: drawn on every core)."""
-    # The chart modules import matplotlib: +0.48 s measured on top of this module (median of 7
-    # fresh interpreters). Imported here, when charts are drawn, so --no-plots never loads it.
-    from engine.report import chart_set
-
+    (:func:`engine.report.chart_set.draw_charts`: drawn on every core; matplotlib is loaded
+    only there, so --no-plots never loads it)."""
     return chart_set.draw_charts(
         results, prices, bench, extras, _slugs([r.strategy for r in results])
     )
