@@ -189,13 +189,17 @@ def _run_and_report(
         # draws the charts (engine.report.chart_set); ended here if the run fails first
         chart_set.start_drawer()
     try:
-        return _run_configs(args, configs, rank_by, mc_settings)
+        return _run_configs(args, configs, rank_by, mc_settings, described)
     finally:
         chart_set.stop_drawer()
 
 
 def _run_configs(
-    args: argparse.Namespace, configs: list, rank_by: str | None, mc_settings: Any
+    args: argparse.Namespace,
+    configs: list,
+    rank_by: str | None,
+    mc_settings: Any,
+    described: dict[str, str] | None,
 ) -> int:
     costs = costs_from(args)
     warm = max(

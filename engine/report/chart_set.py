@@ -109,22 +109,99 @@ def _draw(i: int) -> bytes:
     return modules["figures"].png_bytes(fig)  # type: ignore[no-any-return]
 
 
-def _draw_here(tasks: list[Task]) -> list[bytes]:
-    """Every task's PNG, drawn by this process or by a pool of forked workers."""
-    global _TASKS
-    jobs = chart_jobs(len(tasks))
-    _TASKS = tasks
-    try:
-        if jobs == 1:
-            return [_draw(i) for i in range(len(tasks))]
-        _chart_modules()  # loaded once here, inherited by every worker
-        order = sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i][0]))
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            drawn = pool.map(_draw, order, chunksize=1)
-        by_index = dict(zip(order, drawn, strict=True))
-        return [by_index[i] for i in range(len(tasks))]
-    finally:
-        _TASKS = []
+class Drawing:
+    """Charts being drawn (:func:`start_charts`); :meth:`result` waits for their PNGs."""
+
+    def __init__(self, tasks: list[Task]) -> None:
+        global _TASKS
+        self.tasks = tasks
+        self._pool: Any = None
+        self._async: Any = None
+        self._conn: tuple[Any, Connection] | None = None
+        if not tasks:
+            return
+        if _DRAWER:  # the drawer started before the backtests
+            proc, conn = _DRAWER.pop()
+            try:
+                conn.send(tasks)
+                self._conn = (proc, conn)
+                return
+            except (OSError, BrokenPipeError):  # it died: draw here
+                conn.close()
+                proc.join()
+        jobs = chart_jobs(len(tasks))
+        if jobs > 1:
+            _chart_modules()  # loaded once here, inherited by every worker
+            self._order = sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i][0]))
+            _TASKS = tasks
+            try:  # the workers fork now, with the tasks
+                self._pool = multiprocessing.get_context("fork").Pool(jobs)
+                self._async = self._pool.map_async(_draw, self._order, chunksize=1)
+            finally:
+                _TASKS = []
+
+    def cancel(self) -> None:
+        """Stop drawing (the caller failed meanwhile): end the drawer or the pool."""
+        if self._conn is not None:
+            proc, conn = self._conn
+            self._conn = None
+            conn.close()
+            proc.terminate()
+            proc.join()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.terminate()
+            pool.join()
+
+    def result(self) -> dict[str, bytes]:
+        """File name -> PNG bytes, in the tasks' order; a chart that failed raises here."""
+        pngs = self._wait()
+        return {t[0]: png for t, png in zip(self.tasks, pngs, strict=True)}
+
+    def _wait(self) -> list[bytes]:
+        global _TASKS
+        if self._conn is not None:
+            proc, conn = self._conn
+            self._conn = None
+            try:
+                status, value = conn.recv()
+            except (EOFError, OSError):
+                status, value = "gone", None
+            finally:
+                conn.close()
+                proc.join()
+            if status == "error":
+                raise value
+            if status == "ok":
+                return list(value)
+            # the drawer died before answering: draw here
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                drawn = self._async.get()
+            finally:
+                pool.terminate()
+                pool.join()
+            by_index = dict(zip(self._order, drawn, strict=True))
+            return [by_index[i] for i in range(len(self.tasks))]
+        _TASKS = self.tasks
+        try:
+            return [_draw(i) for i in range(len(self.tasks))]
+        finally:
+            _TASKS = []
+
+
+def start_charts(
+    results: list[RunResult],
+    prices: pd.DataFrame | None,
+    bench: RunResult | None,
+    extras: Extras | None,
+    slugs: dict[str, str],
+) -> Drawing:
+    """Start drawing the charts of a run (:func:`chart_tasks`): sent to the drawer when one was
+    started, else to a pool of forked workers (module docstring); with one core they are drawn
+    when :meth:`Drawing.result` is called. The caller can work meanwhile (the HTML page)."""
+    return Drawing(chart_tasks(results, prices, bench, extras, slugs))
 
 
 def draw_charts(
@@ -134,13 +211,8 @@ def draw_charts(
     extras: Extras | None,
     slugs: dict[str, str],
 ) -> dict[str, bytes]:
-    """File name -> PNG bytes, in report order (:func:`chart_tasks`): by the drawer when one was
-    started, else here (module docstring). A chart that fails raises here."""
-    tasks = chart_tasks(results, prices, bench, extras, slugs)
-    pngs = _by_drawer(tasks) if tasks else []
-    if pngs is None:
-        pngs = _draw_here(tasks)
-    return {t[0]: png for t, png in zip(tasks, pngs, strict=True)}
+    """File name -> PNG bytes, in report order: :func:`start_charts`, then its result."""
+    return start_charts(results, prices, bench, extras, slugs).result()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -185,7 +257,7 @@ def _drawer_main(conn: Connection, parent_end: Connection) -> None:
     except (EOFError, OSError):
         return  # the run ended without charts
     try:
-        reply: tuple[str, Any] = ("ok", _draw_here(tasks))
+        reply: tuple[str, Any] = ("ok", Drawing(tasks)._wait())
     except BaseException as exc:  # noqa: BLE001 - sent back and raised in the parent
         reply = ("error", exc)
     try:
@@ -193,21 +265,3 @@ def _drawer_main(conn: Connection, parent_end: Connection) -> None:
     except Exception as exc:  # noqa: BLE001 - an exception that does not pickle
         conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
     conn.close()
-
-
-def _by_drawer(tasks: list[Task]) -> list[bytes] | None:
-    """The PNGs from the started drawer, or None when there is none (or it is gone)."""
-    if not _DRAWER:
-        return None
-    proc, conn = _DRAWER.pop()
-    try:
-        conn.send(tasks)
-        status, value = conn.recv()
-    except (EOFError, OSError, BrokenPipeError):
-        return None  # the drawer died: draw here
-    finally:
-        conn.close()
-        proc.join()
-    if status == "error":
-        raise value
-    return list(value)

@@ -242,12 +242,19 @@ def _render(
     extras: Extras | None = None,
 ) -> list[str]:
     """Draw the PNGs and the HTML report into ``tmp``; the file names written, report last."""
-    images = draw_charts(results, prices, bench, extras) if plots else {}
+    slugs = _slugs([r.strategy for r in results])
+    # the charts are drawn by other processes while this one builds the page
+    drawing = chart_set.start_charts(results, prices, bench, extras, slugs) if plots else None
+    try:
+        page = build_page(results, metrics, doc, prices, bench, anchors=slugs, extras=extras)
+        html = render_page(page)
+    except BaseException:
+        if drawing is not None:
+            drawing.cancel()
+        raise
+    images = drawing.result() if drawing is not None else {}
     for name, png in images.items():
         (tmp / name).write_bytes(png)
-    slugs = _slugs([r.strategy for r in results])
-    page = build_page(results, metrics, doc, prices, bench, anchors=slugs, extras=extras)
-    html = render_page(page)
     (tmp / "report.html").write_text(html, encoding="utf-8")
     return [*images, "report.html"]
 

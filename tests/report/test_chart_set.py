@@ -81,3 +81,13 @@ def test_one_core_draws_here(monkeypatch: pytest.MonkeyPatch) -> None:
     assert chart_set.chart_jobs(14) == 1
     assert not chart_set.start_drawer()
     assert not multiprocessing.active_children()
+
+
+def test_a_cancelled_drawing_leaves_no_process(
+    runs: list[RunResult], prices: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRWV_BT_CHART_JOBS", "2")
+    chart_set.start_charts(runs, prices, runs[2], None, SLUGS).cancel()  # the pool
+    assert chart_set.start_drawer()
+    chart_set.start_charts(runs, prices, runs[2], None, SLUGS).cancel()  # the drawer
+    assert not multiprocessing.active_children()
