@@ -154,7 +154,7 @@ def price_figure(
         height_ratios=[3.2, 1],
         width_ratios=[5.2, 1],
         top=1 - 0.8 / height,
-        bottom=(below + 0.45) / height,
+        bottom=(below + (0.3 if zoom else 0.45)) / height,
         hspace=0.12,
     )
     ax = fig.add_subplot(gs[0, 0])
@@ -168,7 +168,7 @@ def price_figure(
     fig.suptitle(run_title(result, "Price, levels and fills"), fontsize=12, y=1 - 0.08 / height)
     left = [ax, vol_ax]
     if zoom is not None:
-        zgs = fig.add_gridspec(1, 1, top=(ZOOM_HEIGHT - 0.55) / height, bottom=0.45 / height)
+        zgs = fig.add_gridspec(1, 1, top=(ZOOM_HEIGHT - 0.45) / height, bottom=0.45 / height)
         zoom_ax = fig.add_subplot(zgs[0, 0])
         zwin = win.loc[(win.index >= zoom[0]) & (win.index <= zoom[1])]
         skipped += _draw_zoom(zoom_ax, result, zwin, smas, events)
