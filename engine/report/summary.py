@@ -35,6 +35,7 @@ CARD_CSS = """
                padding: 0.05em 0.4em; margin-left: 0.4em; vertical-align: middle; }
 .card .badge.bench { background: #6b7785; }
 .card .about { color: #5b6670; font-size: 0.85em; line-height: 1.3; margin: 0.1em 0 0.2em; }
+.card .big .unit { font-size: 0.42em; font-weight: 400; color: #5b6670; }
 .card .big { font-size: 1.9em; font-weight: 600; line-height: 1.2; }
 .card .vs { color: #3d4852; }
 .card .since { margin-top: 0.25em; padding: 0.25em 0.4em; background: #fff6da;
@@ -165,7 +166,10 @@ def card(
     ]
     if about:
         rows.append(f'<div class="about">{esc(about)}</div>')
-    rows.append(f'<div class="big">{signed_span(pct(total), total)}</div>')
+    rows.append(
+        f'<div class="big">{signed_span(pct(total), total)}'
+        '<span class="unit"> account, first to last session</span></div>'
+    )
     if benchmark:
         if not about:
             rows.append('<div class="vs">buy at the first allowed fill, hold to the end</div>')
