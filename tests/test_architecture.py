@@ -40,10 +40,13 @@ STAGES: dict[str, tuple[int, str]] = {
     "engine.report": (6, "report"),
     "engine.sweep": (7, "sweep"),
     "engine.regress": (7, "regress"),
-    "engine.cli": (8, "cli"),
-    "engine.__main__": (9, "entry points"),
-    "engine.testing": (9, "testing"),
-    "engine": (10, "the package"),
+    "engine.api": (8, "api"),
+    "engine.api_run": (8, "api"),
+    "engine.api_sweep": (8, "api"),
+    "engine.cli": (9, "cli"),
+    "engine.__main__": (10, "entry points"),
+    "engine.testing": (10, "testing"),
+    "engine": (11, "the package"),
 }
 
 #: Third-party packages that only some modules may import (by module-name prefix).
@@ -74,6 +77,8 @@ LAZY = {
     ("engine.montecarlo_exec", "engine.fast.api"): "numba + kernels, 0.5-0.9 s; replays only",
     ("engine.montecarlo_exec", "engine.fast.replay"): "numba + kernels; replays only",
     ("engine.montecarlo_exec", "engine.fast.trace"): "numba + kernels; replays only",
+    ("engine.api", "engine.api_sweep"): "the sweep stage again: only sweep() / walkforward()",
+    ("engine", "engine.api"): "the whole engine; `import engine` stays light",
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine.api import make_costs
 from engine.data.load import load_prices
 from engine.errors import ParamError
 from engine.result import Costs
@@ -71,20 +72,15 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 def costs_from(args: argparse.Namespace) -> Costs:
-    """The :class:`Costs` of the cost options, checked (negative costs, a percent slippage)."""
-    for name in ("commission", "commission_min", "commission_max", "slippage"):
-        value = getattr(args, name)
-        if value < 0:
-            raise ParamError(
-                f"--{name.replace('_', '-')} {value:g} is negative; costs must be >= 0"
-            )
-    if args.slippage >= 0.1:
-        raise ParamError(
-            f"--slippage {args.slippage:g} is a fraction (0.0005 = 5 bp); give a value below 0.1"
-        )
-    if args.cash <= 0:
-        raise ParamError(f"--cash {args.cash:g} must be positive")
-    return Costs(args.commission, args.commission_min, args.commission_max, args.slippage)
+    """The :class:`Costs` of the cost options, checked (:func:`engine.api.make_costs`)."""
+    return make_costs(
+        cash=args.cash,
+        cli=True,
+        commission=args.commission,
+        commission_min=args.commission_min,
+        commission_max=args.commission_max,
+        slippage=args.slippage,
+    )
 
 
 def load_window(args: argparse.Namespace, min_bars: int = 1) -> pd.DataFrame:

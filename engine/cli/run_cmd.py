@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from engine import api
 from engine import params as params_mod
-from engine.analysis.metrics import METRIC_KEYS
 from engine.cli import montecarlo_opts, tickers_opts
 from engine.cli.options import (
     add_cost_options,
@@ -17,21 +17,17 @@ from engine.cli.options import (
     add_rule_options,
     costs_from,
     default_out,
-    load_window,
     registry,
     rule_classes,
     strategy_class,
 )
-from engine.data.events import load_events
 from engine.errors import ParamError
 from engine.params import suggest
 from engine.report import chart_set
 from engine.report.compare_html import group_marks, groups_text
-from engine.report.display import format_table
-from engine.report.extras import Extras
-from engine.report.run_folder import write_run
+from engine.report.montecarlo import format_bands
 from engine.report.summary_table import MAX_WIDTH, summary_table
-from engine.runner import Config, load_benchmark, rank, run_configs, with_earnings
+from engine.runner import Config
 from engine.variants import default_variants_path, find_variant, load_variants
 from strategies import lookup
 
@@ -201,55 +197,37 @@ def _run_configs(
     mc_settings: Any,
     described: dict[str, str] | None,
 ) -> int:
-    costs = costs_from(args)
-    warm = max(
-        (getattr(c.strategy_cls, "warmup", lambda p: 0)(_resolved(c)) for c in configs), default=0
-    )
-    prices = load_window(args, min_bars=warm + 1)
-    events = load_events(args.ticker, args.data_dir)
-    configs = with_earnings(configs, events, prices)
-    batch = run_configs(
+    """Run through the Python API (:func:`engine.api.compare`), print, write the folder."""
+    runs = api.compare(
         configs,
-        prices,
-        buy_hold_cls=registry()["buy_hold"],
         ticker=args.ticker,
+        start=args.start,
+        end=args.end,
+        csv=args.csv,
+        data_dir=args.data_dir,
         cash=args.cash,
-        costs=costs,
+        costs=costs_from(args),
         fractional=args.fractional,
-        benchmark=load_benchmark(args.data_dir, prices),
+        metric=rank_by,
+        _cli=True,
     )
-    metrics = batch.metrics
-    results = batch.results
     if rank_by:
-        if rank_by not in METRIC_KEYS:
-            raise ParamError(
-                f"unknown metric {rank_by!r}{suggest(rank_by, METRIC_KEYS)}; choose one of {', '.join(METRIC_KEYS)}"
-            )
-        order = rank(metrics, rank_by, ascending=rank_by in ("max_drawdown_duration", "volatility"))
-        metrics = {k: metrics[k] for k in order}
-        results = sorted(results, key=lambda r: order.index(r.strategy))
-    head = f"{args.ticker.upper()} {prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars); {costs.describe()}"
-    if rank_by:
-        print(_compare_text(head, results, metrics, rank_by))
+        metrics = {r.name: r.metrics for r in runs}
+        print(_compare_text(runs.describe(), [r.run for r in runs], metrics, rank_by))
     else:
-        print(head)
-        print(format_table(metrics))
-    for r in results:
-        _print_notes(r)
-    mc = montecarlo_opts.report(batch, prices, configs, mc_settings) if mc_settings else {}
-    extras = Extras(events=events, monte_carlo=mc.get("results"), summaries=mc.get("summaries"))
+        print(runs.describe())
+        print(runs.table())
+    for note in runs.notes():
+        print(textwrap.fill(f"note: {note}", MAX_WIDTH, subsequent_indent="  "))
+    if mc_settings:
+        runs.monte_carlo(settings=mc_settings)
+        for r in runs:
+            print()
+            print(format_bands(r.name, r.monte_carlo_summary))
     out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
     if not args.no_files:
-        written = write_run(
-            out,
-            results,
-            metrics,
-            prices,
-            plots=not args.no_plots,
-            buy_hold=batch.buy_hold,
-            extras=extras,
-            about=_about(configs, described or {}),
-        )
+        about = _about([r.config for r in runs], described or {})
+        written = runs.write(out, plots=not args.no_plots, about=about)
         print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
     return 0
 
@@ -264,21 +242,3 @@ def _compare_text(head: str, results: list, metrics: dict, rank_by: str) -> str:
     if groups:
         parts.append(groups)
     return "\n".join(parts)
-
-
-def _print_notes(result) -> None:  # noqa: ANN001
-    """Notes of one run, wrapped to 100 columns; the routine gap resizes are counted, not listed
-    (fills.csv has them)."""
-    resized = [n for n in result.notes if "resized from" in n]
-    lines = [n for n in result.notes if n not in resized]
-    if resized:
-        lines.append(
-            f"{len(resized)} buy(s) resized at the fill because a gap made them unaffordable "
-            "(fills.csv: resized_from)"
-        )
-    for note in lines:
-        print(textwrap.fill(f"note: {result.strategy}: {note}", MAX_WIDTH, subsequent_indent="  "))
-
-
-def _resolved(cfg) -> dict:  # noqa: ANN001
-    return params_mod.resolve(cfg.strategy_cls, cfg.params)
