@@ -59,8 +59,11 @@ def make_costs(
     costs: Costs | None = None,
     *,
     cash: float = DEFAULT_CASH,
+    commission: float | None = None,
+    commission_min: float | None = None,
+    commission_max: float | None = None,
+    slippage: float | None = None,
     cli: bool = False,
-    **fields: float | None,
 ) -> Costs:
     """``costs`` (default :class:`Costs`) with the given ``commission`` / ``commission_min`` /
     ``commission_max`` / ``slippage`` replaced, checked with ``cash``: costs >= 0, slippage a
@@ -69,22 +72,25 @@ def make_costs(
     def name(key: str) -> str:
         return f"--{key.replace('_', '-')}" if cli else key
 
-    unknown = [k for k in fields if k not in _COST_FIELDS]
-    if unknown:
-        raise ParamError(
-            f"unknown cost {unknown[0]!r}{suggest(unknown[0], list(_COST_FIELDS))}; "
-            f"give {', '.join(_COST_FIELDS)}"
-        )
     base = costs if costs is not None else Costs()
     if not isinstance(base, Costs):
         raise ParamError(f"costs={base!r} is not an engine.result.Costs; build one with Costs(...)")
-    given = {_COST_FIELDS[k]: v for k, v in fields.items() if v is not None}
-    for key, value in given.items():
+    fields = {
+        "commission": commission,
+        "commission_min": commission_min,
+        "commission_max": commission_max,
+        "slippage": slippage,
+    }
+    given = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ParamError(f"{name(_key_of(key))}={value!r} is not a number")
-    out = replace(base, **{k: float(v) for k, v in given.items()})  # type: ignore[arg-type]
-    for key in _COST_FIELDS:
-        value = getattr(out, _COST_FIELDS[key])
+            raise ParamError(f"{name(key)}={value!r} is not a number")
+        given[_COST_FIELDS[key]] = float(value)
+    out = replace(base, **given)
+    for key, field_name in _COST_FIELDS.items():
+        value = getattr(out, field_name)
         if math.isnan(value):
             raise ParamError(f"{name(key)} is NaN; give a number >= 0")
         if value < 0:
@@ -100,21 +106,17 @@ def make_costs(
     return out
 
 
-def _key_of(field_name: str) -> str:
-    return next(k for k, v in _COST_FIELDS.items() if v == field_name)
-
-
 def strategy_config(
     strategy: Any, params: Mapping[str, Any] | None = None, label: str | None = None
 ) -> Config:
-    """The :class:`~engine.runner.Config` of one ``strategy`` (see the module docstring) with
+    """The :class:`~engine.runner.Config` of one ``strategy`` (see :mod:`engine.api`) with
     ``params`` checked against the parameters it declares."""
     if isinstance(strategy, Config):
         cls, name, base = strategy.strategy_cls, strategy.label, dict(strategy.params)
     else:
         cls = strategy_class(strategy)
-        name = strategy if isinstance(strategy, str) and strategy in STRATEGIES else None
-        name = name or params_mod.strategy_name(cls)
+        registered = isinstance(strategy, str) and strategy.strip() in STRATEGIES
+        name = strategy.strip() if registered else params_mod.strategy_name(cls)
         base = {}
     overrides = {**base, **dict(params or {})}
     params_mod.resolve(cls, overrides)  # unknown names, wrong types, impossible combinations
@@ -729,16 +731,3 @@ def backtest(
         data_dir=data_dir,
     )
     return next(iter(cmp))
-
-
-__all__ = [
-    "Comparison",
-    "Result",
-    "backtest",
-    "bands_frame",
-    "compare",
-    "make_costs",
-    "price_window",
-    "strategy_class",
-    "strategy_config",
-]

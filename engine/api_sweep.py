@@ -132,7 +132,7 @@ def _setup(
     cash: float,
     costs: Costs | None,
     fractional: bool,
-    cost_fields: dict[str, float | None],
+    cost_fields: dict[str, Any],
 ) -> _Setup:
     name, cls, texts = _strategy_name(strategy)
     axes = grid_axes(cls, grid)
