@@ -9,7 +9,9 @@ Sources, in order (:func:`load_prices`):
 
 1. an explicit CSV path (``csv=``);
 2. the cache ``<data dir>/<TICKER>.csv``, where the data dir is ``data_dir=`` (the CLI's
-   ``--data-dir``), else the ``CRWV_BT_DATA_DIR`` environment variable, else ``data/``;
+   ``--data-dir``), else the ``CRWV_BT_DATA_DIR`` environment variable, else ``data/`` in the
+   working folder, else the snapshot bundled with the project (``data/`` beside ``engine/``), so
+   ``crwv-bt`` works from any folder;
 3. a yfinance download (``auto_adjust=False``), written to the cache atomically.
 
 A cache that ends before the requested end (or more than a few days before today) is used with a
@@ -42,14 +44,23 @@ from engine.files import atomic_write_text
 
 DATA_DIR_ENV = "CRWV_BT_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
+# the snapshot bundled with the project: data/ beside the engine package
+BUNDLED_DATA_DIR = Path(__file__).resolve().parents[2] / DEFAULT_DATA_DIR
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: ``explicit``, else ``$CRWV_BT_DATA_DIR``, else ``data/``."""
+    """The data directory: ``explicit``, else ``$CRWV_BT_DATA_DIR``, else ``data/`` when the
+    working folder has one, else the bundled snapshot (when the project ships it), else ``data/``
+    (where a download would be cached)."""
     if explicit:
         return Path(explicit)
     env = os.environ.get(DATA_DIR_ENV)
-    return Path(env) if env else Path(DEFAULT_DATA_DIR)
+    if env:
+        return Path(env)
+    local = Path(DEFAULT_DATA_DIR)
+    if not local.is_dir() and BUNDLED_DATA_DIR.is_dir():
+        return BUNDLED_DATA_DIR
+    return local
 
 
 # --------------------------------------------------------------------------------------------

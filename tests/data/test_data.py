@@ -234,7 +234,18 @@ def test_data_dir_env_and_explicit(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert data_dir() == tmp_path
     assert data_dir("elsewhere") == Path("elsewhere")
     monkeypatch.delenv(DATA_DIR_ENV)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
     assert data_dir() == Path("data")
+
+
+def test_data_dir_from_any_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Outside the checkout (no data/ in the working folder) the bundled snapshot is found."""
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    found = data_dir()
+    assert found.is_absolute() and (found / "CRWV.csv").is_file()
+    assert load_prices("CRWV", allow_download=False).index[0] == pd.Timestamp("2025-03-28")
 
 
 def test_real_crwv_history(crwv: pd.DataFrame) -> None:
