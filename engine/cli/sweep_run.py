@@ -252,6 +252,8 @@ def _sweep_one(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFram
                 seed=args.seed,
                 top=args.top,
             )
+            if heat is None or not args.heatmap:
+                heat = pick_heatmap_axes(None, list(prep["axes"]), varying, summary.trials)
             _report_sweep(args, prep, summary, summary.ranked, heat)
             if not keep_rows:
                 return None

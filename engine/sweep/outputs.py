@@ -45,6 +45,8 @@ def format_top(summary: SweepSummary, top: int = 10) -> str:
         table[c] = rows[c].map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
     for m in metrics:
         table[m] = [format_value(m, v) for v in rows[m]]
+    if "same" in rows and int(rows["same"].max()) > 1:
+        table["same"] = rows["same"].astype(int).to_numpy()
     text = table.to_string(index=False)
     return f"top {len(rows)} of {summary.combinations} by {summary.metric} ({'lower' if metric_order(summary.metric) else 'higher'} is better):\n{text}"
 
@@ -53,11 +55,13 @@ def format_overfit(overfit: Overfit) -> str:
     """The overfitting statistics as a few lines of text."""
     lines = ["overfitting statistics:"]
     d = overfit.dsr
+    distinct = overfit.combinations is not None
     if d is not None and not math.isnan(d.dsr):
+        of = f" ({overfit.combinations:,} combinations)" if distinct else ""
         lines.append(
             f"  Deflated Sharpe Ratio of the chosen combination: {d.dsr:.3f} "
-            f"(Sharpe per bar {d.sr:.4f} vs {d.sr0:.4f} expected from the best of N={d.n_trials} "
-            f"worthless trials; skew {d.skew:.2f}, kurtosis {d.kurtosis:.2f}, {d.n_obs} daily returns)"
+            f"(Sharpe per bar {d.sr:.4f} vs {d.sr0:.4f} expected from the best of N={d.n_trials:,} "
+            f"worthless trials{of}; skew {d.skew:.2f}, kurtosis {d.kurtosis:.2f}, {d.n_obs} daily returns)"
         )
     p = overfit.pbo
     if p is not None:
@@ -67,9 +71,15 @@ def format_overfit(overfit: Overfit) -> str:
             f"degradation slope {p.degradation.slope:.2f}"
         )
     lines.extend(f"  note: {n}" for n in overfit.notes)
-    lines.append(
-        "  (N counts every combination as a trial; correlated ones make the DSR conservative)"
-    )
+    if distinct:
+        lines.append(
+            "  (N counts distinct results: combinations with identical daily returns and trades "
+            "are one trial; correlated ones still make the DSR conservative)"
+        )
+    else:
+        lines.append(
+            "  (N counts every combination as a trial; correlated ones make the DSR conservative)"
+        )
     return "\n".join(lines)
 
 
@@ -86,6 +96,9 @@ def overfit_json(overfit: Overfit) -> dict[str, Any]:
     """The statistics as JSON-ready values (NaN as null)."""
     out: dict[str, Any] = {
         "n_trials": overfit.n_trials,
+        "combinations": overfit.combinations
+        if overfit.combinations is not None
+        else overfit.n_trials,
         "pbo_trials": overfit.pbo_trials or overfit.n_trials,
         "pbo_sampled": overfit.pbo_sampled,
         "pbo_seed": overfit.pbo_seed,
@@ -203,7 +216,15 @@ def _write_charts(
         else:
             table = view_heatmap(summary, x, y, others, varying)
         paths.append(out / f"heatmap_{x}_{y}.png")
-        charts.heatmap_figure(table, x, y, metric, subtitle=note, path=paths[-1])
+        charts.heatmap_figure(
+            table,
+            x,
+            y,
+            metric,
+            subtitle=note,
+            chosen=(chosen[x], chosen[y]) if others == "best" else None,
+            path=paths[-1],
+        )
     return paths
 
 

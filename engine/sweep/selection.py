@@ -78,6 +78,8 @@ class Overfit:
     pbo_trials: int = 0
     pbo_sampled: bool = False
     pbo_seed: int | None = None
+    #: every combination, when ``n_trials`` counts distinct results (identical returns once)
+    combinations: int | None = None
 
 
 ReturnsOf = Callable[[list[str]], np.ndarray]  # keys -> T x len(keys) float32 daily returns
@@ -181,6 +183,7 @@ class SweepSummary:
     view: Any = None
     min_trades: int = 0
     grid_names: dict[str, str] = field(default_factory=dict)  # column label -> parameter
+    trials: Trials | None = None  # distinct results, unused parameters, importance
 
     @property
     def combinations(self) -> int:
@@ -219,30 +222,144 @@ def summarise(
     return SweepSummary(ranked, metric, chosen, overfit, param_columns, grid_keys, notes, bars)
 
 
+@dataclass(frozen=True)
+class Trials:
+    """How many different things a sweep tried.
+
+    ``distinct`` counts distinct results (rows whose daily returns and closed-trade count are
+    identical count once: the ``result`` column of the store); ``unused`` are the grid
+    parameters that never change the result (given the other parameters, every value of theirs
+    gives the same result); ``importance`` is, per varying parameter, the share of the metric's
+    variance explained by its marginal means (eta squared, 0 to 1).
+    """
+
+    combinations: int
+    distinct: int
+    unused: list[str] = field(default_factory=list)
+    importance: dict[str, float] = field(default_factory=dict)
+    numeric: dict[str, bool] = field(default_factory=dict)
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _combine(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, int]:
+    """Codes of the pairs ``(a, b)`` (dense: 0 .. distinct pairs - 1)."""
+    return _codes(a * nb + b)
+
+
+def unused_params(params: dict[str, np.ndarray], result: np.ndarray) -> list[str]:
+    """The parameters of ``params`` (name -> one value per row) that never change ``result``:
+    within every group of rows that agree on all the other parameters and hold two or more of
+    its values, one result only (and at least one such group exists)."""
+    codes = {k: _codes(v) for k, v in params.items()}
+    res, nres = _codes(result)
+    out = []
+    for name, (code, n) in codes.items():
+        if n < 2:
+            continue
+        group, ng = np.zeros(len(result), dtype=np.int64), 1
+        for other, (c, k) in codes.items():
+            if other != name:
+                group, ng = _combine(group, c, k)
+        # one entry per distinct (group, value) and per distinct (group, result)
+        values_per_group = np.bincount(np.unique(group * n + code) // n, minlength=ng)
+        results_per_group = np.bincount(np.unique(group * nres + res) // nres, minlength=ng)
+        several = values_per_group >= 2
+        if several.any() and bool(np.all(results_per_group[several] == 1)):
+            out.append(name)
+    return out
+
+
+def param_importance(params: dict[str, np.ndarray], values: np.ndarray) -> dict[str, float]:
+    """Eta squared of each parameter: the variance of the metric's means per value of the
+    parameter (weighted by rows) over the metric's variance; NaN rows are left out."""
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    v = v[ok]
+    total = float(np.sum((v - v.mean()) ** 2)) if v.size else 0.0
+    out: dict[str, float] = {}
+    for name, raw in params.items():
+        code, n = _codes(np.asarray(raw)[ok]) if v.size else (np.zeros(0, np.int64), 0)
+        if n < 2 or total <= 0:
+            out[name] = 0.0
+            continue
+        counts = np.bincount(code, minlength=n)
+        means = np.bincount(code, weights=v, minlength=n) / np.maximum(counts, 1)
+        out[name] = float(np.sum(counts * (means - v.mean()) ** 2) / total)
+    return out
+
+
+def trial_structure(
+    params: dict[str, np.ndarray], result: np.ndarray, values: np.ndarray
+) -> Trials:
+    """:class:`Trials` of a sweep from its columns (one entry per combination each)."""
+    varying = {k: v for k, v in params.items() if _codes(v)[1] > 1}
+    numeric = {
+        k: bool(len(v))
+        and all(
+            isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+            for x in pd.unique(v)
+        )
+        for k, v in varying.items()
+    }
+    return Trials(
+        combinations=len(result),
+        distinct=_codes(result)[1],
+        unused=unused_params(varying, result),
+        importance=param_importance(varying, values),
+        numeric=numeric,
+    )
+
+
+TIE_SCAN = 500  # top rows read (at least) to find the first ``top`` distinct results
+
+
 def summarise_view(
     view: Any,
-    digests: np.ndarray,
+    digests: np.ndarray | None,
     metric: str,
     *,
     grid_keys: list[str],
     bars: int,
     min_trades: int = 0,
     pbo_splits: int = 16,
-    returns_of: ReturnsOf,
+    returns_of: ReturnsOf | None = None,
     pbo_max_trials: int = 2_000,
     seed: int = 0,
     top: int = 10,
 ) -> SweepSummary:
-    """:func:`summarise` with the ranking in SQL (:class:`~engine.sweep.store_view.SweepView`): only the
-    top ``top`` rows are read; ``digests`` are the sweep's keys in grid order (``N x 16``).
+    """:func:`summarise` with the ranking in SQL (:class:`~engine.sweep.store_view.SweepView`).
 
-    ``grid_keys`` are parameter names; the summary's are their column labels."""
+    Only the top rows are read, and rows with the same result (identical daily returns and
+    trade count) are shown once, with ``same`` = how many combinations share it. The Deflated
+    Sharpe Ratio counts distinct results as its trials (``N``; the variance of the trials'
+    Sharpe ratios is over one of each), from the store's ``sr`` column; the PBO reads the
+    returns of at most ``pbo_max_trials`` combinations (a sample drawn with ``seed``).
+    ``grid_keys`` are parameter names; the summary's are their column labels. ``digests`` and
+    ``returns_of`` are not needed any more (the view knows its rows) and are ignored.
+    """
     ascending = metric_order(metric)
-    ranked = next(view.ranked(metric, ascending, min_trades, limit=max(top, 1)))
+    arrays = view.arrays(metric, [k for k in grid_keys if k in view.params])
+    params = {k[2:]: v for k, v in arrays.items() if k.startswith("p:")}
+    trials = trial_structure(params, arrays["result"], arrays[metric])
+    ranked = _distinct_top(view, metric, ascending, min_trades, max(top, 1))
     chosen = ranked.iloc[0]
-    pos = int(chosen.name)
-    overfit = overfit_streamed(digests, pos, returns_of, pbo_splits, pbo_max_trials, seed)
-    notes = _warnings(chosen, metric, bars, min_trades, overfit)
+    where = np.flatnonzero(arrays["pos"] == int(chosen.name))
+    store = view.store
+    best = np.asarray(store.returns_by_run([int(arrays["run"][where[0]])]), dtype=float)[:, 0]
+    _, first = np.unique(arrays["result"], return_index=True)
+    dsr = deflated_sharpe(best, arrays["sr"][first], n_trials=trials.distinct)
+    n = len(arrays["run"])
+    positions = pbo_sample(n, pbo_max_trials, seed)
+    m = np.asarray(store.returns_by_run(arrays["run"][positions].tolist()), dtype=float)
+    overfit = _with_pbo(dsr, m, n, pbo_splits, sampled=len(positions) < n, seed=seed)
+    overfit = Overfit(**{**overfit.__dict__, "combinations": n})
+    notes = _warnings(chosen, metric, bars, min_trades, overfit) + _trial_warnings(
+        trials, ranked, top
+    )
     labels = [k if k in ranked.columns else f"param_{k}" for k in grid_keys]
     return SweepSummary(
         ranked,
@@ -257,7 +374,49 @@ def summarise_view(
         view=view,
         min_trades=min_trades,
         grid_names=dict(zip(labels, grid_keys, strict=True)),
+        trials=trials,
     )
+
+
+def _distinct_top(
+    view: Any, metric: str, ascending: bool, min_trades: int, top: int
+) -> pd.DataFrame:
+    """The best ``top`` distinct results, best first: the first row (in ranking order) of each,
+    with ``same`` = the sweep's combinations sharing it."""
+    limit = max(TIE_SCAN, 20 * top)
+    while True:
+        rows = next(view.ranked(metric, ascending, min_trades, limit=limit))
+        kept = rows.drop_duplicates("result", keep="first")
+        if len(kept) >= top or len(rows) < limit:
+            break
+        limit *= 4
+    kept = kept.head(top).copy()
+    counts = view.result_counts([int(r) for r in kept["result"]])
+    kept["same"] = [counts.get(int(r), 1) for r in kept["result"]]
+    kept.attrs = rows.attrs
+    return kept
+
+
+def _trial_warnings(trials: Trials, ranked: pd.DataFrame, top: int) -> list[str]:
+    out = []
+    for name in trials.unused:
+        out.append(
+            f"{name} changes nothing in this sweep: given the other parameters every value of it "
+            "gives the same result; drop it from the grid (its values are not extra trials)"
+        )
+    shared = ranked.head(top)
+    if "same" in shared and int(shared["same"].max()) > 1:
+        out.append(
+            f"ties: the top {len(shared)} distinct results are shared by "
+            f"{int(shared['same'].sum()):,} combinations (the chosen one by "
+            f"{int(shared['same'].iloc[0]):,}); each is shown once, `same` says how many share it"
+        )
+    if trials.distinct < trials.combinations:
+        out.append(
+            f"{trials.combinations:,} combinations gave {trials.distinct:,} distinct results; "
+            "the Deflated Sharpe Ratio counts the distinct ones as its trials"
+        )
+    return out
 
 
 def _warnings(
@@ -349,11 +508,27 @@ def _sql_param(value: Any) -> Any:
 
 
 def pick_heatmap_axes(
-    requested: str | None, grid_keys: list[str], varying: list[str]
+    requested: str | None,
+    grid_keys: list[str],
+    varying: list[str],
+    trials: Trials | None = None,
 ) -> tuple[str, str] | None:
-    """``--heatmap X,Y`` checked against the grid keys, or the first two varying keys."""
+    """``--heatmap X,Y`` checked against the grid keys; by default the two varying keys that
+    matter most (with ``trials``: the larger share of the metric's variance explained by the
+    parameter's marginal means, numeric before text or lists on a tie; without: the first
+    two)."""
     if not requested:
-        return (varying[0], varying[1]) if len(varying) >= 2 else None
+        if len(varying) < 2:
+            return None
+        if trials is None:
+            return varying[0], varying[1]
+        imp, num = trials.importance, trials.numeric
+
+        def weight(k: str) -> tuple[float, bool]:
+            return round(imp.get(k, 0.0), 9), num.get(k, False)
+
+        best = sorted(varying, key=weight, reverse=True)[:2]
+        return best[0], best[1]
     names = [n.strip() for n in requested.split(",")]
     if len(names) != 2 or names[0] == names[1]:
         raise ParamError(

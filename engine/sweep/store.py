@@ -23,12 +23,30 @@ code_version   package version and git commit of the code that ran it
 created_at     UTC time the row was stored (ISO 8601)
 returns        daily returns of the equity curve, float32 little-endian (``bars - 1`` values):
                the columns of the PBO matrix, kept compactly
+result         64-bit hash of the stored returns and the closed-trade count: two rows with the same
+               value produced the same result (the trial count and the ties use it)
+sr             per-bar Sharpe ratio of the stored (float32) returns, ``mean / std`` (``ddof=1``):
+               the Deflated Sharpe Ratio's trials, read without the returns
+p_<name>       one typed column per parameter (numbers as numbers, text as text, booleans as
+               0/1, list values as ``a,b,c`` text), e.g. ``SELECT p_fast, p_slow, sharpe FROM
+               runs``; a strategy's parameters are added as columns the first time it is stored
 <metric keys>  one column per :data:`engine.analysis.metrics.METRIC_KEYS` entry (NaN stored as NULL)
 =============  ===============================================================================
+
+Tables ``sweeps`` and ``sweep_rows``
+------------------------------------
+A finished sweep is recorded once (``sweeps``: an id, its ``spec`` - the hash of strategy,
+grid, constraints, data, costs, engine and code version - and what its grid expanded to, as
+JSON) with its rows in grid order (``sweep_rows``: ``sweep``, ``pos``, ``run`` = ``runs.rowid``).
+The same command again finds its spec there and neither walks the grid nor keys a combination.
+
+Stores written before these columns existed (schema 1) are upgraded in place the first time
+they are opened: the columns are added and filled from ``params`` and ``returns``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -44,11 +62,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.analysis.deflated_sharpe import per_period_sharpe
 from engine.analysis.metrics import METRIC_KEYS
 from engine.errors import UserError
 from engine.files import canonical_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+PARAM_PREFIX = "p_"  # typed parameter columns: p_fast, p_slow, ...
+RESULT_COLUMNS = ["result", "sr"]
 EXPORT_CHUNK = 50_000  # rows per streamed chunk (a Parquet row group, a CSV append)
 FIXED_COLUMNS = [
     "key",
@@ -81,6 +102,21 @@ CREATE TABLE IF NOT EXISTS runs (
     returns BLOB NOT NULL
 )
 """
+_CREATE_SWEEPS = (
+    """CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL UNIQUE,
+    info TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS sweep_rows (
+    sweep INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    run INTEGER NOT NULL,
+    PRIMARY KEY (sweep, pos)
+) WITHOUT ROWID""",
+)
 
 
 @lru_cache(maxsize=1)
@@ -128,9 +164,16 @@ class Row:
     returns: np.ndarray
 
     def values(
-        self, metric_keys: list[str], version: str, now: str, settings: str | None = None
+        self,
+        metric_keys: list[str],
+        version: str,
+        now: str,
+        settings: str | None = None,
+        blob: bytes | None = None,
+        extra: tuple[Any, ...] = (),
     ) -> tuple[Any, ...]:
-        """The row's SQL values; ``settings`` is its canonical JSON when the caller has it."""
+        """The row's SQL values (fixed columns, returns, ``extra``, metrics); ``settings`` is its
+        canonical JSON and ``blob`` its returns as float32 bytes, when the caller has them."""
         get = self.metrics.get
         fixed = (
             self.key,
@@ -145,13 +188,61 @@ class Row:
             settings if settings is not None else canonical_json(self.settings),
             version,
             now,
-            np.asarray(self.returns, dtype="<f4").tobytes(),
+            blob if blob is not None else returns_blob(self.returns),
+            *extra,
         )
         # Python floats and ints (what the engines give) pass as they are; NaN is NULL.
         return fixed + tuple(
             (None if v != v else v) if type(v) in _PLAIN else _sql_value(v)
             for v in map(get, metric_keys)
         )
+
+
+def returns_blob(returns: Any) -> bytes:
+    """Daily returns as stored: float32, little-endian."""
+    return np.asarray(returns, dtype="<f4").tobytes()
+
+
+def result_hash(blob: bytes, n_trades: Any) -> int:
+    """The ``result`` column: a signed 64-bit hash of the returns and the closed-trade count."""
+    trades = b"" if n_trades is None or n_trades != n_trades else str(int(n_trades)).encode()
+    digest = hashlib.blake2b(blob + b"|" + trades, digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def blob_sharpes(blobs: list[bytes]) -> list[float | None]:
+    """The ``sr`` column of each returns blob: per-bar Sharpe (``mean / std``, ``ddof=1``) of the
+    float32 values, computed as the Deflated Sharpe Ratio computes it on a returns matrix (a
+    ``T x N`` C-ordered float64 matrix); NaN as None."""
+    out: list[float | None] = [None] * len(blobs)
+    by_len: dict[int, list[int]] = {}
+    for i, b in enumerate(blobs):
+        by_len.setdefault(len(b), []).append(i)
+    for size, idx in by_len.items():
+        if size < 8:  # fewer than 2 returns: undefined
+            continue
+        m = np.frombuffer(b"".join(blobs[i] for i in idx), dtype="<f4").reshape(len(idx), -1)
+        sr = np.asarray(per_period_sharpe(np.ascontiguousarray(m.T, dtype=float)))
+        for i, v in zip(idx, sr.tolist(), strict=True):
+            out[i] = None if v != v else v
+    return out
+
+
+def param_sql(value: Any) -> Any:
+    """A parameter as its typed column holds it (lists as ``a,b,c`` text, booleans 0/1)."""
+    if value is None or isinstance(value, (int, str)):
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, (list, tuple)):
+        return _cell(list(value))
+    if isinstance(value, np.generic):
+        return param_sql(value.item())
+    return str(value)
+
+
+def param_column(name: str) -> str:
+    return PARAM_PREFIX + name
 
 
 _PLAIN = (float, int)
@@ -183,8 +274,17 @@ class SweepStore:
             self.conn = sqlite3.connect(self.path, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            schema = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if schema > SCHEMA_VERSION:
+                raise UserError(
+                    f"{self.path}: written by a newer crwv-backtest (store schema {schema}, this "
+                    f"version reads {SCHEMA_VERSION}); upgrade, or pick another --store"
+                )
             self.conn.execute(_CREATE)
+            for sql in _CREATE_SWEEPS:
+                self.conn.execute(sql)
             self.metric_keys = self._ensure_metric_columns()
+            self.param_names = self._ensure_result_columns(upgrade=schema < SCHEMA_VERSION)
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self.conn.commit()
         except sqlite3.DatabaseError as exc:
@@ -213,27 +313,150 @@ class SweepStore:
                 self.conn.execute(f'ALTER TABLE runs ADD COLUMN "{key}"')
         return list(METRIC_KEYS)
 
+    def _ensure_result_columns(self, upgrade: bool) -> set[str]:
+        """The ``result`` and ``sr`` columns; with ``upgrade`` (a store of an older schema), the
+        typed parameter columns and both filled for every stored row. Returns the parameter
+        names that have a column."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+        for col, kind in (("result", "INTEGER"), ("sr", "REAL")):
+            if col not in have:
+                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
+        names = {c[len(PARAM_PREFIX) :] for c in have if c.startswith(PARAM_PREFIX)}
+        if upgrade:
+            self._upgrade_rows(names)
+        return names
+
+    def _upgrade_rows(self, names: set[str]) -> None:
+        """Fill ``result``, ``sr`` and the parameter columns of rows stored by an older version."""
+        cur = self.conn.execute(
+            'SELECT rowid, params, returns, "n_trades" FROM runs WHERE result IS NULL'
+        )
+        while rows := cur.fetchmany(EXPORT_CHUNK):
+            sharpes = blob_sharpes([r[2] for r in rows])
+            groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            for (rowid, text, blob, trades), sr in zip(rows, sharpes, strict=True):
+                params = json.loads(text)
+                self._add_param_columns(params, names)
+                group = tuple(params)
+                values = (result_hash(blob, trades), sr, *(param_sql(params[k]) for k in group))
+                groups.setdefault(group, []).append((*values, rowid))
+            for group, values in groups.items():
+                sets = ", ".join(f"{quote_name(param_column(k))} = ?" for k in group)
+                self.conn.executemany(
+                    f"UPDATE runs SET result = ?, sr = ?{', ' if sets else ''}{sets} WHERE rowid = ?",
+                    values,
+                )
+
+    def _add_param_columns(self, params: dict[str, Any], names: set[str]) -> None:
+        for name in params:
+            if name not in names:
+                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {quote_name(param_column(name))}")
+                names.add(name)
+
     # ------------------------------------------------------------------ writing
 
     def add(self, rows: Iterable[Row]) -> int:
         """Insert rows in one transaction (``INSERT OR IGNORE``); returns how many were new."""
-        cols = FIXED_COLUMNS + ["returns"] + self.metric_keys
-        sql = (
-            f"INSERT OR IGNORE INTO runs ({', '.join(quote_name(c) for c in cols)}) "
-            f"VALUES ({', '.join('?' * len(cols))})"
-        )
+        rows = list(rows)
+        if not rows:
+            return 0
         version, now = code_version(), datetime.now(UTC).isoformat(timespec="seconds")
+        blobs = [returns_blob(r.returns) for r in rows]
+        sharpes = blob_sharpes(blobs)
         settings: dict[int, str] = {}  # the rows of a chunk share one settings dict
-        values = []
-        for r in rows:
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for r, blob, sr in zip(rows, blobs, sharpes, strict=True):
             text = settings.get(id(r.settings))
             if text is None:
                 text = settings[id(r.settings)] = canonical_json(r.settings)
-            values.append(r.values(self.metric_keys, version, now, text))
+            names = tuple(r.params)
+            extra = (
+                result_hash(blob, r.metrics.get("n_trades")),
+                sr,
+                *(param_sql(r.params[k]) for k in names),
+            )
+            groups.setdefault(names, []).append(
+                r.values(self.metric_keys, version, now, text, blob, extra)
+            )
         before = self.conn.total_changes
         with self.conn:
-            self.conn.executemany(sql, values)
+            for names, values in groups.items():
+                self._add_param_columns(dict.fromkeys(names), self.param_names)
+                cols = (
+                    FIXED_COLUMNS
+                    + ["returns"]
+                    + RESULT_COLUMNS
+                    + [param_column(k) for k in names]
+                    + self.metric_keys
+                )
+                sql = (
+                    f"INSERT OR IGNORE INTO runs ({', '.join(quote_name(c) for c in cols)}) "
+                    f"VALUES ({', '.join('?' * len(cols))})"
+                )
+                self.conn.executemany(sql, values)
         return self.conn.total_changes - before
+
+    # ------------------------------------------------------------------ sweeps
+
+    def find_sweep(self, spec: str) -> tuple[int, dict[str, Any]] | None:
+        """The id and info of the finished sweep recorded under ``spec``, or None."""
+        row = self.conn.execute("SELECT id, info FROM sweeps WHERE spec = ?", (spec,)).fetchone()
+        return (int(row[0]), json.loads(row[1])) if row else None
+
+    def save_sweep(
+        self, spec: str, info: dict[str, Any], key_chunks: Iterable[list[str]], total: int
+    ) -> int | None:
+        """Record a finished sweep: ``spec``, ``info`` and its rows in grid order (the keys, in
+        chunks). None (nothing recorded) when some key is not stored."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.conn:
+            old = self.find_sweep(spec)
+            if old is not None:
+                return old[0]
+            cur = self.conn.execute(
+                "INSERT INTO sweeps (spec, info, total, created_at) VALUES (?, ?, ?, ?)",
+                (spec, canonical_json(info), int(total), now),
+            )
+            sweep = int(cur.lastrowid or 0)
+            pos = 0
+            self.conn.execute("DROP TABLE IF EXISTS temp._link")
+            self.conn.execute("CREATE TEMP TABLE _link (key TEXT, pos INTEGER)")
+            for keys in key_chunks:
+                self.conn.executemany(
+                    "INSERT INTO _link VALUES (?, ?)", ((k, pos + i) for i, k in enumerate(keys))
+                )
+                pos += len(keys)
+            linked = self.conn.execute(
+                "INSERT OR IGNORE INTO sweep_rows SELECT ?, _link.pos, runs.rowid "
+                "FROM _link JOIN runs ON runs.key = _link.key",
+                (sweep,),
+            ).rowcount
+            self.conn.execute("DROP TABLE temp._link")
+            if linked != total or pos != total:
+                self.conn.execute("DELETE FROM sweep_rows WHERE sweep = ?", (sweep,))
+                self.conn.execute("DELETE FROM sweeps WHERE id = ?", (sweep,))
+                return None
+        return sweep
+
+    def returns_by_run(self, runs: list[int]) -> np.ndarray:
+        """``T x N`` float32 daily returns of the rows with these rowids, in that order."""
+        out: np.ndarray | None = None
+        for lo in range(0, len(runs), 20_000):
+            part = runs[lo : lo + 20_000]
+            marks = ",".join("?" * len(part))
+            blobs = dict(
+                self.conn.execute(f"SELECT rowid, returns FROM runs WHERE rowid IN ({marks})", part)
+            )
+            for j, run in enumerate(part):
+                col = np.frombuffer(blobs[run], dtype="<f4")
+                if out is None:
+                    out = np.empty((col.size, len(runs)), dtype=np.float32)
+                if col.size != out.shape[0]:
+                    raise UserError(
+                        "stored returns have different lengths: the rows span different windows"
+                    )
+                out[:, lo + j] = col
+        return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
     # ------------------------------------------------------------------ reading
 
@@ -241,8 +464,15 @@ class SweepStore:
         return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     def done_keys(self, keys: Iterable[str]) -> set[str]:
-        """The subset of ``keys`` already stored."""
-        with self._keys_table(list(keys)):
+        """The subset of ``keys`` already stored (one ``IN`` query for up to 30,000 keys)."""
+        keys = list(keys)
+        if len(keys) <= 30_000:
+            if not keys:
+                return set()
+            marks = ",".join("?" * len(keys))
+            cur = self.conn.execute(f"SELECT key FROM runs WHERE key IN ({marks})", keys)
+            return {r[0] for r in cur}
+        with self._keys_table(keys):
             cur = self.conn.execute("SELECT key FROM runs JOIN _want USING (key)")
             return {r[0] for r in cur}
 
@@ -255,7 +485,7 @@ class SweepStore:
         ``keys`` selects and orders the rows (missing keys are skipped); otherwise every row
         (of ``strategy``, when given) in insertion order. Returns are not included.
         """
-        cols = ", ".join(quote_name(c) for c in FIXED_COLUMNS + self.metric_keys)
+        cols = ", ".join(quote_name(c) for c in FIXED_COLUMNS + self.metric_keys + ["result"])
         if keys is not None:
             with self._keys_table(keys):
                 raw = pd.read_sql_query(
@@ -305,7 +535,7 @@ class SweepStore:
         for (text,) in self.conn.execute(f"SELECT params FROM runs {where}", args):
             names.update(dict.fromkeys(json.loads(text)))
         floats = float_columns(self.conn, self.metric_keys, f"FROM runs {where}", args)
-        cols = FIXED_COLUMNS + self.metric_keys
+        cols = FIXED_COLUMNS + self.metric_keys + ["result"]
         cur = self.conn.execute(
             f"SELECT {', '.join(quote_name(c) for c in cols)} FROM runs {where} ORDER BY rowid",
             args,
@@ -367,8 +597,35 @@ def expand_rows(
         [
             pd.DataFrame(columns, index=raw.index),
             metrics,
-            raw[[c for c in FIXED_COLUMNS if c != "params"]],
+            raw[_tail(raw)],
         ],
+        axis=1,
+    )
+    out.attrs["param_columns"] = list(columns)
+    return out
+
+
+def _tail(raw: pd.DataFrame) -> list[str]:
+    """The provenance columns of a frame: the fixed ones but ``params``, then ``result``."""
+    return [c for c in FIXED_COLUMNS + ["result"] if c != "params" and c in raw]
+
+
+def typed_rows(
+    raw: pd.DataFrame, names: list[str], bools: set[str], metric_keys: list[str]
+) -> pd.DataFrame:
+    """:func:`expand_rows` of rows whose parameters were read from their typed columns
+    (``p_<name>`` in ``raw``, booleans as 0/1): the same frame, without parsing JSON."""
+    columns: dict[str, Any] = {}
+    for name in names:
+        label = f"param_{name}" if name in metric_keys or name in FIXED_COLUMNS else name
+        col = raw[param_column(name)]
+        columns[label] = col.astype(bool) if name in bools else col
+    metrics = raw[metric_keys].copy()
+    for key in metric_keys:
+        if key not in ("start", "end") and metrics[key].dtype == object:
+            metrics[key] = pd.to_numeric(metrics[key].astype(float))  # NULL -> NaN
+    out = pd.concat(
+        [pd.DataFrame(columns, index=raw.index), metrics, raw[_tail(raw)]],
         axis=1,
     )
     out.attrs["param_columns"] = list(columns)

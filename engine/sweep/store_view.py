@@ -8,6 +8,7 @@ export streams chunks, the heatmap is a ``GROUP BY``. The order is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,41 +19,74 @@ from engine.sweep.store import (
     EXPORT_CHUNK,
     FIXED_COLUMNS,
     SweepStore,
-    expand_rows,
     float_columns,
-    json_path,
+    param_column,
+    param_sql,
     quote_name,
+    typed_rows,
     unify_floats,
 )
 
+#: The rows of the sweep (``_sweep``: pos, run), joined to the store's.
+SOURCE = "FROM runs JOIN _sweep ON runs.rowid = _sweep.run"
+
 
 class SweepView:
-    """The rows of one sweep (its keys, in grid order), ranked and aggregated in SQLite.
+    """The rows of one sweep (in grid order), ranked and aggregated in SQLite.
 
-    Nothing here holds one Python object per combination: the keys go into a temporary
-    ``_sweep(key, pos)`` table, the ranking is ``ORDER BY ... LIMIT`` (SQLite sorts on disk),
-    the export streams ``chunk`` rows at a time, the heatmap is a ``GROUP BY``.
+    Nothing here holds one Python object per combination: the sweep's rows are a temporary
+    ``_sweep(pos, run)`` table (from the keys in chunks) or view (of a sweep recorded in the
+    store, ``sweep=ID``: nothing to build), the ranking is ``ORDER BY ... LIMIT`` (SQLite sorts
+    on disk), the export streams ``chunk`` rows at a time, the heatmap is a ``GROUP BY`` of the
+    typed parameter columns.
     """
 
-    def __init__(self, store: SweepStore, key_chunks: Iterable[list[str]]) -> None:
+    def __init__(
+        self,
+        store: SweepStore,
+        key_chunks: Iterable[list[str]] | None = None,
+        *,
+        sweep: int | None = None,
+    ) -> None:
         self.store, self.conn = store, store.conn
         self.conn.execute("DROP TABLE IF EXISTS temp._sweep")
-        self.conn.execute("CREATE TEMP TABLE _sweep (key TEXT PRIMARY KEY, pos INTEGER)")
-        pos = 0
-        for keys in key_chunks:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO _sweep VALUES (?, ?)",
-                ((k, pos + i) for i, k in enumerate(keys)),
+        self.conn.execute("DROP VIEW IF EXISTS temp._sweep")
+        if sweep is not None:
+            self.conn.execute(
+                f"CREATE TEMP VIEW _sweep AS SELECT pos, run FROM sweep_rows WHERE sweep = {int(sweep)}"
             )
-            pos += len(keys)
+            self.count = int(
+                self.conn.execute(
+                    "SELECT COUNT(*) FROM sweep_rows WHERE sweep = ?", (int(sweep),)
+                ).fetchone()[0]
+            )
+        else:
+            self.conn.execute("CREATE TEMP TABLE _sweep (pos INTEGER PRIMARY KEY, run INTEGER)")
+            self.conn.execute("DROP TABLE IF EXISTS temp._keys")
+            self.conn.execute("CREATE TEMP TABLE _keys (key TEXT PRIMARY KEY, pos INTEGER)")
+            pos = 0
+            for keys in key_chunks or []:
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO _keys VALUES (?, ?)",
+                    ((k, pos + i) for i, k in enumerate(keys)),
+                )
+                pos += len(keys)
+            self.conn.execute(
+                "INSERT INTO _sweep SELECT _keys.pos, runs.rowid FROM _keys JOIN runs USING (key)"
+            )
+            self.conn.execute("DROP TABLE temp._keys")
+            self.count = int(self.conn.execute("SELECT COUNT(*) FROM _sweep").fetchone()[0])
         self.conn.commit()
-        self.count = int(
-            self.conn.execute("SELECT COUNT(*) FROM runs JOIN _sweep USING (key)").fetchone()[0]
-        )
         self._floats: set[str] | None = None
+        first = self.conn.execute(f"SELECT params {SOURCE} LIMIT 1").fetchone()
+        params = json.loads(first[0]) if first else {}
+        #: the sweep's parameter names (sorted, as the JSON has them) and the boolean ones
+        self.params = list(params)
+        self.bools = {k for k, v in params.items() if isinstance(v, bool)}
 
     def close(self) -> None:
         self.conn.execute("DROP TABLE IF EXISTS temp._sweep")
+        self.conn.execute("DROP VIEW IF EXISTS temp._sweep")
         self.conn.commit()
 
     def __enter__(self) -> SweepView:
@@ -79,10 +113,15 @@ class SweepView:
         NaN last, ties in grid order), with ``rank`` and ``eligible`` columns and the grid
         positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given."""
         eligible, order = self._order(metric, ascending, min_trades)
-        names = FIXED_COLUMNS + self.store.metric_keys
+        names = (
+            FIXED_COLUMNS
+            + [param_column(p) for p in self.params]
+            + self.store.metric_keys
+            + ["result"]
+        )
         cols = ", ".join(quote_name(c) for c in names)
         sql = (
-            f"SELECT {cols}, {eligible} AS eligible, _sweep.pos FROM runs JOIN _sweep USING (key) "
+            f"SELECT {cols}, {eligible} AS eligible, _sweep.pos {SOURCE} "
             f"ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else "")
         )
         floats = self.float_columns()
@@ -95,7 +134,7 @@ class SweepView:
             raw = pd.DataFrame.from_records(
                 rows, columns=names + ["eligible", "_pos"], coerce_float=True
             )
-            frame = expand_rows(raw, self.store.metric_keys)
+            frame = typed_rows(raw, self.params, self.bools, self.store.metric_keys)
             unify_floats(frame, floats)
             frame["eligible"] = raw["eligible"].astype(bool).to_numpy()
             frame.insert(0, "rank", np.arange(done + 1, done + len(frame) + 1))
@@ -108,25 +147,21 @@ class SweepView:
         whole-frame read gives them); the others are integer (or text) columns."""
         if self._floats is None:
             self._floats = float_columns(
-                self.conn, self.store.metric_keys, "FROM runs JOIN _sweep USING (key)"
+                self.conn, self.store.metric_keys, SOURCE
             )
         return self._floats
 
     def metric_values(self, metric: str) -> np.ndarray:
         """One float per row (NaN for NULL), in no particular order."""
-        cur = self.conn.execute(f"SELECT {quote_name(metric)} FROM runs JOIN _sweep USING (key)")
+        cur = self.conn.execute(f"SELECT {quote_name(metric)} {SOURCE}")
         return np.fromiter(
             (np.nan if v is None else v for (v,) in cur), dtype=float, count=self.count
         )
 
     def distinct(self, param: str) -> int:
         """Distinct non-null values of parameter ``param`` in this sweep."""
-        return int(
-            self.conn.execute(
-                "SELECT COUNT(DISTINCT json_extract(params, ?)) FROM runs JOIN _sweep USING (key)",
-                (json_path(param),),
-            ).fetchone()[0]
-        )
+        col = quote_name(param_column(param))
+        return int(self.conn.execute(f"SELECT COUNT(DISTINCT {col}) {SOURCE}").fetchone()[0])
 
     def heatmap(
         self,
@@ -143,13 +178,13 @@ class SweepView:
         mean/max/min are a SQL ``GROUP BY``; median reads only the x, y and metric columns.
         """
         lx, ly = labels or (x, y)
-        where, args = [], [json_path(x), json_path(y)]
+        where, args = [], []
         for name, value in (fixed or {}).items():
-            where.append("json_extract(params, ?) = ?")
-            args.extend([json_path(name), value])
+            where.append(f"{quote_name(param_column(name))} IS ?")
+            args.append(param_sql(value))
         cond = f" WHERE {' AND '.join(where)}" if where else ""
-        src = f"FROM runs JOIN _sweep USING (key){cond}"
-        sel = "json_extract(params, ?) AS x, json_extract(params, ?) AS y"
+        src = f"{SOURCE}{cond}"
+        sel = f"{quote_name(param_column(x))} AS x, {quote_name(param_column(y))} AS y"
         m = quote_name(metric)
         if agg == "median":
             raw = pd.DataFrame.from_records(
@@ -169,3 +204,47 @@ class SweepView:
                 index=pd.MultiIndex.from_arrays([raw["y"], raw["x"]], names=[ly, lx]),
             )
         return values.unstack(lx).sort_index().sort_index(axis=1)
+
+    def arrays(self, metric: str, params: list[str]) -> dict[str, np.ndarray]:
+        """One array per column over the sweep's rows (the same row order in each, grid
+        order): ``pos``, ``run``, ``sr``, ``result``, the ``metric`` and each parameter of
+        ``params`` (text parameters as objects); NULL is NaN (None for text)."""
+        cols = ["_sweep.pos", "_sweep.run", "sr", "result", quote_name(metric)]
+        cols += [quote_name(param_column(p)) for p in params]
+        cur = self.conn.execute(f"SELECT {', '.join(cols)} {SOURCE} ORDER BY _sweep.pos")
+        parts: list[list[Any]] = [[] for _ in cols]
+        while rows := cur.fetchmany(EXPORT_CHUNK):
+            for part, column in zip(parts, zip(*rows, strict=True), strict=True):
+                part.extend(column)
+        out: dict[str, np.ndarray] = {
+            "pos": np.asarray(parts[0], dtype=np.int64),
+            "run": np.asarray(parts[1], dtype=np.int64),
+            "sr": np.asarray([np.nan if v is None else v for v in parts[2]], dtype=float),
+            "result": np.asarray([0 if v is None else v for v in parts[3]], dtype=np.int64),
+            metric: np.asarray([np.nan if v is None else v for v in parts[4]], dtype=float),
+        }
+        for name, values in zip(params, parts[5:], strict=True):
+            out[f"p:{name}"] = pd.Series(values).to_numpy()
+        return out
+
+    def runs_at(self, positions: list[int]) -> list[int]:
+        """The store rowids of the rows at these grid positions, in that order."""
+        found: dict[int, int] = {}
+        for lo in range(0, len(positions), 20_000):
+            part = [int(p) for p in positions[lo : lo + 20_000]]
+            marks = ",".join("?" * len(part))
+            found.update(
+                self.conn.execute(f"SELECT pos, run FROM _sweep WHERE pos IN ({marks})", part)
+            )
+        return [found[int(p)] for p in positions]
+
+    def result_counts(self, results: list[int]) -> dict[int, int]:
+        """How many of the sweep's rows have each of these ``result`` values."""
+        if not results:
+            return {}
+        marks = ",".join("?" * len(results))
+        cur = self.conn.execute(
+            f"SELECT result, COUNT(*) {SOURCE} WHERE result IN ({marks}) GROUP BY result",
+            [int(r) for r in results],
+        )
+        return {int(r): int(n) for r, n in cur}
