@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from engine.cli.options import (
     rule_classes,
     strategy_class,
 )
-from engine.errors import ParamError
+from engine.errors import ParamError, UserError
 from engine.params import suggest
 from engine.report import chart_set
 from engine.report.compare_html import group_marks, groups_text
@@ -47,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--config", help="variants TOML file (with --variant; default strategies/variants.toml)"
     )
     run.add_argument("--variant", help="run one variant of --config")
+    run.add_argument(
+        "--from-sweep",
+        metavar="DIR",
+        help="run the combination a sweep chose (its folder's summary.json); output options "
+        "given here still apply",
+    )
     add_rule_options(run)
     tickers_opts.add_options(run)
     montecarlo_opts.add_options(run)
@@ -70,8 +78,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_cost_options(cmp_)
 
 
+def run_command(argv: list[str]) -> int:
+    """``crwv-bt run ARGV`` from inside another command (``sweep --rerun-best``)."""
+    parser = argparse.ArgumentParser(prog="crwv-bt")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["run", *argv])
+    return int(args.func(args) or 0)
+
+
+def _from_sweep(args: argparse.Namespace) -> int:
+    """``run --from-sweep DIR``: the sweep's rerun arguments, with this command's output options."""
+    path = Path(args.from_sweep) / "summary.json"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")).get("rerun_argv")
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"--from-sweep {args.from_sweep}: cannot read {path} ({exc}); give a folder `crwv-bt sweep` wrote"
+        ) from None
+    if not isinstance(saved, list):
+        raise UserError(
+            f"--from-sweep {args.from_sweep}: {path} has no rerun arguments (written by an older "
+            "version); rerun the sweep, or copy its `crwv-bt run` line"
+        )
+    extra = []
+    if args.out:
+        extra += ["--out", args.out]
+    extra += [f for f, on in (("--no-plots", args.no_plots), ("--no-files", args.no_files)) if on]
+    print("crwv-bt run " + " ".join(shlex.quote(a) for a in saved))
+    return run_command([*saved, *extra])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``crwv-bt run``: strategies (default all), overrides or one variant; table and run folder."""
+    if getattr(args, "from_sweep", None):
+        return _from_sweep(args)
     reg = registry()
     overrides = params_mod.parse_assignments(args.param)
     described: dict[str, str] = {}

@@ -71,6 +71,17 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         "(seeded by --seed); the DSR always counts every combination (default 2000)",
     )
     sweep.add_argument(
+        "--rerun-best",
+        action="store_true",
+        help="then run the chosen combination as `crwv-bt run` does (report in OUT/best/)",
+    )
+    sweep.add_argument(
+        "--full-csv",
+        action="store_true",
+        help="write every row to sweep.csv even above 100,000 combinations (default: the best "
+        "10,000 there; every row is in sweep.parquet and the store)",
+    )
+    sweep.add_argument(
         "--tickers",
         metavar="A,B,...",
         help="run the grid on each ticker (one folder each) and rank the combinations by the "

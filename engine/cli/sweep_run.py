@@ -8,6 +8,8 @@ matplotlib, tqdm), which the other commands do not need.
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,15 @@ from typing import Any
 import pandas as pd
 
 from engine import params as params_mod
-from engine.cli.options import costs_from, default_out, load_window, one_rule, strategy_class
+from engine.cli.options import (
+    add_cost_options,
+    costs_from,
+    default_out,
+    load_window,
+    one_rule,
+    strategy_class,
+)
+from engine.cli.run_cmd import run_command
 from engine.data.events import fill_earnings, load_events
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
@@ -26,13 +36,15 @@ from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine
 from engine.sweep.grid import GridStream, build_combinations, parse_grid
 from engine.sweep.outputs import (
+    CSV_TOP,
+    FULL_CSV_MAX,
     format_overfit,
     format_top,
     format_walkforward,
     write_sweep_files,
     write_walkforward_files,
 )
-from engine.sweep.run import SweepInterrupted, run_sweep_stream
+from engine.sweep.run import SweepInterrupted, run_sweep_stream, sweep_spec
 from engine.sweep.selection import metric_order, pick_heatmap_axes, summarise_view
 from engine.sweep.store import SweepStore, code_version
 from engine.sweep.store_view import SweepView
@@ -68,7 +80,7 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     bars = args.train if bars_for == "train" else len(prices)
     combos: Any
     if bars_for == "window" and args.random is None:  # a sweep streams its grid
-        combos = GridStream(cls, axes, constraints, bars).scan()
+        combos = GridStream(cls, axes, constraints, bars)  # scanned unless the store knows it
     else:
         combos = build_combinations(
             cls, axes, constraints, sample=args.random, seed=args.seed, bars=bars
@@ -76,7 +88,16 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     bench = load_benchmark(args.data_dir, prices)
     texts = (rule.text(),) if rule is not None else ()
     data = SweepData(prices, args.ticker.upper(), bench, texts)
-    return {"cls": cls, "axes": axes, "combos": combos, "data": data, "costs": costs, "rule": rule}
+    return {
+        "cls": cls,
+        "axes": axes,
+        "combos": combos,
+        "data": data,
+        "costs": costs,
+        "rule": rule,
+        "constraints": args.constraint or [],
+        "bars": bars,
+    }
 
 
 def _earnings_axis(args: argparse.Namespace, cls: type, axes: dict, prices: pd.DataFrame) -> None:
@@ -212,13 +233,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_one(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFrame | None:
-    """One sweep on ``args.ticker``: run, rank, print, write; every row when ``keep_rows``."""
+    """One sweep on ``args.ticker``: run, rank, print, write; every row when ``keep_rows``.
+
+    A streamed grid the store has finished before (the same spec: :func:`sweep_spec`) is
+    neither walked nor keyed again: its rows are read from the store's record of it.
+    """
     prep = _prepare(args)
     varying = [k for k, v in prep["axes"].items() if len(v) > 1]
     heat = pick_heatmap_axes(args.heatmap, list(prep["axes"]), varying)
-    print(_describe(args, prep, "sweep"))
-    if prep["combos"].refused:
-        print(f"note: {prep['combos'].refusal_text()}")
     job = make_job(
         prep["data"],
         args.strategy,
@@ -228,26 +250,50 @@ def _sweep_one(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFram
         engine=args.engine,
     )
     combos = prep["combos"]
+    streamed = isinstance(combos, GridStream)
     with SweepStore(args.store) as store:
-        try:
-            run = run_sweep_stream(
-                store, prep["data"], job, _chunks(combos), _count(combos), **_sweep_options(args)
+        spec = sweep_spec(job, prep["cls"], prep["axes"], prep["constraints"], prep["bars"])
+        found = store.find_sweep(spec) if streamed else None
+        if found is not None:
+            combos.restore(found[1])
+        elif streamed:
+            combos.scan()
+        print(_describe(args, prep, "sweep"))
+        if combos.refused:
+            print(f"note: {combos.refusal_text()}")
+        if found is not None:
+            sweep_id: int | None = found[0]
+            print(f"stored 0 new row(s); {combos.count:,} were already in the store")
+            view = SweepView(store, sweep=sweep_id)
+        else:
+            try:
+                run = run_sweep_stream(
+                    store, prep["data"], job, _chunks(combos), _count(combos), **_sweep_options(args)
+                )
+            except SweepInterrupted as exc:
+                raise SystemExit(_interrupted(exc, args.store)) from None
+            print(f"stored {run.added:,} new row(s); {run.done_before:,} were already in the store")
+            sweep_id = (
+                store.save_sweep(spec, combos.info(), run.key_chunks(), run.total)
+                if streamed
+                else None
             )
-        except SweepInterrupted as exc:
-            raise SystemExit(_interrupted(exc, args.store)) from None
-        print(f"stored {run.added:,} new row(s); {run.done_before:,} were already in the store")
+            view = (
+                SweepView(store, sweep=sweep_id)
+                if sweep_id is not None
+                else SweepView(store, run.key_chunks())
+            )
         # Ranked in SQL: only the top rows, the chosen one and the keys are in memory; the
         # export, distribution and heatmap stream from (or aggregate in) the store.
-        with SweepView(store, run.key_chunks()) as view:
+        with view:
             summary = summarise_view(
                 view,
-                run.digests,
+                None,
                 args.metric,
                 grid_keys=list(prep["axes"]),
                 bars=len(prep["data"].prices),
                 min_trades=args.min_trades,
                 pbo_splits=args.pbo_splits,
-                returns_of=store.returns_matrix,
                 pbo_max_trials=args.pbo_max_trials,
                 seed=args.seed,
                 top=args.top,
@@ -296,6 +342,67 @@ def _sweep_tickers(args: argparse.Namespace) -> int:
     return 0
 
 
+def rerun_argv(args: argparse.Namespace, prep: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """The ``crwv-bt run`` arguments that run one combination of this sweep: the strategy (or
+    rule), ``--param`` for each grid key, and the data and cost options that differ from the
+    defaults."""
+    rule = prep.get("rule")
+    argv = (
+        ["--rules", str(args.rules), "--rule", rule.name]
+        if rule is not None
+        else ["--strategy", args.strategy]
+    )
+    for key in prep["axes"]:
+        argv += ["--param", f"{key}={param_text(params[key])}"]
+    if args.ticker.upper() != "CRWV":
+        argv += ["--ticker", args.ticker.upper()]
+    for opt in ("start", "end", "csv", "data_dir"):
+        if getattr(args, opt, None):
+            argv += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
+    for opt, default in (
+        ("cash", 100_000.0),
+        ("commission", None),
+        ("commission_min", None),
+        ("commission_max", None),
+        ("slippage", None),
+    ):
+        value = getattr(args, opt, None)
+        if value is not None and value != (default if default is not None else _DEFAULTS[opt]):
+            argv += [f"--{opt.replace('_', '-')}", f"{value:g}"]
+    if args.fractional:
+        argv.append("--fractional")
+    return argv
+
+
+def param_text(value: Any) -> str:
+    """A parameter value as ``--param`` takes it back (exact for floats, lists as a,b,c)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(param_text(v) for v in value)
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
+
+
+def _cost_defaults() -> dict[str, float]:
+    parser = argparse.ArgumentParser()
+    add_cost_options(parser)
+    ns = parser.parse_args([])
+    return {k: getattr(ns, k) for k in ("commission", "commission_min", "commission_max", "slippage")}
+
+
+_DEFAULTS = _cost_defaults()
+
+
+def _chosen_params(summary: Any) -> dict[str, Any]:
+    """The chosen combination's resolved parameters (from the store's JSON, exact)."""
+    key = summary.chosen["key"]
+    row = summary.view.conn.execute("SELECT params FROM runs WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0])
+
+
 def _report_sweep(
     args: argparse.Namespace,
     prep: dict[str, Any],
@@ -303,25 +410,44 @@ def _report_sweep(
     frame: Any,
     heat: tuple[str, str] | None,
 ) -> None:
-    """Print the top rows, the overfitting statistics and the warnings; write files."""
+    """Print the top rows, the overfitting statistics, the warnings and the command that reruns
+    the winner; write files; with ``--rerun-best``, rerun it."""
 
     print(format_top(summary, args.top))
     print(format_overfit(summary.overfit))
     for note in summary.warnings:
         print(f"warning: {note}")
-    if args.no_files:
-        return
-    out = Path(args.out) if args.out else default_out("sweep")
-    written = write_sweep_files(
-        out,
-        summary,
-        _header(args, prep),
-        heatmap=(_column(frame, heat[0]), _column(frame, heat[1])) if heat else None,
-        others=args.heatmap_others,
-        plots=not args.no_plots,
-        top=args.top,
-    )
-    print(f"wrote {len(written)} files to {out}/")
+    argv = rerun_argv(args, prep, _chosen_params(summary))
+    line = "crwv-bt run " + " ".join(shlex.quote(a) for a in argv)
+    print(f"rerun the chosen combination: {line}")
+    out = None
+    if not args.no_files:
+        out = Path(args.out) if args.out else default_out("sweep")
+        written = write_sweep_files(
+            out,
+            summary,
+            {**_header(args, prep), "rerun_argv": argv},
+            heatmap=(_column(frame, heat[0]), _column(frame, heat[1])) if heat else None,
+            others=args.heatmap_others,
+            plots=not args.no_plots,
+            top=args.top,
+            rerun=line,
+            full_csv=args.full_csv,
+        )
+        print(f"wrote {len(written)} files to {out}/ (open sweep.html)")
+        if summary.combinations > FULL_CSV_MAX and not args.full_csv:
+            print(
+                f"note: sweep.csv holds the best {CSV_TOP:,} of {summary.combinations:,} rows; "
+                "every row is in sweep.parquet and the store (--full-csv writes them all)"
+            )
+    if args.rerun_best:
+        extra = ["--no-files"] if out is None else ["--out", str(out / "best")]
+        if args.no_plots:
+            extra.append("--no-plots")
+        print(f"\n== the chosen combination, rerun: {line}")
+        code = run_command([*argv, *extra])
+        if code:
+            raise SystemExit(code)
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:

@@ -280,6 +280,7 @@ def _refuse_empty_or_short(
 
 _MISS = object()
 MEMO_MAX = 200_000  # cached results per function before the cache is dropped (memory bound)
+MEMO_TRIAL = 4_096  # calls after which a cache missing more than half the time is dropped
 STREAM_CHUNK = 8_192  # combinations per chunk of :meth:`GridStream.chunks`
 
 
@@ -331,12 +332,23 @@ class _Memo:
         self.fn = fn
         self.keysets: list[tuple[str, ...]] = []
         self.cache: dict[tuple[Any, ...], Any] = {}
+        self.calls = self.misses = 0
+        self.direct = False  # the cache does not pay: call the function itself
 
     def __call__(self, params: dict[str, Any]) -> Any:
+        if self.direct:
+            return self.fn(params)
+        self.calls += 1
         for ks in self.keysets:
             hit = self.cache.get((ks, *(params[k] for k in ks)), _MISS)
             if hit is not _MISS:
                 return hit
+        self.misses += 1
+        if self.calls >= MEMO_TRIAL and self.misses * 2 > self.calls:
+            # it reads (nearly) every varying parameter: recording the reads costs more
+            # than it saves, and a pure function gives the same result either way
+            self.direct, self.cache, self.keysets = True, {}, []
+            return self.fn(params)
         rec = _Recorder(params)
         out = self.fn(rec)
         ks = tuple(dict.fromkeys(rec.read))
@@ -411,20 +423,57 @@ class GridStream:
                 self.refused[status] = self.refused.get(status, 0) + 1
 
     def scan(self) -> GridStream:
-        """Count the runnable, rejected and refused combinations (keeps none of them)."""
+        """Count the runnable, rejected and refused combinations, and remember which grid
+        points are runnable (one byte each: :meth:`chunks` then validates nothing again)."""
         self.count = self.rejected = 0
         self.refused = {}
-        for _ in self._walk(count=True):
-            pass
+        mask = np.zeros(self.grid_size, dtype=bool)
+        declared = params_mod.declared(self.cls)
+        names = list(self.axes)
+        for i, values in enumerate(itertools.product(*self.axes.values())):
+            status = self._status({**declared, **dict(zip(names, values, strict=True))})
+            if status is None:
+                mask[i] = True
+            elif status == "":
+                self.rejected += 1
+            else:
+                self.refused[status] = self.refused.get(status, 0) + 1
+        self.count = int(mask.sum())
+        self._mask = mask
         if not self.count:
             _refuse_empty_or_short(self.cls, [], self.grid_size, self.rejected, self.refused, None)
         return self
 
     def chunks(self, size: int = STREAM_CHUNK) -> Iterator[list[dict[str, Any]]]:
-        """The runnable combinations' resolved dicts, in grid order, ``size`` at a time."""
-        it = self._walk(count=False)
+        """The runnable combinations' resolved dicts, in grid order, ``size`` at a time
+        (after :meth:`scan`, from its record of the runnable points: no validation)."""
+        mask = getattr(self, "_mask", None)
+        if mask is None:
+            it = self._walk(count=False)
+        else:
+            declared = params_mod.declared(self.cls)
+            names = list(self.axes)
+            it = (
+                {**declared, **dict(zip(names, values, strict=True))}
+                for values in itertools.compress(itertools.product(*self.axes.values()), mask)
+            )
         while chunk := list(itertools.islice(it, size)):
             yield chunk
+
+    def info(self) -> dict[str, Any]:
+        """What :meth:`scan` found (JSON-ready), for :meth:`restore`."""
+        return {
+            "grid_size": self.grid_size,
+            "count": self.count,
+            "rejected": self.rejected,
+            "refused": self.refused,
+        }
+
+    def restore(self, info: dict[str, Any]) -> GridStream:
+        """The counts of an earlier :meth:`scan` of the same grid (no walk)."""
+        self.count, self.rejected = int(info["count"]), int(info["rejected"])
+        self.refused = dict(info["refused"])
+        return self
 
     def refusal_text(self) -> str:
         return Combinations.refusal_text(self)  # type: ignore[arg-type]

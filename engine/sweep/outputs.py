@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 
 from engine.analysis.metrics import METRIC_KEYS
-from engine.files import plain_json, write_json
+from engine.files import atomic_write_text, plain_json, write_json
 from engine.report.display import format_value
 from engine.sweep import charts
 from engine.sweep.export import export_frame, export_frames
+from engine.sweep.report_html import sweep_html
 from engine.sweep.selection import (
     Overfit,
     SweepSummary,
@@ -134,6 +135,12 @@ def row_json(row: pd.Series, param_columns: list[str]) -> dict[str, Any]:
     )
 
 
+#: Above this many combinations ``sweep.csv`` holds only the best :data:`CSV_TOP` rows (every
+#: row is in ``sweep.parquet`` and the store) unless ``full_csv``.
+FULL_CSV_MAX = 100_000
+CSV_TOP = 10_000
+
+
 def write_sweep_files(
     out: Path,
     summary: SweepSummary,
@@ -143,12 +150,20 @@ def write_sweep_files(
     others: str = "best",
     plots: bool = True,
     top: int = 10,
+    rerun: str | None = None,
+    full_csv: bool = False,
 ) -> list[Path]:
-    """``sweep.csv``, ``sweep.parquet``, ``summary.json``, ``overfit.json`` and the charts."""
+    """``sweep.csv``, ``sweep.parquet``, ``summary.json``, ``overfit.json``, the charts and
+    ``sweep.html``. A sweep of more than :data:`FULL_CSV_MAX` combinations gets the best
+    :data:`CSV_TOP` rows in ``sweep.csv`` (``full_csv``: all of them)."""
     out = Path(out)
     ranked = summary.ranked
     if summary.view is not None:
-        written = _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
+        if full_csv or summary.combinations <= FULL_CSV_MAX:
+            written = _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
+        else:
+            written = _export_view(summary, [out / "sweep.parquet"])
+            written += _export_view(summary, [out / "sweep.csv"], limit=CSV_TOP)
     else:
         written = [
             export_frame(ranked, out / "sweep.csv"),
@@ -162,19 +177,53 @@ def write_sweep_files(
         "chosen": row_json(summary.chosen, summary.param_columns),
         "top": [row_json(r, summary.param_columns) for _, r in ranked.head(top).iterrows()],
         "overfit": overfit_json(summary.overfit),
+        "trials": trials_json(summary),
         "warnings": summary.warnings,
+        "rerun": rerun,
     }
     written.append(write_json(out / "summary.json", payload, sort_keys=False))
     written.append(write_json(out / "overfit.json", overfit_json(summary.overfit), sort_keys=False))
-    if plots:
-        written.extend(_write_charts(out, summary, heatmap, others))
+    charts_written = _write_charts(out, summary, heatmap, others) if plots else []
+    written.extend(charts_written)
+    images = {p.name: (p.read_bytes(), _caption(p.name, summary)) for p in charts_written}
+    page = sweep_html(summary, header, images, rerun=rerun, top=top)
+    written.append(out / "sweep.html")
+    atomic_write_text(written[-1], page)
     return written
 
 
-def _export_view(summary: SweepSummary, paths: list[Path]) -> list[Path]:
-    """The whole ranking, streamed from the store in chunks (as :func:`rank` would order it),
-    into every file of ``paths`` in one pass."""
-    frames = summary.view.ranked(summary.metric, metric_order(summary.metric), summary.min_trades)
+def trials_json(summary: SweepSummary) -> dict[str, Any] | None:
+    """Combinations, distinct results, unused parameters and each parameter's share of the
+    metric's variance (JSON-ready), or None for a summary without them."""
+    t = summary.trials
+    if t is None:
+        return None
+    return plain_json(
+        {
+            "combinations": t.combinations,
+            "distinct_results": t.distinct,
+            "unused_parameters": t.unused,
+            "variance_explained": t.importance,
+        }
+    )
+
+
+def _caption(name: str, summary: SweepSummary) -> str:
+    if name.startswith("heatmap_"):
+        return f"{summary.metric} over two parameters (the pair that explains most of its variance, unless --heatmap chose)"
+    if name.startswith("distribution_"):
+        return f"{summary.metric} across every combination; the chosen one and the median marked"
+    return "PBO: the in-sample winner's out-of-sample rank over the CSCV splits"
+
+
+def _export_view(
+    summary: SweepSummary, paths: list[Path], limit: int | None = None
+) -> list[Path]:
+    """The whole ranking (or its first ``limit`` rows), streamed from the store in chunks (as
+    :func:`rank` would order it), into every file of ``paths`` in one pass."""
+    frames = summary.view.ranked(
+        summary.metric, metric_order(summary.metric), summary.min_trades, limit=limit
+    )
     export_frames(frames, list(paths))
     return list(paths)
 

@@ -12,6 +12,8 @@ raises :class:`SweepInterrupted`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import sys
 from collections.abc import Iterable, Iterator
@@ -21,11 +23,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from engine import params as params_mod
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.sweep.backends import BACKENDS, Interrupt, run_dask, run_inline, run_local
 from engine.sweep.engines import get_engine
-from engine.sweep.store import Row, SweepStore
+from engine.sweep.store import Row, SweepStore, code_version
 from engine.sweep.tasks import Item, Job, SweepData, Task, combo_key
 
 MAX_CHUNK = 16  # combinations per task: ~0.3 s of backtrader work, small enough to lose on a kill
@@ -123,6 +126,35 @@ def _check_options(backend: str, jobs: int | None) -> int:
 
 def _all_threaded(jobs: Iterator[Job] | list[Job]) -> bool:
     return all(get_engine(job.engine).threaded for job in jobs)
+
+
+def sweep_spec(
+    job: Job,
+    cls: type,
+    axes: dict[str, tuple[Any, ...]],
+    constraints: list[str],
+    bars: int,
+) -> str:
+    """What identifies a streamed sweep in the store's record of finished sweeps: a hash of
+    the job (strategy, engine, data, costs), the strategy's declared defaults, the grid, the
+    constraints, the window length and the code version (another version walks the grid
+    again: its checks or defaults may differ)."""
+    payload = json.dumps(
+        {
+            "strategy": job.strategy,
+            "engine": job.engine,
+            "data": job.data["sha"],
+            "settings": job.settings,
+            "defaults": params_mod.declared(cls),
+            "axes": {k: list(v) for k, v in axes.items()},
+            "constraints": list(constraints),
+            "bars": int(bars),
+            "code": code_version(),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass

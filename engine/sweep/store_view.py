@@ -49,8 +49,7 @@ class SweepView:
         sweep: int | None = None,
     ) -> None:
         self.store, self.conn = store, store.conn
-        self.conn.execute("DROP TABLE IF EXISTS temp._sweep")
-        self.conn.execute("DROP VIEW IF EXISTS temp._sweep")
+        self._drop()
         if sweep is not None:
             self.conn.execute(
                 f"CREATE TEMP VIEW _sweep AS SELECT pos, run FROM sweep_rows WHERE sweep = {int(sweep)}"
@@ -84,9 +83,15 @@ class SweepView:
         self.params = list(params)
         self.bools = {k for k, v in params.items() if isinstance(v, bool)}
 
+    def _drop(self) -> None:
+        row = self.conn.execute(
+            "SELECT type FROM sqlite_temp_master WHERE name = '_sweep'"
+        ).fetchone()
+        if row is not None:
+            self.conn.execute(f"DROP {'VIEW' if row[0] == 'view' else 'TABLE'} temp._sweep")
+
     def close(self) -> None:
-        self.conn.execute("DROP TABLE IF EXISTS temp._sweep")
-        self.conn.execute("DROP VIEW IF EXISTS temp._sweep")
+        self._drop()
         self.conn.commit()
 
     def __enter__(self) -> SweepView:
