@@ -114,7 +114,7 @@ def _with_pbo(
     if sampled:
         notes.append(
             f"PBO ranked a seeded random sample of {m.shape[1]:,} of the {n:,} combinations "
-            f"(seed {seed}; --pbo-max-trials); the DSR counts all {n:,}"
+            f"(seed {seed}; --pbo-max-trials); the DSR reads all {n:,}"
         )
     return Overfit(dsr, result, n, notes, m.shape[1], sampled, seed if sampled else None)
 
@@ -356,7 +356,7 @@ def summarise_view(
     positions = pbo_sample(n, pbo_max_trials, seed)
     m = np.asarray(store.returns_by_run(arrays["run"][positions].tolist()), dtype=float)
     overfit = _with_pbo(dsr, m, n, pbo_splits, sampled=len(positions) < n, seed=seed)
-    overfit = Overfit(**{**overfit.__dict__, "combinations": n})
+    overfit = Overfit(**{**overfit.__dict__, "n_trials": trials.distinct, "combinations": n})
     notes = _warnings(chosen, metric, bars, min_trades, overfit) + _trial_warnings(
         trials, ranked, top
     )
