@@ -29,7 +29,7 @@ from engine.fast.api import default_jobs
 from engine.sweep.backends import BACKENDS, Interrupt, run_dask, run_inline, run_local
 from engine.sweep.engines import get_engine
 from engine.sweep.store import Row, SweepStore, code_version
-from engine.sweep.tasks import Item, Job, SweepData, Task, combo_key
+from engine.sweep.tasks import Item, Job, SweepData, Task, combo_key, combo_keys
 
 MAX_CHUNK = 16  # combinations per task: ~0.3 s of backtrader work, small enough to lose on a kill
 
@@ -88,7 +88,7 @@ def run_sweep(
         an unknown backend, or ``jobs`` < 1.
     """
     jobs = _check_options(backend, jobs)
-    keys = [[combo_key(job, p) for p in params] for job, params in plans]
+    keys = [combo_keys(job, params) for job, params in plans]
     done = store.done_keys(k for ks in keys for k in ks)
     todo = [
         (job, (k, p))
@@ -204,7 +204,7 @@ def run_sweep_stream(
     def tasks() -> Iterator[Task]:
         pos = 0
         for params in chunks:
-            keys = [combo_key(job, p) for p in params]
+            keys = combo_keys(job, params)
             if pos + len(keys) > total:
                 raise ValueError(f"run_sweep_stream: more than total={total} combinations")
             run.digests[pos : pos + len(keys)] = np.frombuffer(

@@ -96,6 +96,35 @@ def make_job(
 
 def combo_key(job: Job, params: dict[str, Any]) -> str:
     """Stable id of a combination: sha256 of (strategy, params, data sha, costs, engine)."""
+    return combo_keys(job, [params])[0]
+
+
+def combo_keys(job: Job, params: list[dict[str, Any]]) -> list[str]:
+    """:func:`combo_key` of each parameter dict: the job's part of the hashed text is rendered
+    once (the text is exactly ``canonical_json`` of the whole payload: its keys sorted are
+    data, engine, params, settings, strategy)."""
+    head = (
+        '{"data":'
+        + canonical_json(job.data["sha"])
+        + ',"engine":'
+        + canonical_json(job.engine)
+        + ',"params":'
+    )
+    tail = (
+        ',"settings":'
+        + canonical_json(job.settings)
+        + ',"strategy":'
+        + canonical_json(job.strategy)
+        + "}"
+    )
+    sha = hashlib.sha256
+    return [
+        sha((head + canonical_json(p) + tail).encode()).hexdigest()[:32] for p in params
+    ]
+
+
+def _combo_key_reference(job: Job, params: dict[str, Any]) -> str:
+    """The definition :func:`combo_keys` must reproduce (tests compare the two)."""
     payload = canonical_json(
         {
             "strategy": job.strategy,

@@ -245,3 +245,25 @@ def test_sweep_html_opens_offline(workdir: Path, browser) -> None:  # noqa: ANN0
     assert browser.evaluate("document.images.length") >= 2
     assert browser.evaluate("Array.from(document.images).every(i => i.naturalWidth > 0)")
     assert pd.notna(browser.evaluate("document.querySelector('h1').textContent"))
+
+
+def test_batched_keys_equal_the_definition() -> None:
+    from engine.result import Costs
+    from engine.sweep.tasks import Job, _combo_key_reference, combo_keys
+
+    job = Job(
+        "swing",
+        "fast",
+        (0, 10),
+        Costs(),
+        100_000.0,
+        False,
+        {},
+        {"sha": "abc+def"},
+        {"cash": 100_000.0, "costs": {"slippage": 0.0005}, "fractional": False},
+    )
+    params = [
+        {"stop": 70, "ladder": (94.0, 90.0), "note": 'a "q" é', "on": True, "x": 0.1},
+        {"fast": 5, "slow": 40, "mode": "cross"},
+    ]
+    assert combo_keys(job, params) == [_combo_key_reference(job, p) for p in params]
