@@ -17,15 +17,25 @@ Prints combinations per second for each and the ratios. Timings include process 
 (ours: the worker pool; optstrategy: its multiprocessing pool). The three are run in turn
 ``--repeat`` times and the best and the median of each are reported: on a shared machine the
 best is the least disturbed measurement, and running them in turn exposes all three to the
-same background load. Usage::
+same background load.
+
+``--million`` times ``crwv-bt sweep`` end to end on a 1,000,000-point MA grid instead (863,880
+runnable combinations): a fresh store with every file, the same command again (resume), and
+again with ``--no-files``; wall time, CPU time and peak RSS of each process. ``--baseline DIR``
+runs the same three with the code of another checkout first (e.g. ``git worktree add --detach
+/tmp/base main~3``), so before and after are measured under the same load. Usage::
 
     .venv/bin/python benchmarks/bench_sweep.py [--jobs 2] [--repeat 3]
+    .venv/bin/python benchmarks/bench_sweep.py --million [--baseline /tmp/base]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -34,6 +44,7 @@ from pathlib import Path
 import backtrader as bt
 import pandas as pd
 
+ROOT = Path(__file__).resolve().parents[1]
 FAST = list(range(5, 51, 5))
 SLOW = list(range(55, 151, 5))
 
@@ -111,11 +122,89 @@ def bench_optstrategy(prices: pd.DataFrame, jobs: int) -> float:
     return elapsed
 
 
+MA_1M = [  # 1,000,000 grid points, 863,880 the 386-bar window can run
+    "fast=2:101:1",
+    "slow=20:269:1",
+    "hold_bars=1:10:1",
+    "mode=reclaim,cross",
+    "exit_on=slow,fast",
+]
+
+
+def timed_cli(argv: list[str], root: Path) -> dict[str, float]:
+    """Wall and CPU seconds and peak RSS (MB) of one ``crwv-bt`` process of the checkout at
+    ``root`` (its own rusage via ``wait4``; CPU = user + system, threads included)."""
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", *argv],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if status != 0:
+        raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({status}): {err[-500:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
+
+
+def bench_million(jobs: int, baseline: Path | None) -> None:
+    """``crwv-bt sweep`` on the 1,000,000-point MA grid, end to end, each run its own process:
+    a fresh store with every file (CSV, Parquet, JSON, charts, sweep.html), the same command
+    again (resume: nothing to evaluate), and again with ``--no-files``; with ``baseline`` (a
+    checkout of an older commit) the same three with that code first, in the same session."""
+    data_dir = Path(os.environ.get("CRWV_BT_DATA_DIR", ROOT / "data")).resolve()
+    checkouts = ([("before", baseline.resolve())] if baseline else []) + [("after", ROOT)]
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    for label, root in checkouts:
+        with tempfile.TemporaryDirectory() as tmp:
+            store, out = Path(tmp) / "s.sqlite", Path(tmp) / "out"
+            cmd = ["sweep", "--strategy", "ma_trend"]
+            for g in MA_1M:
+                cmd += ["--grid", g]
+            cmd += ["--jobs", str(jobs), "--no-progress", "--store", str(store)]
+            cmd += ["--data-dir", str(data_dir)]
+            warm = ["sweep", "--strategy", "ma_trend", "--grid", "fast=5,10", "--grid", "slow=40"]
+            warm += ["--store", str(Path(tmp) / "warm.sqlite"), "--no-files", "--no-progress"]
+            timed_cli([*warm, "--data-dir", str(data_dir)], root)  # compile / load kernels
+            runs = [
+                ("fresh store, every file", [*cmd, "--out", str(out)]),
+                ("same command again (resume), every file", [*cmd, "--out", str(out)]),
+                ("same command again (resume), --no-files", [*cmd, "--no-files"]),
+            ]
+            for name, argv in runs:
+                m = timed_cli(argv, root)
+                size = sum(p.stat().st_size for p in out.glob("*")) / 1e6 if out.exists() else 0
+                print(
+                    f"{label:<6} 1M grid, {name:<42} wall {m['wall']:6.1f} s  cpu {m['cpu']:6.1f} s  "
+                    f"peak RSS {m['rss']:5.0f} MB  files {size:5.0f} MB  store "
+                    f"{store.stat().st_size / 1e6:5.0f} MB"
+                )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="processes for ours and optstrategy")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the three (default 3)")
+    parser.add_argument(
+        "--million",
+        action="store_true",
+        help="only crwv-bt sweep end to end on a 1,000,000-point grid (fresh, resume, resume "
+        "without files)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="with --million: a checkout of an older commit to time first, in the same run",
+    )
     args = parser.parse_args()
+    if args.million:
+        bench_million(args.jobs, args.baseline)
+        return
     prices, benchmark = load()
     n = len(FAST) * len(SLOW)
     window = f"{prices.index[0].date()} to {prices.index[-1].date()} ({len(prices)} bars)"

@@ -274,6 +274,9 @@ class SweepStore:
             self.conn = sqlite3.connect(self.path, timeout=30.0)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            # checkpoint the WAL every 64 MB, not every 4 MB: a sweep commits a chunk of rows
+            # (~2 KB each) at a time, and each checkpoint writes and syncs the database file
+            self.conn.execute("PRAGMA wal_autocheckpoint=16384")
             schema = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
             if schema > SCHEMA_VERSION:
                 raise UserError(
