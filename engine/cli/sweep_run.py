@@ -268,7 +268,12 @@ def _sweep_one(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFram
         else:
             try:
                 run = run_sweep_stream(
-                    store, prep["data"], job, _chunks(combos), _count(combos), **_sweep_options(args)
+                    store,
+                    prep["data"],
+                    job,
+                    _chunks(combos),
+                    _count(combos),
+                    **_sweep_options(args),
                 )
             except SweepInterrupted as exc:
                 raise SystemExit(_interrupted(exc, args.store)) from None
@@ -390,7 +395,9 @@ def _cost_defaults() -> dict[str, float]:
     parser = argparse.ArgumentParser()
     add_cost_options(parser)
     ns = parser.parse_args([])
-    return {k: getattr(ns, k) for k in ("commission", "commission_min", "commission_max", "slippage")}
+    return {
+        k: getattr(ns, k) for k in ("commission", "commission_min", "commission_max", "slippage")
+    }
 
 
 _DEFAULTS = _cost_defaults()

@@ -102,7 +102,9 @@ def _heatmap(
     values = table.to_numpy(dtype=float)
     title = f"{metric} by {x} and {y}" + (f"\n{subtitle}" if subtitle else "")
     if not np.isfinite(values).any():
-        ax.text(0.5, 0.5, "no combination to show", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, "no combination to show", ha="center", va="center", transform=ax.transAxes
+        )
         ax.set_axis_off()
         ax.set_title(title, fontsize=10)
         save_png(fig, path)
@@ -119,7 +121,9 @@ def _heatmap(
     if values.size <= MAX_ANNOTATED_CELLS:
         for (i, j), v in np.ndenumerate(values):
             if not math.isnan(v):
-                ax.text(j, i, _short(metric, v), ha="center", va="center", fontsize=7, color="white")
+                ax.text(
+                    j, i, _short(metric, v), ha="center", va="center", fontsize=7, color="white"
+                )
     if chosen is not None:
         cell = _cell_of(table, chosen)
         if cell is not None:
@@ -200,7 +204,11 @@ def _distribution(
         )
     if reference is not None and math.isfinite(reference):
         ax.axvline(
-            reference, color="#7f7f7f", lw=1.5, ls=":", label=f"{reference_label}: {metric_text(metric, reference)}"
+            reference,
+            color="#7f7f7f",
+            lw=1.5,
+            ls=":",
+            label=f"{reference_label}: {metric_text(metric, reference)}",
         )
     ax.set_xlabel(metric)
     ax.xaxis.set_major_formatter(metric_formatter(metric))
@@ -224,9 +232,7 @@ def overfit_figure(
         return _overfit(result, dsr, path)
 
 
-def _overfit(
-    result: PBOResult, dsr: float | None, path: str | os.PathLike[str] | None
-) -> Figure:
+def _overfit(result: PBOResult, dsr: float | None, path: str | os.PathLike[str] | None) -> Figure:
     fig, axes = _figure(10.0, 4.0, 1, 2)
     left, right = axes[0]
     logits = np.asarray(result.logits, dtype=float)
@@ -265,7 +271,9 @@ def walkforward_figure(wf: WalkForward, *, path: str | os.PathLike[str] | None =
 def fold_label(wf: WalkForward, fold: Any) -> str:
     """``fold 2`` and the winner's grid values, one per line (``fast=5``)."""
     keys = [k for k in wf.grid_keys if k in fold.params]
-    return "\n".join([f"fold {fold.number}"] + [f"{k}={_label(_value(fold.params[k]))}" for k in keys])
+    return "\n".join(
+        [f"fold {fold.number}"] + [f"{k}={_label(_value(fold.params[k]))}" for k in keys]
+    )
 
 
 def _value(v: Any) -> Any:

@@ -216,9 +216,7 @@ def _caption(name: str, summary: SweepSummary) -> str:
     return "PBO: the in-sample winner's out-of-sample rank over the CSCV splits"
 
 
-def _export_view(
-    summary: SweepSummary, paths: list[Path], limit: int | None = None
-) -> list[Path]:
+def _export_view(summary: SweepSummary, paths: list[Path], limit: int | None = None) -> list[Path]:
     """The whole ranking (or its first ``limit`` rows), streamed from the store in chunks (as
     :func:`rank` would order it), into every file of ``paths`` in one pass."""
     frames = summary.view.ranked(

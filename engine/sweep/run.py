@@ -29,7 +29,7 @@ from engine.fast.api import default_jobs
 from engine.sweep.backends import BACKENDS, Interrupt, run_dask, run_inline, run_local
 from engine.sweep.engines import get_engine
 from engine.sweep.store import Row, SweepStore, code_version
-from engine.sweep.tasks import Item, Job, SweepData, Task, combo_key, combo_keys
+from engine.sweep.tasks import Item, Job, SweepData, Task, combo_keys
 
 MAX_CHUNK = 16  # combinations per task: ~0.3 s of backtrader work, small enough to lose on a kill
 

@@ -125,9 +125,8 @@ class SweepView:
             + ["result"]
         )
         cols = ", ".join(quote_name(c) for c in names)
-        sql = (
-            f"SELECT {cols}, {eligible} AS eligible, _sweep.pos {SOURCE} "
-            f"ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        sql = f"SELECT {cols}, {eligible} AS eligible, _sweep.pos {SOURCE} ORDER BY {order}" + (
+            f" LIMIT {int(limit)}" if limit is not None else ""
         )
         floats = self.float_columns()
         cur = self.conn.execute(sql)
@@ -151,9 +150,7 @@ class SweepView:
         """Metric columns with a NULL or a REAL in this sweep: float64 in every chunk (as a
         whole-frame read gives them); the others are integer (or text) columns."""
         if self._floats is None:
-            self._floats = float_columns(
-                self.conn, self.store.metric_keys, SOURCE
-            )
+            self._floats = float_columns(self.conn, self.store.metric_keys, SOURCE)
         return self._floats
 
     def metric_values(self, metric: str) -> np.ndarray:

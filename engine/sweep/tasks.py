@@ -118,9 +118,7 @@ def combo_keys(job: Job, params: list[dict[str, Any]]) -> list[str]:
         + "}"
     )
     sha = hashlib.sha256
-    return [
-        sha((head + canonical_json(p) + tail).encode()).hexdigest()[:32] for p in params
-    ]
+    return [sha((head + canonical_json(p) + tail).encode()).hexdigest()[:32] for p in params]
 
 
 def _combo_key_reference(job: Job, params: dict[str, Any]) -> str:

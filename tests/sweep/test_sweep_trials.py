@@ -162,7 +162,9 @@ def test_swing_list_parameters_draw_a_real_heatmap_and_ties_show_once(
     assert summary["overfit"]["n_trials"] < summary["combinations"] == 186
     assert summary["trials"]["distinct_results"] == summary["overfit"]["n_trials"]
     assert "same" in captured.out and "warning: ties:" in captured.out
-    assert "rerun the chosen combination: crwv-bt run --strategy swing --param stop=" in captured.out
+    assert (
+        "rerun the chosen combination: crwv-bt run --strategy swing --param stop=" in captured.out
+    )
     # the heatmap's table has cells: rebuild it from the store as the command did
     from engine.sweep.selection import view_heatmap
     from engine.sweep.store_view import SweepView
