@@ -343,11 +343,11 @@ class SweepStore:
                 group = tuple(params)
                 values = (result_hash(blob, trades), sr, *(param_sql(params[k]) for k in group))
                 groups.setdefault(group, []).append((*values, rowid))
-            for group, values in groups.items():
+            for group, updates in groups.items():
                 sets = ", ".join(f"{quote_name(param_column(k))} = ?" for k in group)
                 self.conn.executemany(
                     f"UPDATE runs SET result = ?, sr = ?{', ' if sets else ''}{sets} WHERE rowid = ?",
-                    values,
+                    updates,
                 )
 
     def _add_param_columns(self, params: dict[str, Any], names: set[str]) -> None:
