@@ -269,8 +269,11 @@ def walkforward_figure(wf: WalkForward, *, path: str | os.PathLike[str] | None =
 
 
 def fold_label(wf: WalkForward, fold: Any) -> str:
-    """``fold 2`` and the winner's grid values, one per line (``fast=5``)."""
+    """``fold 2`` and the winner's grid values, one per line (``fast=5``): the grid keys whose
+    winning value differs between folds (all of them when none does)."""
     keys = [k for k in wf.grid_keys if k in fold.params]
+    moving = [k for k in keys if len({repr(f.params.get(k)) for f in wf.folds}) > 1]
+    keys = moving or keys
     return "\n".join(
         [f"fold {fold.number}"] + [f"{k}={_label(_value(fold.params[k]))}" for k in keys]
     )
@@ -302,6 +305,15 @@ def _walkforward(wf: WalkForward, path: str | os.PathLike[str] | None) -> Figure
             alpha=0.12,
         )
         top.axvline(fold.test_dates[0], color="black", lw=0.6, ls=":")
+        top.text(
+            fold.test_dates[0],
+            1.0,
+            f" {fold.number}",
+            transform=top.get_xaxis_transform(),
+            va="top",
+            fontsize=8,
+            color="#333333",
+        )
     date_axis(top)
     dollar_axis(top)
     top.set_ylabel("equity")
