@@ -343,13 +343,14 @@ def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, An
     dates; integer metrics are Python ``int`` (NaN stays a float), the rest ``float``.
     """
     dates = bar_dates(prices)
+    n = int(matrix.shape[0])
     span = {"start": dates[0].date().isoformat(), "end": dates[-1].date().isoformat()}
-    int_cols = [i for i, k in enumerate(NUM_KEYS) if k in INT_KEYS]
-    out = []
-    for row in matrix.tolist():
-        for i in int_cols:
-            if row[i] == row[i]:  # not NaN
-                row[i] = int(row[i])
-        values = span | dict(zip(NUM_KEYS, row, strict=True))
-        out.append({key: values[key] for key in METRIC_KEYS})
-    return out
+    # column by column (one list per metric), then one dict per row built by dict(zip(...))
+    columns: dict[str, list[Any]] = {}
+    for j, key in enumerate(NUM_KEYS):
+        col = matrix[:, j].tolist()
+        if key in INT_KEYS:
+            col = [int(v) if v == v else v for v in col]  # NaN stays a float
+        columns[key] = col
+    ordered = [columns[k] if k in columns else [span[k]] * n for k in METRIC_KEYS]
+    return [dict(zip(METRIC_KEYS, values, strict=True)) for values in zip(*ordered, strict=True)]

@@ -9,14 +9,24 @@ the sweep wrote, inlined as data URIs; the look is the run report's (:data:`CSS`
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
 from engine.report.display import format_value, title
-from engine.report.html_page import CSS, esc, image_tag, kv_table
+from engine.report.html_page import CSS, esc, kv_table
 from engine.sweep.selection import DSR_SIGNIFICANT, SweepSummary, metric_order
 
 SHOWN = ["total_return", "sharpe", "max_drawdown", "n_trades", "win_rate", "excess_return"]
+
+
+def image_tag(name: str, png: bytes, caption: str) -> str:
+    """A figure with the PNG inlined as a base64 data URI."""
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)} ({esc(name)})</figcaption></figure>"
+    )
 
 
 def _fmt(metric: str, value: Any) -> str:
