@@ -21,8 +21,8 @@ data_sha       sha256 of the price window (and of the alpha/beta benchmark's, wh
 settings       cash, commission, slippage and fractional flag, canonical JSON
 code_version   package version and git commit of the code that ran it
 created_at     UTC time the row was stored (ISO 8601)
-returns        daily returns of the equity curve, float32 little-endian (``bars - 1`` values):
-               the columns of the PBO matrix, kept compactly
+returns        empty since schema 2 (the daily returns are in ``run_returns``, below); rows of a
+               schema-1 store keep theirs here
 result         64-bit hash of the stored returns and the closed-trade count: two rows with the same
                value produced the same result (the trial count and the ties use it)
 sr             per-bar Sharpe ratio of the stored (float32) returns, ``mean / std`` (``ddof=1``):
@@ -32,6 +32,13 @@ p_<name>       one typed column per parameter (numbers as numbers, text as text,
                runs``; a strategy's parameters are added as columns the first time it is stored
 <metric keys>  one column per :data:`engine.analysis.metrics.METRIC_KEYS` entry (NaN stored as NULL)
 =============  ===============================================================================
+
+Table ``run_returns``
+---------------------
+The daily returns of the equity curve, float32 little-endian (``bars - 1`` values; the columns
+of the PBO matrix), once per distinct ``result``: outside ``runs``, so a query over the metrics
+or parameters of a million rows does not read a gigabyte of returns, and combinations with the
+same result share one copy.
 
 Tables ``sweeps`` and ``sweep_rows``
 ------------------------------------
@@ -116,6 +123,15 @@ _CREATE_SWEEPS = (
     run INTEGER NOT NULL,
     PRIMARY KEY (sweep, pos)
 ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS run_returns (
+    result INTEGER PRIMARY KEY,
+    returns BLOB NOT NULL
+)""",
+)
+#: A row's returns: in ``run_returns`` by its result (rows stored since schema 2, one blob per
+#: distinct result), else inline (rows of a schema-1 store).
+RETURNS_OF_ROW = (
+    "COALESCE((SELECT rr.returns FROM run_returns rr WHERE rr.result = runs.result), runs.returns)"
 )
 
 
@@ -368,6 +384,7 @@ class SweepStore:
         sharpes = blob_sharpes(blobs)
         settings: dict[int, str] = {}  # the rows of a chunk share one settings dict
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        blobs_by_result: dict[int, bytes] = {}
         for r, blob, sr in zip(rows, blobs, sharpes, strict=True):
             text = settings.get(id(r.settings))
             if text is None:
@@ -379,10 +396,15 @@ class SweepStore:
                 *(param_sql(r.params[k]) for k in names),
             )
             groups.setdefault(names, []).append(
-                r.values(self.metric_keys, version, now, text, blob, extra)
+                r.values(self.metric_keys, version, now, text, b"", extra)
             )
-        before = self.conn.total_changes
+            blobs_by_result[extra[0]] = blob
         with self.conn:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)",
+                blobs_by_result.items(),
+            )
+            after_returns = self.conn.total_changes
             for names, values in groups.items():
                 self._add_param_columns(dict.fromkeys(names), self.param_names)
                 cols = (
@@ -397,7 +419,7 @@ class SweepStore:
                     f"VALUES ({', '.join('?' * len(cols))})"
                 )
                 self.conn.executemany(sql, values)
-        return self.conn.total_changes - before
+        return self.conn.total_changes - after_returns
 
     # ------------------------------------------------------------------ sweeps
 
@@ -448,7 +470,9 @@ class SweepStore:
             part = runs[lo : lo + 20_000]
             marks = ",".join("?" * len(part))
             blobs = dict(
-                self.conn.execute(f"SELECT rowid, returns FROM runs WHERE rowid IN ({marks})", part)
+                self.conn.execute(
+                    f"SELECT rowid, {RETURNS_OF_ROW} FROM runs WHERE rowid IN ({marks})", part
+                )
             )
             for j, run in enumerate(part):
                 col = np.frombuffer(blobs[run], dtype="<f4")
@@ -509,7 +533,8 @@ class SweepStore:
         out: np.ndarray | None = None
         with self._keys_table(keys):
             cur = self.conn.execute(
-                "SELECT _want.pos, returns FROM runs JOIN _want USING (key) ORDER BY _want.pos"
+                f"SELECT _want.pos, {RETURNS_OF_ROW} FROM runs JOIN _want USING (key) "
+                "ORDER BY _want.pos"
             )
             filled = 0
             for pos, blob in cur:

@@ -130,6 +130,7 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
         want = per_period_sharpe(np.asarray(returns, dtype=float)[:, None])[0]
         assert rows[0][4] == want
         assert store.done_keys(["k0", "x"]) == {"k0"}
+        np.testing.assert_array_equal(store.returns_matrix(["k1"])[:, 0], returns)  # inline
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
     assert version == SCHEMA_VERSION
 
@@ -269,3 +270,23 @@ def test_batched_keys_equal_the_definition() -> None:
         {"fast": 5, "slow": 40, "mode": "cross"},
     ]
     assert combo_keys(job, params) == [_combo_key_reference(job, p) for p in params]
+
+
+def test_returns_live_outside_the_rows_once_per_result(tmp_path: Path) -> None:
+    from engine.sweep.store import Row
+
+    def row(key: str, seed: int) -> Row:
+        metrics = dict.fromkeys(METRIC_KEYS, 1.0) | {"n_trades": 2}
+        returns = np.random.default_rng(seed).normal(0, 0.01, 7).astype(np.float32)
+        data = {"start": "a", "end": "b", "bars": 8, "sha": "s"}
+        return Row(key, "ma_trend", {"fast": seed}, "fast", "CRWV", data, {}, metrics, returns)
+
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        assert store.add([row("a", 1), row("b", 1), row("c", 2)]) == 3
+        assert store.conn.execute("SELECT COUNT(*) FROM run_returns").fetchone()[0] == 2
+        assert {r[0] for r in store.conn.execute("SELECT length(returns) FROM runs")} == {0}
+        m = store.returns_matrix(["c", "a", "b"])
+        runs = [r[0] for r in store.conn.execute("SELECT rowid FROM runs ORDER BY key")]
+        np.testing.assert_array_equal(store.returns_by_run(runs[::-1]), m)
+        np.testing.assert_array_equal(m[:, 1], row("a", 1).returns)
+        np.testing.assert_array_equal(m[:, 0], row("c", 2).returns)
