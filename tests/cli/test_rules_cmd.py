@@ -230,7 +230,11 @@ def test_sweep_standing_aside_reads_the_report_dates(
     argv += ["--no-files", "--no-progress", "--store", "s.sqlite", "--metric", "total_return"]
     code, out, _ = run(argv, capsys)
     assert code == 0
-    rows = [line.split() for line in out.splitlines() if "2025-05-15,2025-08-13" in line]
+    rows = [
+        line.split()
+        for line in out.splitlines()
+        if "2025-05-15,2025-08-13" in line and not line.startswith("rerun")
+    ]
     assert len(rows) == 2  # both combinations carry the dates
     by_sessions = {r[1]: r for r in rows}
     assert by_sessions["1"][3] != by_sessions["0"][3]  # total_return moved
