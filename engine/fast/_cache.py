@@ -19,6 +19,7 @@ from pathlib import Path
 from engine.fast import broker
 
 KERNEL_MODULES = (
+    "jit",
     "layout",
     "numeric",
     "rows",

@@ -30,9 +30,10 @@ from engine import params as params_mod
 from engine.analysis.metrics import METRIC_KEYS
 from engine.analysis.returns import daily_risk_free
 from engine.errors import DataError, ParamError
+from engine.fast import _warm
 from engine.fast import broker as B
 from engine.fast import layout as L
-from engine.fast._cache import ensure_fresh
+from engine.fast._cache import cache_dir, ensure_fresh
 from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
 from engine.fast.program import Rows
 from engine.fast.specs import Market, covers, spec_for
@@ -105,6 +106,7 @@ def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = No
     kernel cache is cleared (:func:`engine.fast._cache.ensure_fresh`).
     """
     ensure_fresh()
+    _warm.start(cache_dir())
     px = np.ascontiguousarray(
         prices[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64).T
     )

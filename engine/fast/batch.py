@@ -19,11 +19,11 @@ buy-and-hold total return, the daily risk-free rate and the year length.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from engine.fast import broker as B
 from engine.fast import layout as L
 from engine.fast import signals as S
+from engine.fast.jit import njit
 from engine.fast.kmetrics import metrics_row
 
 

@@ -40,8 +40,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from engine.fast.jit import njit
 from engine.fast.layout import (
     A_CASH,
     A_FIELDS,

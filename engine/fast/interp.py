@@ -19,7 +19,8 @@ comparisons with NaN are false (``!=`` true), a condition is 1.0 / 0.0 and any n
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.fast.jit import njit
 
 OP_ROW, OP_PRICE, OP_CONST, OP_PARAM = 1, 2, 3, 4
 OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_NEG = 5, 6, 7, 8, 9

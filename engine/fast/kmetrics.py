@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from engine.analysis.metrics import METRIC_KEYS
+from engine.fast.jit import njit
 from engine.fast.layout import R_BARS, R_COMM, R_OPEN, R_PNL, R_RET
 from engine.fast.numeric import is_constant, np_extreme, np_mean, np_std1, np_sum
 

@@ -11,8 +11,8 @@ fill is also written out (``fills`` rows) for the tests.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from engine.fast.jit import njit
 from engine.fast.layout import (
     A_FIELDS,
     EPS_TRADE,

@@ -17,7 +17,8 @@ reference's exact order of operations:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from engine.fast.jit import njit
 
 ZERO_SPREAD = 1e-12  # engine.analysis.metrics.ZERO_SPREAD (asserted equal in the tests)
 

@@ -11,11 +11,11 @@ exactly (``tests/test_montecarlo_exec.py``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from engine.fast import broker as B
 from engine.fast import layout as L
 from engine.fast import signals as S
+from engine.fast.jit import njit
 from engine.fast.ledger import finish
 
 

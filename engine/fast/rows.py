@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from engine.fast.jit import njit
 from engine.fast.numeric import fsum, rolling_fsum
 
 

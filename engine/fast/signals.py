@@ -32,11 +32,11 @@ column read there.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from engine.fast import broker as B
 from engine.fast import layout as L
 from engine.fast.interp import condition
+from engine.fast.jit import njit
 from engine.fast.ledger import finish
 
 # ctl columns (int64 per combination); the five condition programs are consecutive

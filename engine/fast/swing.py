@@ -13,11 +13,11 @@ rounding of the levels is the strategy's.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from engine.fast import broker as B
 from engine.fast import layout as L
 from engine.fast.batch import score
+from engine.fast.jit import njit
 from engine.fast.signals import REASON_STOP, close_bar, finish
 
 STOP_INTRADAY, STOP_CLOSE = 0, 1

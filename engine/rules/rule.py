@@ -201,7 +201,7 @@ class Rule:
 
         The description and the parameter help are left out: rewording them moves nothing.
         """
-        parts = {
+        parts: dict[str, Any] = {
             "entry": self.entry.key(),
             "exit": self.exit.key() if self.exit is not None else None,
             "orders": {k: self.orders[k] for k in sorted(self.orders)},
