@@ -9,8 +9,9 @@ Prints:
    (the issue's example: EMA cross, RSI filter, trailing stop, max bars), and each rule's rate
    as a fraction of ``ma_trend``'s measured in the same run;
 2. with ``--fresh``: ``crwv-bt sweep`` of a 1,000-combination rule grid in a fresh process with
-   an empty numba cache (compile included: what a first sweep after installing costs), then the
-   same command again with the cache it left (the compile-free time).
+   an empty numba cache (compile included: what a first sweep after installing costs), without
+   and with the compile helper (:mod:`engine.fast._warm`), then the same command again with the
+   cache it left (the compile-free time).
 
 Usage::
 
@@ -125,12 +126,19 @@ def rates(jobs: int, repeat: int) -> None:
 
 
 def fresh() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    """The 1,000-combination rule sweep in fresh processes: on an empty numba cache without and
+    with the compile helper (engine/fast/_warm.py), then with the cache the second left."""
+    argv = [sys.executable, "-m", "engine", "sweep", "--rules", str(RULES / "examples.toml")]
+    argv += ["--rule", "ema_rsi", *FRESH_GRID, "--no-files", "--no-progress"]
     with tempfile.TemporaryDirectory() as tmp:
-        env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba")
-        argv = [sys.executable, "-m", "engine", "sweep", "--rules", str(RULES / "examples.toml")]
-        argv += ["--rule", "ema_rsi", *FRESH_GRID, "--no-files", "--no-progress"]
-        for label in ("fresh install (empty numba cache, compile included)", "again (cache warm)"):
+        runs = [
+            ("fresh install, no compile helper (CRWV_BT_NO_WARM=1)", "a", {"CRWV_BT_NO_WARM": "1"}),
+            ("fresh install (empty numba cache, compile included)", "b", {}),
+            ("again (cache warm)", "b", {}),
+        ]
+        for label, cache, extra in runs:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+            env["NUMBA_CACHE_DIR"] = str(Path(tmp) / cache)
             store = Path(tmp) / f"{len(label)}.sqlite"
             start = time.perf_counter()
             subprocess.run([*argv, "--store", str(store)], env=env, check=True, capture_output=True)
