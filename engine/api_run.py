@@ -627,34 +627,56 @@ def compare(
     window, name = price_window(
         prices, ticker, start, end, csv=csv, data_dir=data_dir, min_bars=_warmup(configs) + 1
     )
-    events = load_events(name, data_dir)
-    configs = with_earnings(configs, events, window)
-    batch = run_configs(
+    return run_window(
         configs,
         window,
-        buy_hold_cls=STRATEGIES["buy_hold"],
-        ticker=name,
+        name,
         cash=float(cash),
         costs=checked,
         fractional=fractional,
-        benchmark=load_benchmark(None if data_dir is None else str(data_dir), window),
+        data_dir=data_dir,
+        metric=metric,
+    )
+
+
+def run_window(
+    configs: list[Config],
+    prices: pd.DataFrame,
+    ticker: str,
+    *,
+    cash: float,
+    costs: Costs,
+    fractional: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    metric: str | None = None,
+) -> Comparison:
+    """Checked configurations on a validated window (:func:`compare` after its checks; the
+    CLI's ``--tickers`` runs each ticker through it): the ticker's events fill the earnings
+    dates of strategies that stand aside, buy & hold and SPY (from ``data_dir``) are the
+    benchmarks, ``metric`` orders the runs best first."""
+    events = load_events(ticker, data_dir)
+    configs = with_earnings(configs, events, prices)
+    batch = run_configs(
+        configs,
+        prices,
+        buy_hold_cls=STRATEGIES["buy_hold"],
+        ticker=ticker,
+        cash=cash,
+        costs=costs,
+        fractional=fractional,
+        benchmark=load_benchmark(None if data_dir is None else str(data_dir), prices),
     )
     by_label = {c.label: c for c in configs}
     results = {
         r.strategy: Result(
-            r,
-            batch.metrics[r.strategy],
-            batch.buy_hold,
-            window,
-            by_label[r.strategy],
-            events,
+            r, batch.metrics[r.strategy], batch.buy_hold, prices, by_label[r.strategy], events
         )
         for r in batch.results
     }
     if metric:
         order = rank(batch.metrics, metric, ascending=metric in SMALLER_IS_BETTER)
         results = {k: results[k] for k in order}
-    return Comparison(results, batch, checked, name, metric, events)
+    return Comparison(results, batch, costs, ticker, metric, events)
 
 
 def _configs(strategies: Any) -> list[Config]:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis.metrics import METRIC_KEYS
+from engine.api_run import run_window
 from engine.cli import montecarlo_opts
-from engine.cli.options import costs_from, default_out, registry
+from engine.cli.options import costs_from, default_out
 from engine.data.events import load_events
 from engine.data.load import load_prices
 from engine.errors import ParamError
@@ -19,7 +20,6 @@ from engine.report import interactive
 from engine.report.extras import Extras
 from engine.report.run_folder import write_run
 from engine.report.tickers import format_table, render_tickers_html, window_note
-from engine.runner import load_benchmark, run_configs, with_earnings
 from engine.tickers import parse_tickers, robustness_table, run_tickers
 
 
@@ -44,16 +44,16 @@ def run(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
         return load_prices(ticker, args.start, args.end, data_dir_=args.data_dir)
 
     def one(cfgs: list, prices: Any, ticker: str) -> Any:
-        return run_configs(
-            with_earnings(cfgs, load_events(ticker, args.data_dir), prices),
+        # the one path of run / compare (engine.api), per ticker
+        return run_window(
+            cfgs,
             prices,
-            buy_hold_cls=registry()["buy_hold"],
-            ticker=ticker,
+            ticker,
             cash=args.cash,
             costs=costs,
             fractional=args.fractional,
-            benchmark=load_benchmark(args.data_dir, prices),
-        )
+            data_dir=args.data_dir,
+        ).batch
 
     runs = run_tickers(configs, tickers, load, one)
     table = robustness_table(runs)
