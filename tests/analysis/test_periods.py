@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from engine.analysis.periods import (
     DRAWDOWN_COLUMNS,
     MONTHS,
-    monthly_returns,
     hold_from_open,
+    monthly_returns,
     return_since,
     worst_drawdowns,
 )
