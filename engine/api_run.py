@@ -37,6 +37,7 @@ from engine.report.summary import CARD_CSS, card
 from engine.result import Costs, RunResult
 from engine.rules import Rule, load_rules, parse_rules
 from engine.runner import Batch, Config, load_benchmark, rank, run_configs, with_earnings
+from engine.sizing import canonical
 from strategies import STRATEGIES, lookup
 from strategies.rule import rule_strategy
 
@@ -64,10 +65,12 @@ def make_costs(
     commission_max: float | None = None,
     slippage: float | None = None,
     cli: bool = False,
+    sizing: str | None = None,
 ) -> Costs:
     """``costs`` (default :class:`Costs`) with the given ``commission`` / ``commission_min`` /
     ``commission_max`` / ``slippage`` replaced, checked with ``cash``: costs >= 0, slippage a
-    fraction below 0.1, cash > 0. ``cli`` names the options as the CLI spells them."""
+    fraction below 0.1, cash > 0, ``sizing`` (:mod:`engine.sizing`, also inside ``costs``) a
+    valid sizing. ``cli`` names the options as the CLI spells them."""
 
     def name(key: str) -> str:
         return f"--{key.replace('_', '-')}" if cli else key
@@ -88,7 +91,10 @@ def make_costs(
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ParamError(f"{name(key)}={value!r} is not a number")
         given[_COST_FIELDS[key]] = float(value)
+    if sizing is not None:
+        given["sizing"] = sizing
     out = replace(base, **given)
+    out = replace(out, sizing=canonical(out.sizing))  # checked: engine.sizing
     for key, field_name in _COST_FIELDS.items():
         value = getattr(out, field_name)
         if math.isnan(value):

@@ -31,6 +31,7 @@ with every replay's statistics and the fan of equity curves on the run's calenda
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -159,6 +160,7 @@ def _costs(result: RunResult) -> Costs:
         commission_min=float(s.get("commission_min", Costs.commission_min)),
         commission_max_pct=float(s.get("commission_max_pct", Costs.commission_max_pct)),
         slippage=float(s.get("slippage", Costs.slippage)),
+        sizing=str(s.get("sizing", Costs.sizing)),
     )
 
 
@@ -207,9 +209,7 @@ def rerun(
     curves = np.empty((len(slippages), len(prices)))
     for j, slip in enumerate(slippages):
         run_params = params if starts is None else {**params, "active_from": starts[j]}
-        costs = Costs(
-            base.commission_per_share, base.commission_min, base.commission_max_pct, float(slip)
-        )
+        costs = replace(base, slippage=float(slip))
         curves[j] = _equity_of(strategy_cls, prices, run_params, costs, result)
     return curves
 

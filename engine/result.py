@@ -14,6 +14,10 @@ commission     commission charged on this fill (dollars)
 order_type     ``"market"``, ``"limit"`` or ``"stop"``
 reason         why the order was sent: ``entry``, ``signal``, ``stop``, ``target 1``, ...
 resized_from   shares the order asked for when a gap made it unaffordable (else NaN)
+risk_stop      a buy: the stop price its shares are at risk to (the swing plan's stop; a
+               signal entry's fill price less the strategy's stop distance); NaN without a stop
+risk_budget    a buy sized by ``--sizing risk:F``: the dollars the entry (every tranche of a
+               plan) may lose at the stop (``F`` x account value at the signal); NaN otherwise
 =============  ==============================================================================
 
 ``trades`` (one row per round trip, flat to flat; see :func:`engine.analysis.trades.build_trades`):
@@ -33,12 +37,18 @@ mae               maximum adverse excursion: lowest low while held / entry price
 mfe               maximum favourable excursion: highest high while held / entry price - 1 (>= 0)
 commission        commissions paid on the round trip's fills
 is_open           True for a position still open at the last bar
+risk_budget       the entry's risk budget (``--sizing risk:F``; the swing plan's whole budget,
+                  which its tranches share), dollars; NaN otherwise
+risk_at_entry     ``sum(buy size x (buy price - its stop))``: what the trade stood to lose at
+                  the stop prices, from the actual fills; NaN without a stop
+r_multiple        ``pnl / risk_budget``: -1 is a loss of exactly the budget; a gap through the
+                  stop can make it worse than -1
 ================  ===========================================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -68,6 +78,8 @@ FILL_COLUMNS = [
     "order_type",
     "reason",
     "resized_from",
+    "risk_stop",
+    "risk_budget",
 ]
 
 FILL_DTYPES = {
@@ -80,6 +92,8 @@ FILL_DTYPES = {
     "order_type": "object",
     "reason": "object",
     "resized_from": "float64",
+    "risk_stop": "float64",
+    "risk_budget": "float64",
 }
 
 TRADE_COLUMNS = [
@@ -96,6 +110,9 @@ TRADE_COLUMNS = [
     "mfe",
     "commission",
     "is_open",
+    "risk_budget",
+    "risk_at_entry",
+    "r_multiple",
 ]
 
 
@@ -109,12 +126,16 @@ class Costs:
     slippage : adverse fraction of the price on market fills, stop fills and limit orders
         filled at a gapped open (default 0.0005 = 5 bp); a limit order never fills worse than
         its limit, and market and stop fills never leave the bar's high-low range.
+    sizing : how many shares an entry asks for, as text (:mod:`engine.sizing`: ``all_in``,
+        ``fraction:F``, ``fixed:D``, ``shares:N``, ``risk:F``; default ``all_in``, every dollar
+        of cash). It rides with the costs because everything that runs a strategy takes them.
     """
 
     commission_per_share: float = 0.005
     commission_min: float = 1.0
     commission_max_pct: float = 0.01
     slippage: float = 0.0005
+    sizing: str = "all_in"
 
     def commission(self, size: float, price: float) -> float:
         """Commission in dollars for one fill of ``size`` shares at ``price``."""
@@ -124,10 +145,17 @@ class Costs:
         fee = max(shares * self.commission_per_share, self.commission_min)
         return min(fee, shares * price * self.commission_max_pct)
 
+    def benchmark(self) -> Costs:
+        """These costs with ``all_in`` sizing: buy and hold, the yardstick of every run, always
+        invests all the cash whatever ``--sizing`` says."""
+        return self if self.sizing == "all_in" else replace(self, sizing="all_in")
+
     def describe(self) -> str:
+        sizing = "" if self.sizing == "all_in" else f"; sizing {self.sizing}"
         return (
             f"commission ${self.commission_per_share:g}/share, min ${self.commission_min:g}, "
             f"max {self.commission_max_pct:.2%} of value; slippage {self.slippage * 1e4:g} bp"
+            f"{sizing}"
         )
 
 
@@ -135,8 +163,13 @@ def run_settings(cash: float, costs: Costs, fractional: bool) -> dict[str, Any]:
     """The settings of a run as plain data: cash, every cost field, the fractional flag.
 
     One definition for the run result, the sweep store's keys and the regression baseline.
+    ``sizing`` is there only when it is not the default ``all_in``, so stores and baselines
+    written before sizing existed keep their keys.
     """
-    return {"cash": float(cash), "fractional": bool(fractional), **asdict(costs)}
+    fields = asdict(costs)
+    if fields.get("sizing") == "all_in":
+        del fields["sizing"]
+    return {"cash": float(cash), "fractional": bool(fractional), **fields}
 
 
 @dataclass(frozen=True)

@@ -72,10 +72,13 @@ def run_configs(
     """Run every configuration plus the buy-and-hold benchmark; metrics for each."""
     fp = fingerprint(prices, ticker)
     common = dict(cash=cash, costs=costs, fractional=fractional, ticker=ticker, data_fp=fp)
-    bh = run_backtest(buy_hold_cls, prices, name="buy_hold", **common)  # type: ignore[arg-type]
+    # the benchmark invests all the cash whatever the sizing (Costs.benchmark)
+    bh = run_backtest(
+        buy_hold_cls, prices, name="buy_hold", **{**common, "costs": costs.benchmark()}
+    )  # type: ignore[arg-type]
     results = []
     for cfg in configs:
-        if cfg.strategy_cls is buy_hold_cls and not cfg.params:
+        if cfg.strategy_cls is buy_hold_cls and not cfg.params and costs.sizing == "all_in":
             results.append(RunResult(**{**bh.__dict__, "strategy": cfg.label}))
             continue
         results.append(run_backtest(cfg.strategy_cls, prices, cfg.params, name=cfg.label, **common))  # type: ignore[arg-type]

@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 import backtrader as bt
 
+from engine.sizing import Sizing, parse_sizing, signal_size
+
 
 class ArticleStrategy(bt.Strategy):
     """Base of every registered strategy (not registered itself)."""
@@ -33,6 +35,20 @@ class ArticleStrategy(bt.Strategy):
     def check_params(cls, p: dict) -> list[str]:
         """Problems with a parameter set (empty when it is valid)."""
         return []
+
+    @classmethod
+    def stop_distance(cls, p: dict) -> float:
+        """The protective stop's distance below the entry fill, a fraction (0: no stop).
+
+        ``--sizing risk:F`` sizes an entry from it (:mod:`engine.sizing`) and is refused when
+        :meth:`has_stop` is false.
+        """
+        return 0.0
+
+    @classmethod
+    def has_stop(cls, p: dict) -> bool:
+        """True when the strategy rests a stop that risk sizing can measure the risk to."""
+        return cls.stop_distance(p) > 0
 
     # ------------------------------------------------------------------ state (crwv-bt today)
 
@@ -74,12 +90,55 @@ class ArticleStrategy(bt.Strategy):
             order.addinfo(reason=reason)
         return order
 
+    def sizing(self) -> Sizing:
+        """The run's sizing (``--sizing``; the broker carries it)."""
+        return parse_sizing(getattr(self.broker.p, "sizing", "all_in"))
+
+    def note(self, text: str) -> None:
+        """A note for the run's report (the harness collects ``self.notes``)."""
+        if not hasattr(self, "notes"):
+            self.notes: list[str] = []
+        self.notes.append(text)
+
+    def when(self) -> str:
+        """This session's date, for notes."""
+        return bt.num2date(self.data.datetime[0]).date().isoformat()
+
     def buy_all(self, reason: str = "signal") -> bt.Order | None:
-        """Market buy with all the cash, sized at this bar's close; fills at the next open."""
-        size = self.affordable(self.data.close[0])
+        """Market buy sized by the run's sizing at this bar's close (``all_in``: all the cash);
+        fills at the next open. A size the cash cannot cover is cut to what it covers, noted."""
+        close = self.data.close[0]
+        sizing = self.sizing()
+        dist = type(self).stop_distance({k: getattr(self.p, k) for k in self.p._getkeys()})
+        value = self.broker.getvalue()
+        if sizing.kind == "all_in":
+            size = self.affordable(close)
+        else:
+            fractional = bool(getattr(self.broker.p, "fractional", False))
+            want, cover = signal_size(
+                sizing,
+                close,
+                value,
+                self.broker.getcash(),
+                self.broker.p.slip_perc or 0.0,
+                dist,
+                lambda dollars: self.affordable(close, dollars),
+                1e-6 if fractional else 1.0,
+            )
+            size = want if want <= cover else cover
+            if want > cover:
+                self.note(
+                    f"{self.when()}: {sizing.text()} asked for {want:g} shares; "
+                    f"the cash covers {cover:g}"
+                )
         if size <= 0:
             return None
-        return self.tagged(self.buy(size=size), reason)
+        order = self.tagged(self.buy(size=size), reason)
+        if dist > 0:  # the stop sits at the fill price * (1 - dist): the trades table's risk
+            order.addinfo(risk_dist=dist)
+        if sizing.kind == "risk":
+            order.addinfo(risk_budget=sizing.value * value)
+        return order
 
     def sell_all(self, reason: str = "signal") -> bt.Order | None:
         """Market sell of the whole position; fills at the next open."""

@@ -69,6 +69,10 @@ class RSIRebound(SignalStrategy):
     )
 
     @classmethod
+    def stop_distance(cls, p: dict) -> float:
+        return float(p["stop_pct"])
+
+    @classmethod
     def warmup(cls, p: dict) -> int:
         """Bars up to and including the first close that can signal (its fill is on the next bar).
 

@@ -228,6 +228,14 @@ class RuleStrategy(ArticleStrategy):
             problems += aside_problems(p)
         return problems
 
+    @classmethod
+    def stop_distance(cls, p: dict) -> float:
+        """The tighter of ``stop_loss`` and ``trailing_stop`` (the stop's first level is the
+        higher of the two, both measured from the fill)."""
+        assert cls.rule is not None
+        o = cls.rule.order_values(p)
+        return min((d for d in (o.stop_loss, o.trailing_stop) if d > 0), default=0.0)
+
     def __init__(self) -> None:
         rule = type(self).rule
         assert rule is not None

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import backtrader as bt
 
+from engine.sizing import tranche_sizes
 from strategies.base import ArticleStrategy
 
 LEVEL_MODES = ("absolute", "relative")
@@ -164,6 +165,11 @@ class SwingPlan(ArticleStrategy):
             out.append(f"targets {tuple(targets)} must be ascending")
         return out
 
+    @classmethod
+    def has_stop(cls, p: dict) -> bool:
+        """The plan always rests its stop (``stop`` / ``stop_pct``): risk sizing measures to it."""
+        return True
+
     # ------------------------------------------------------------------ run
 
     def __init__(self) -> None:
@@ -249,15 +255,33 @@ class SwingPlan(ArticleStrategy):
         self.entry_size = 0.0
         self.stopped = False
         prices = [x for x in self.ladder if x > self.stop_price]  # never rest a buy below the stop
-        budget = self.broker.getvalue() / len(prices)
+        value = self.broker.getvalue()
+        budget = value / len(prices)
         cash_left = self.broker.getcash()
+        sizing = self.sizing()
+        wants: list[float] = []
+        if sizing.kind != "all_in":
+            step = 1e-6 if getattr(self.broker.p, "fractional", False) else 1.0
+            wants = tranche_sizes(sizing, prices, self.stop_price, value, self.affordable, step)
         for k, price in enumerate(prices, start=1):
-            size = self.affordable(price, min(budget, cash_left))
+            if not wants:
+                size = self.affordable(price, min(budget, cash_left))
+            else:
+                cover = self.affordable(price, cash_left)
+                size = min(wants[k - 1], cover)
+                if wants[k - 1] > cover:
+                    self.notes.append(
+                        f"{self.when()}: tranche {k} at {price:g}: {sizing.text()} asked for "
+                        f"{wants[k - 1]:g} shares; the cash left covers {cover:g}"
+                    )
             if size <= 0:
                 self.notes.append(f"tranche {k} at {price:g}: cash too small for one share")
                 continue
             cash_left -= size * price
             order = self.buy(exectype=bt.Order.Limit, price=price, size=size)
+            order.addinfo(risk_stop=self.stop_price)
+            if sizing.kind == "risk":
+                order.addinfo(risk_budget=sizing.value * value)
             self.ladder_orders.append(self.tagged(order, f"tranche {k}"))
 
     # ------------------------------------------------------------------ state (crwv-bt today)

@@ -73,6 +73,9 @@ def _round_trip(
         exit_price = sell_value / sell_size
         reason = str(sells[-1]["reason"])
     pnl = exit_value - buy_value - commission
+    budgets = [float(f.get("risk_budget", np.nan)) for f in buys]
+    budget = max((b for b in budgets if b == b), default=np.nan)  # the plan's, on every tranche
+    at_risk = _sum_or_nan(f["size"] * (f["price"] - f.get("risk_stop", np.nan)) for f in buys)
     idx = prices.index
     lo, hi = idx.get_loc(entry_date), idx.get_loc(exit_date)
     pos = 0.0
@@ -95,4 +98,13 @@ def _round_trip(
         "mfe": float(prices["high"].to_numpy()[lo : hi + 1].max() / entry_price - 1.0),
         "commission": commission,
         "is_open": bool(is_open),
+        "risk_budget": budget,
+        "risk_at_entry": at_risk,
+        "r_multiple": float(pnl / budget) if budget == budget and budget > 0 else np.nan,
     }
+
+
+def _sum_or_nan(values: object) -> float:
+    """Sum of the numbers that are not NaN; NaN when every one is (no stop, no budget)."""
+    got = [float(v) for v in values if v == v]  # type: ignore[attr-defined]
+    return float(sum(got)) if got else np.nan

@@ -35,7 +35,10 @@ class RetailCommission(bt.CommInfoBase):
 class HonestBroker(bt.brokers.BackBroker):
     """BackBroker that resizes a buy a gap made unaffordable instead of rejecting it."""
 
-    params = (("fractional", False),)  # allow fractional shares
+    params = (
+        ("fractional", False),  # allow fractional shares
+        ("sizing", "all_in"),  # how strategies size entries (engine.sizing; they read it here)
+    )
 
     def _execute(self, order, ago=None, price=None, cash=None, position=None, dtcoc=None):  # type: ignore[no-untyped-def]
         if ago is not None and price is not None and order.isbuy():

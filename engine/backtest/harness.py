@@ -22,6 +22,11 @@ Fill rules (also in the README and in every report)
   close that a gap-up makes unaffordable at bar *t+1*'s fill price is *resized* to the largest
   size the cash covers (commission included) and the fill records ``resized_from``; it is only
   rejected (with a note) when not even one share is affordable.
+* **Position sizing** (``--sizing``, :mod:`engine.sizing`): ``all_in`` (the default) as above;
+  ``fraction:F``, ``fixed:D``, ``shares:N`` and ``risk:F`` size the entry at the signal's close,
+  cut to what the cash covers (noted). Every buy fill records the stop it is at risk to
+  (``risk_stop``) and, under ``risk:F``, the budget (``risk_budget``); the trades table shows
+  both beside what the trade lost.
 * **Same-bar order of processing**: resting orders are tried in the order they were sent.
   Strategies put their exit orders in one OCO group so that at most one of them fills per bar.
 """
@@ -41,6 +46,7 @@ from engine.backtest.broker import HonestBroker, RetailCommission
 from engine.data.fingerprint import fingerprint as data_fingerprint
 from engine.errors import DataError
 from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult, run_settings
+from engine.sizing import parse_sizing, refuse_without_stop
 
 _ORDER_TYPES = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
 
@@ -74,6 +80,8 @@ class _Recorder(bt.Analyzer):
                     "order_type": _ORDER_TYPES.get(order.exectype, str(order.exectype)),
                     "reason": str(order.info.get("reason", "signal")),
                     "resized_from": float(order.info.get("resized_from", np.nan)),
+                    "risk_stop": _risk_stop(order),
+                    "risk_budget": float(order.info.get("risk_budget", np.nan)),
                 }
             )
             if "resized_from" in order.info:
@@ -87,6 +95,25 @@ class _Recorder(bt.Analyzer):
                 f"{when}: {'buy' if order.isbuy() else 'sell'} order for {abs(order.created.size):g} "
                 f"shares rejected ({order.getstatusname()}: not enough cash)"
             )
+
+
+def _risk_stop(order: bt.Order) -> float:
+    """The stop a buy fill is at risk to: the plan's price, or the fill price less the
+    strategy's stop distance (NaN without a stop)."""
+    if "risk_stop" in order.info:
+        return float(order.info["risk_stop"])
+    if "risk_dist" in order.info and order.isbuy():
+        return float(order.executed.price) * (1.0 - float(order.info["risk_dist"]))
+    return float("nan")
+
+
+def check_sizing(strategy_cls: type[bt.Strategy], resolved: dict[str, Any], costs: Costs) -> None:
+    """Refuse ``--sizing risk:F`` for a strategy with no stop (one line, before the run)."""
+    sizing = parse_sizing(costs.sizing)
+    has_stop = getattr(strategy_cls, "has_stop", lambda p: False)(resolved)
+    refuse_without_stop(
+        sizing, str(getattr(strategy_cls, "alias", "") or strategy_cls.__name__), has_stop
+    )
 
 
 def run_backtest(
@@ -119,6 +146,7 @@ def run_backtest(
     if cash <= 0:
         raise DataError(f"--cash {cash:g} must be positive")
     resolved = params_mod.resolve(strategy_cls, params)
+    check_sizing(strategy_cls, resolved, costs)
     warmup = int(getattr(strategy_cls, "warmup", lambda p: 0)(resolved))
     if len(prices) < warmup + 1:
         raise DataError(
@@ -163,7 +191,7 @@ def _build_cerebro(
     fractional: bool,
 ) -> bt.Cerebro:
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, optreturn=False)
-    cerebro.broker = HonestBroker(fractional=fractional)
+    cerebro.broker = HonestBroker(fractional=fractional, sizing=costs.sizing)
     cerebro.broker.setcash(cash)
     cerebro.broker.addcommissioninfo(
         RetailCommission(
@@ -198,6 +226,7 @@ def replay_to_end(
     backtrader objects.
     """
     resolved = params_mod.resolve(strategy_cls, params)
+    check_sizing(strategy_cls, resolved, costs or Costs())
     cerebro = _build_cerebro(strategy_cls, prices, resolved, cash, costs or Costs(), fractional)
     strat = cerebro.run()[0]
     return strat, cerebro.broker

@@ -62,6 +62,14 @@ def add_cost_options(p: argparse.ArgumentParser) -> None:
         help=f"slippage, fraction of the price (default {d.slippage} = 5 bp)",
     )
     p.add_argument("--fractional", action="store_true", help="allow fractional shares")
+    p.add_argument(
+        "--sizing",
+        default="all_in",
+        metavar="KIND[:VALUE[:SPLIT]]",
+        help="position size of each entry: all_in (default, all the cash), fraction:F of the "
+        "account, fixed:DOLLARS, shares:N, risk:F (lose at most F of the account at the stop; "
+        "needs a stop); swing tranches share it, :shares for equal shares (docs/sizing.md)",
+    )
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -80,6 +88,7 @@ def costs_from(args: argparse.Namespace) -> Costs:
         commission_min=args.commission_min,
         commission_max=args.commission_max,
         slippage=args.slippage,
+        sizing=getattr(args, "sizing", None),
     )
 
 

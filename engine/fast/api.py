@@ -38,6 +38,7 @@ from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
 from engine.fast.program import Rows
 from engine.fast.specs import Market, covers, spec_for
 from engine.result import Costs
+from engine.sizing import KIND_CODES, SPLIT_CODES, parse_sizing, refuse_without_stop
 from strategies import RULE_PREFIX, lookup
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
@@ -114,12 +115,16 @@ def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = No
     digest = key or hashlib.sha1(px.tobytes() + stamps.tobytes()).hexdigest()
     cache_key = (digest, costs, float(cash))
     if cache_key not in _MARKETS:
+        sizing = parse_sizing(costs.sizing)
         cost_vec = np.array(
             [
                 costs.commission_per_share,
                 costs.commission_min,
                 costs.commission_max_pct,
                 costs.slippage,
+                KIND_CODES[sizing.kind],
+                sizing.value,
+                SPLIT_CODES[sizing.split],
             ],
             dtype=np.float64,
         )
@@ -160,11 +165,16 @@ def _env(
     benchmark: pd.Series | None,
     risk_free: float,
     periods_per_year: int,
+    bh_mk: Market | None = None,
 ) -> tuple:
-    """(days, common, bench_x, bench_ok, bh_total, rf_daily, P): see :mod:`engine.fast.batch`."""
+    """(days, common, bench_x, bench_ok, bh_total, rf_daily, P): see :mod:`engine.fast.batch`.
+
+    ``bh_mk``: the window with the benchmark's costs (all in, :meth:`Costs.benchmark`) when the
+    run's sizing is another.
+    """
     dates = bar_dates(prices)
     days = mk.days
-    _sim, bh_eq, _pos = _run_single("buy_hold", mk, {}, False)
+    _sim, bh_eq, _pos = _run_single("buy_hold", bh_mk or mk, {}, False)
     bh_total = bh_eq[-1] / bh_eq[0] - 1.0 if bh_eq[0] > 0 else math.nan
     rf_d = daily_risk_free(risk_free, periods_per_year)
     common = np.zeros(0, dtype=np.int64)
@@ -265,6 +275,18 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
             )
 
 
+def refuse_unsized(strategy: str, cols: dict[str, np.ndarray], m: int, costs: Costs) -> None:
+    """The harness's refusal of ``--sizing risk:F`` for a combination without a stop."""
+    sizing = parse_sizing(costs.sizing)
+    if not sizing.needs_stop or m == 0:
+        return
+    cls = strategy_class(strategy)
+    keys = list(cols)
+    for row in set(zip(*(cols[k].tolist() for k in keys), strict=True)):
+        params = dict(zip(keys, row, strict=True))
+        refuse_without_stop(sizing, str(getattr(cls, "alias", strategy)), cls.has_stop(params))
+
+
 # ------------------------------------------------------------------------------------ batches
 def evaluate_arrays(
     strategy: str,
@@ -312,7 +334,9 @@ def evaluate_arrays(
     cols, m = full_columns(strategy, columns)
     if validate:
         check_warmup(strategy, cols, m, mk.c.shape[0])
-    env = _env(prices, mk, benchmark, risk_free, periods_per_year)
+    refuse_unsized(strategy, cols, m, costs)
+    bh_mk = market(prices, costs.benchmark(), cash, data_key) if costs.sizing != "all_in" else mk
+    env = _env(prices, mk, benchmark, risk_free, periods_per_year, bh_mk)
     spec = spec_for(strategy)
     n = mk.c.shape[0]
     if chunk is None:

@@ -51,6 +51,8 @@ from engine.fast.layout import (
     C_MAX_PCT,
     C_MIN,
     C_PER_SHARE,
+    C_SIZE_VALUE,
+    C_SIZING,
     C_SLIP,
     CANCELLED,
     COMPLETED,
@@ -72,19 +74,26 @@ from engine.fast.layout import (
     MARGIN,
     MARKET,
     O_BAR,
+    O_BUDGET,
     O_FIELDS,
     O_OCO,
     O_OCOLIVE,
     O_PRICE,
+    O_RDIST,
     O_REASON,
     O_REF,
     O_RESIZED,
+    O_RSTOP,
     O_SIDE,
     O_SIZE,
     O_STATUS,
     O_TYPE,
     R_FIELDS,
     SUBMITTED,
+    SZ_ALL_IN,
+    SZ_FIXED,
+    SZ_FRACTION,
+    SZ_SHARES,
 )
 from engine.fast.ledger import book_fill
 
@@ -153,6 +162,25 @@ def affordable(price: float, cash: float, costs: np.ndarray) -> float:
 
 
 @njit(cache=True)
+def signal_size(close: float, value: float, cash: float, dist: float, costs: np.ndarray) -> tuple:
+    """``engine.sizing.signal_size`` (whole shares): (shares asked for, shares the cash covers)."""
+    cover = affordable(close, cash, costs)
+    kind = int(costs[C_SIZING])
+    if kind == SZ_ALL_IN:
+        return cover, cover
+    if kind == SZ_FRACTION:
+        return affordable(close, costs[C_SIZE_VALUE] * value, costs), cover
+    if kind == SZ_FIXED:
+        return affordable(close, costs[C_SIZE_VALUE], costs), cover
+    if kind == SZ_SHARES:
+        return costs[C_SIZE_VALUE], cover
+    per_share = close * (1.0 + costs[C_SLIP]) * dist
+    if per_share <= 0:
+        return 0.0, cover
+    return math.floor(costs[C_SIZE_VALUE] * value / per_share / 1.0) * 1.0, cover
+
+
+@njit(cache=True)
 def affordable_size(cash: float, price: float, costs: np.ndarray) -> float:
     """``engine.backtest.broker.affordable_size`` (whole shares, 1e-9 tolerance)."""
     if price <= 0 or cash <= 0:
@@ -215,8 +243,23 @@ def submit(
     row[O_BAR] = bar
     row[O_REF] = ref
     row[O_RESIZED] = np.nan
+    row[O_RSTOP] = np.nan
+    row[O_RDIST] = 0.0
+    row[O_BUDGET] = np.nan
     meta[M_NB] = k + 1
     return ref
+
+
+@njit(cache=True)
+def tag_risk(sim: tuple, ref: int, stop: float, dist: float, budget: float) -> None:
+    """Mark the order just sent (``ref``) with its risk: a stop price or a distance below the
+    fill, and the budget (the harness's ``risk_stop`` / ``risk_dist`` / ``risk_budget`` info)."""
+    if ref == 0:
+        return
+    row = sim[0][sim[1][M_NB] - 1]
+    row[O_RSTOP] = stop
+    row[O_RDIST] = dist
+    row[O_BUDGET] = budget
 
 
 @njit(cache=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 # ---------------------------------------------------------------- order book (float64 rows)
 O_TYPE, O_SIDE, O_PRICE, O_SIZE, O_OCO, O_OCOLIVE = 0, 1, 2, 3, 4, 5
 O_STATUS, O_REASON, O_BAR, O_REF, O_RESIZED = 6, 7, 8, 9, 10
-O_FIELDS = 11
+O_RSTOP, O_RDIST, O_BUDGET = 11, 12, 13  # risk of a buy: stop price / distance, budget ($)
+O_FIELDS = 14
 MARKET, LIMIT, STOP = 0, 1, 2
 SUBMITTED, ACCEPTED, COMPLETED, CANCELLED, MARGIN = 1, 2, 3, 4, 5
 BOOK_CAP = 16  # orders alive at once for the signal strategies (they hold at most two)
@@ -48,12 +49,17 @@ F_BAR, F_SIDE, F_SIZE, F_PRICE, F_VALUE, F_COMM, F_TYPE, F_REASON, F_RESIZED = (
     7,
     8,
 )
-F_FIELDS = 9
+F_RSTOP, F_BUDGET = 9, 10  # engine.result FILL_COLUMNS risk_stop, risk_budget
+F_FIELDS = 11
 E_REF, E_STATUS, E_SIDE, E_SIZE, E_PRICE, E_REASON = 0, 1, 2, 3, 4, 5
 E_FIELDS = 6
 
 # ---------------------------------------------------------------- costs vector
 C_PER_SHARE, C_MIN, C_MAX_PCT, C_SLIP = 0, 1, 2, 3
+# sizing (engine.sizing): kind code (KIND_CODES), its value, the tranche split code
+C_SIZING, C_SIZE_VALUE, C_SPLIT = 4, 5, 6
+SZ_ALL_IN, SZ_FRACTION, SZ_FIXED, SZ_SHARES, SZ_RISK = 0, 1, 2, 3, 4
+SPLIT_EQUAL, SPLIT_SHARES = 0, 1
 
 EPS_TRADE = 1e-9  # engine.analysis.trades._EPS
 FIT_TOL = 1e-9  # HonestBroker / affordable_size tolerance

@@ -17,10 +17,12 @@ from engine.fast.layout import (
     A_FIELDS,
     EPS_TRADE,
     F_BAR,
+    F_BUDGET,
     F_COMM,
     F_PRICE,
     F_REASON,
     F_RESIZED,
+    F_RSTOP,
     F_SIDE,
     F_SIZE,
     F_TYPE,
@@ -28,8 +30,11 @@ from engine.fast.layout import (
     M_NFILLS,
     M_NTRADES,
     M_OVERFLOW,
+    O_BUDGET,
+    O_RDIST,
     O_REASON,
     O_RESIZED,
+    O_RSTOP,
     O_SIDE,
     O_TYPE,
     R_BARS,
@@ -70,6 +75,11 @@ def book_fill(
             fills[f, F_TYPE] = row[O_TYPE]
             fills[f, F_REASON] = row[O_REASON]
             fills[f, F_RESIZED] = row[O_RESIZED]
+            rstop = row[O_RSTOP]
+            if rstop != rstop and row[O_RDIST] > 0 and row[O_SIDE] > 0:
+                rstop = price * (1.0 - row[O_RDIST])  # the harness's _risk_stop
+            fills[f, F_RSTOP] = rstop
+            fills[f, F_BUDGET] = row[O_BUDGET]
             meta[M_NFILLS] = f + 1
         else:
             meta[M_OVERFLOW] = 1

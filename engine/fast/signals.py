@@ -24,9 +24,9 @@ Per bar from ``first``, in this order:
 4. else the protective group (stop at the higher of the stop-loss and trailing levels, take-profit
    limit, one OCO group) is sent after the entry, and sent again when the trailing level rises.
 
-Sizing and side: entries go through :func:`buy_all` (all the cash, long) and every price of the
-protective group through :func:`protect`, so a sizing mode or a short side is one more ``ctl``
-column read there.
+Sizing and side: entries go through :func:`buy_all` (the sizing of the cost vector,
+:mod:`engine.sizing`; long) and every price of the protective group through :func:`protect`, so a
+short side is one more ``ctl`` column read there.
 """
 
 from __future__ import annotations
@@ -68,15 +68,24 @@ def notified(events: np.ndarray, meta: np.ndarray, ref: int) -> int:
 
 
 @njit(cache=True)
-def buy_all(sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int) -> int:
-    """``ArticleStrategy.buy_all``: market buy with all the cash, sized at this close (0: none).
+def buy_all(sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int, dist: float) -> int:
+    """``ArticleStrategy.buy_all``: market buy sized by the run's sizing at this close (0: none).
 
-    The one place an entry is sized and sent: a sizing mode or a short side goes here.
+    The one place an entry is sized and sent. ``dist`` is the stop's distance below the fill
+    (0: no stop); a size the cash cannot cover is cut to what it covers.
     """
-    size = B.affordable(close, sim[2][L.A_CASH], costs)
+    acct = sim[2]
+    want, cover = B.signal_size(close, B.account_value(acct, close), acct[L.A_CASH], dist, costs)
+    size = want if want <= cover else cover
     if size <= 0:
         return 0
-    return B.submit(sim, L.MARKET, 1.0, close, size, 0, reason, bar)
+    ref = B.submit(sim, L.MARKET, 1.0, close, size, 0, reason, bar)
+    if dist > 0 or costs[L.C_SIZING] == L.SZ_RISK:
+        budget = np.nan
+        if costs[L.C_SIZING] == L.SZ_RISK:
+            budget = costs[L.C_SIZE_VALUE] * B.account_value(acct, close)
+        B.tag_risk(sim, ref, np.nan, dist, budget)
+    return ref
 
 
 @njit(cache=True)
@@ -153,6 +162,10 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     max_bars = ctl[C_MAX_BARS]
     aside_row = ctl[C_ASIDE]
     protective = lev[V_STOP_LOSS] > 0 or lev[V_TAKE_PROFIT] > 0 or lev[V_TRAIL] > 0
+    # the stop's distance below the fill (RuleStrategy.stop_distance): the tighter of the two
+    dist = lev[V_STOP_LOSS] if lev[V_STOP_LOSS] > 0 else 0.0
+    if lev[V_TRAIL] > 0 and (dist == 0.0 or lev[V_TRAIL] < dist):
+        dist = lev[V_TRAIL]
     # every condition over every bar, once, before the loop (the loop reads one flag a bar)
     n = c.shape[0]
     work = np.empty((ctl[C_DEPTH], n))
@@ -196,7 +209,7 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                         latched = False
                         if arm == ARM_REARM:
                             armed = False  # MATrend: the signal spends the reclaim, sent or not
-                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY])
+                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist)
                         if arm == ARM_ONCE and pending != 0:
                             armed = False
                 else:

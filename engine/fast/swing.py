@@ -37,23 +37,60 @@ def _cancel_all(sim, refs, n) -> None:  # noqa: ANN001
 
 
 @njit(cache=True)
-def _send_ladder(sim, st, ladder_refs, bar, close, lp, n_lp, costs) -> None:  # noqa: ANN001
-    """``SwingPlan._send_ladder``: one limit buy per tranche, each an equal share of the value."""
+def tranche_want(k, lp, n_lp, stop, value, costs) -> float:  # noqa: ANN001
+    """``engine.sizing.tranche_sizes`` for tranche ``k`` (whole shares; not ``all_in``)."""
+    kind = int(costs[L.C_SIZING])
+    split = int(costs[L.C_SPLIT])
+    v = costs[L.C_SIZE_VALUE]
+    if kind == L.SZ_SHARES:
+        base = np.floor(v / n_lp / 1.0) * 1.0
+        extra = round((v - base * n_lp) / 1.0)
+        return base + (1.0 if k < extra else 0.0)
+    if kind == L.SZ_RISK:
+        budget = v * value
+        if split == L.SPLIT_SHARES:
+            per = 0.0
+            for j in range(n_lp):
+                per += lp[j] - stop
+            return np.floor(budget / per / 1.0) * 1.0
+        return np.floor(budget / n_lp / (lp[k] - stop) / 1.0) * 1.0
+    dollars = v * value if kind == L.SZ_FRACTION else v
+    if split == L.SPLIT_SHARES:
+        total = 0.0
+        for j in range(n_lp):
+            total += lp[j]
+        return np.floor(dollars / total / 1.0) * 1.0
+    return B.affordable(lp[k], dollars / n_lp, costs)
+
+
+@njit(cache=True)
+def _send_ladder(sim, st, ladder_refs, bar, close, lp, n_lp, stop, costs) -> None:  # noqa: ANN001
+    """``SwingPlan._send_ladder``: one limit buy per tranche, each an equal share of the value
+    (``all_in``), or the sizing's share of its budget cut to the cash left."""
     st[P_ARMED] = 1.0
     st[P_ARMED_BAR] = bar + 1  # len(self)
     st[P_TARGETS_HIT] = 0.0
     st[P_ENTRY_COST] = 0.0
     st[P_ENTRY_SIZE] = 0.0
     st[P_STOPPED] = 0.0
-    budget = B.value(sim, close) / n_lp
+    value = B.value(sim, close)
+    budget = value / n_lp
     cash_left = sim[2][L.A_CASH]
     n = int(st[P_N_LADDER])
+    kind = int(costs[L.C_SIZING])
+    risk_budget = costs[L.C_SIZE_VALUE] * value if kind == L.SZ_RISK else np.nan
     for k in range(n_lp):
-        size = B.affordable(lp[k], cash_left if cash_left < budget else budget, costs)
+        if kind == L.SZ_ALL_IN:
+            size = B.affordable(lp[k], cash_left if cash_left < budget else budget, costs)
+        else:
+            want = tranche_want(k, lp, n_lp, stop, value, costs)
+            cover = B.affordable(lp[k], cash_left, costs)
+            size = want if want <= cover else cover
         if size <= 0:
             continue
         cash_left -= size * lp[k]
         ladder_refs[n] = B.submit(sim, L.LIMIT, 1.0, lp[k], size, 0, 10 + k + 1, bar)
+        B.tag_risk(sim, ladder_refs[n], stop, 0.0, risk_budget)
         n += 1
     st[P_N_LADDER] = n
 
@@ -225,11 +262,11 @@ def run_swing(
             pass
         elif st[P_ARMED] == 0 and st[P_WAIT_REARM] == 0:
             if arm_bar >= 0 and i >= arm_bar:
-                _send_ladder(sim, st, ladder_refs, i, c[i], lp, n_lp, costs)
+                _send_ladder(sim, st, ladder_refs, i, c[i], lp, n_lp, stop, costs)
         elif st[P_WAIT_REARM] != 0:
             if c[i] > zone_top:
                 st[P_WAIT_REARM] = 0.0
-                _send_ladder(sim, st, ladder_refs, i, c[i], lp, n_lp, costs)
+                _send_ladder(sim, st, ladder_refs, i, c[i], lp, n_lp, stop, costs)
         else:
             _manage(
                 sim,

@@ -75,6 +75,8 @@ def fills_frame(fills: np.ndarray, dates: pd.DatetimeIndex) -> pd.DataFrame:
             "order_type": _TYPES[int(f[L.F_TYPE])],
             "reason": reason_label(int(f[L.F_REASON])),
             "resized_from": float(f[L.F_RESIZED]),
+            "risk_stop": float(f[L.F_RSTOP]),
+            "risk_budget": float(f[L.F_BUDGET]),
         }
         for f in fills
     ]
@@ -100,9 +102,11 @@ def simulate(
         strategy, {k: [v] if not isinstance(v, tuple) else _obj(v) for k, v in resolved.items()}
     )
     api.check_warmup(strategy, cols, m, len(prices))
+    api.refuse_unsized(strategy, cols, m, costs)
     mk = api.market(prices, costs, cash)
     sim, eq, pos = api._run_single(strategy, mk, cols, True)
-    env = api._env(prices, mk, benchmark, 0.0, 252)
+    bh_mk = api.market(prices, costs.benchmark(), cash) if costs.sizing != "all_in" else mk
+    env = api._env(prices, mk, benchmark, 0.0, 252, bh_mk)
     # the batch path's own scoring kernel, on a one-row table (same dtypes as the batch)
     out = np.empty((1, N_METRICS))
     status = np.zeros(1, dtype=np.int64)

@@ -62,8 +62,9 @@ def _result_from_files(
     name: str, entry: dict, equity: pd.DataFrame, trades: pd.DataFrame, fills: pd.DataFrame
 ) -> RunResult:
     eq = equity[name].dropna().astype(float).rename("equity")
-    f = fills.loc[fills["strategy"] == name, FILL_COLUMNS].reset_index(drop=True)
-    t = trades.loc[trades["strategy"] == name, TRADE_COLUMNS].reset_index(drop=True)
+    # reindex: a folder written before a column existed reads it as NaN
+    f = fills.loc[fills["strategy"] == name].reindex(columns=FILL_COLUMNS).reset_index(drop=True)
+    t = trades.loc[trades["strategy"] == name].reindex(columns=TRADE_COLUMNS).reset_index(drop=True)
     if len(t):
         t["is_open"] = t["is_open"].astype(str).str.lower().eq("true")
     signed = np.where(f["side"] == "buy", 1.0, -1.0) * f["size"].to_numpy(float)

@@ -107,7 +107,7 @@ def buy_hold_equity(
             prices,
             name="buy_hold",
             cash=cash,
-            costs=costs,
+            costs=costs.benchmark(),
             fractional=fractional,
             ticker=ticker,
             data_fp=data_fp,

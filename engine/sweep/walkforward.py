@@ -169,7 +169,7 @@ def _buy_hold(
         STRATEGIES["buy_hold"],
         prices,
         cash=cash,
-        costs=costs,
+        costs=costs.benchmark(),
         fractional=fractional,
         ticker=data.ticker,
     )

@@ -4,7 +4,7 @@
 run + :func:`engine.analysis.metrics.compute_metrics` against the buy-and-hold run on the same
 window); :func:`differences` lists every disagreement with :func:`engine.fast.trace.simulate`:
 fills (dates, sides, sizes, order types, reasons, resizes exactly; prices, values and
-commissions within ``price_tol``), the equity curve, and every metric (within ``rel_tol``
+commissions within ``price_tol``; the stop and budget each buy is at risk to within ``rel_tol``), the equity curve, and every metric (within ``rel_tol``
 relative; NaN == NaN, inf == inf). An empty list means the two engines agree.
 """
 
@@ -23,6 +23,7 @@ from strategies import STRATEGIES, lookup
 
 EXACT = ["date", "side", "size", "order_type", "reason"]
 CLOSE = ["price", "value", "commission"]
+RISK = ["risk_stop", "risk_budget"]  # engine.result FILL_COLUMNS: what a buy is at risk to
 
 
 def reference(
@@ -37,7 +38,7 @@ def reference(
     """(harness run, its metrics as a dict) for one combination."""
     costs = costs or Costs()
     run = run_backtest(lookup(strategy), prices, params, cash=cash, costs=costs)
-    bh = run_backtest(STRATEGIES["buy_hold"], prices, cash=cash, costs=costs)
+    bh = run_backtest(STRATEGIES["buy_hold"], prices, cash=cash, costs=costs.benchmark())
     m = compute_metrics(
         run.equity, run.trades, position=run.position, buy_hold=bh.equity, benchmark=benchmark
     )
@@ -80,6 +81,9 @@ def differences(
             )
         for col in CLOSE:
             if abs(float(a[col]) - float(b[col])) > price_tol:
+                out.append(f"fill {i} {col}: reference {a[col]!r}, fast {b[col]!r}")
+        for col in RISK:
+            if not same_number(a[col], b[col], rel_tol):
                 out.append(f"fill {i} {col}: reference {a[col]!r}, fast {b[col]!r}")
     if len(ref.equity) != len(fast.equity):
         out.append(f"equity: reference {len(ref.equity)} bars, fast {len(fast.equity)}")

@@ -64,6 +64,8 @@ def make_run(
     ]
     fills["order_type"] = np.where(fills["reason"].str.contains("signal"), "market", "limit")
     fills["resized_from"] = np.nan
+    fills["risk_stop"] = np.nan
+    fills["risk_budget"] = np.nan
     fills = fills[FILL_COLUMNS]
     sign = np.where(fills["side"] == "buy", 1.0, -1.0)
 
