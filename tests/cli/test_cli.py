@@ -49,6 +49,14 @@ BAD_INPUTS = [
         "did you mean 'close_stop'",
     ),
     (["compare", "--config", "nope.toml"], "variants file not found"),
+    (["run", "--sizing", "half"], "unknown kind 'half'"),
+    (["run", "--sizing", "fraction:1.5"], "fraction takes a fraction in (0, 1]"),
+    (["run", "--sizing", "shares:2.5"], "shares takes a whole number"),
+    (["run", "--sizing", "risk:nan"], "finite number"),
+    (
+        ["run", "--strategy", "ma_trend", "--sizing", "risk:0.01"],
+        "ma_trend has no stop to measure the risk to",
+    ),
     (
         ["compare", "--config", "strategies/variants.toml", "--metric", "sharp"],
         "did you mean 'sharpe'",
