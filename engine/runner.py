@@ -9,7 +9,7 @@ every ``buy_hold_return`` / ``excess_return``.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -23,6 +23,7 @@ from engine.data.load import load_prices
 from engine.data.validate import DataWarning
 from engine.errors import DataError
 from engine.result import Costs, RunResult
+from engine.sizing import effective
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Config:
     label: str
     strategy_cls: type
     params: dict[str, Any] = field(default_factory=dict)
+    sizing: str = ""  # a variant's own sizing (engine.sizing); "" = the run's
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,16 @@ def run_configs(
     )  # type: ignore[arg-type]
     results = []
     for cfg in configs:
-        if cfg.strategy_cls is buy_hold_cls and not cfg.params and costs.sizing == "all_in":
+        if (
+            cfg.strategy_cls is buy_hold_cls
+            and not cfg.params
+            and effective(costs.sizing, cfg.sizing) == "all_in"
+        ):
             results.append(RunResult(**{**bh.__dict__, "strategy": cfg.label}))
             continue
-        results.append(run_backtest(cfg.strategy_cls, prices, cfg.params, name=cfg.label, **common))  # type: ignore[arg-type]
+        own = effective(costs.sizing, cfg.sizing)
+        mine = {**common, "costs": replace(costs, sizing=own)} if own != costs.sizing else common
+        results.append(run_backtest(cfg.strategy_cls, prices, cfg.params, name=cfg.label, **mine))  # type: ignore[arg-type]
     metrics = {
         r.strategy: compute_metrics(
             r.equity, r.trades, position=r.position, buy_hold=bh.equity, benchmark=benchmark

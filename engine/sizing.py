@@ -35,10 +35,11 @@ buy a gap-up made unaffordable is resized at the fill).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from engine.errors import ParamError
+from engine.result import Costs
 
 KINDS = ("all_in", "fraction", "fixed", "shares", "risk")
 SPLITS = ("equal", "shares")
@@ -123,6 +124,19 @@ def _example(kind: str) -> str:
 def canonical(text: str) -> str:
     """The canonical text of a sizing (checked)."""
     return parse_sizing(text).text()
+
+
+def effective(run_wide: str, own: str) -> str:
+    """The sizing a configuration runs with: its own (a variant's or rule's ``sizing``) unless
+    the run asks for one other than ``all_in`` (``--sizing`` wins)."""
+    return own if own and run_wide == DEFAULT else run_wide
+
+
+def sized_costs(strategy_cls: type, costs: Costs) -> Costs:
+    """``costs`` with the sizing the strategy runs with (a rule's own unless ``--sizing`` says
+    otherwise: :func:`engine.sizing.effective`)."""
+    sizing = effective(costs.sizing, getattr(strategy_cls, "own_sizing", ""))
+    return costs if sizing == costs.sizing else replace(costs, sizing=sizing)
 
 
 def refuse_without_stop(sizing: Sizing, strategy: str, has_stop: bool) -> None:

@@ -7,6 +7,11 @@
     description = "the article's plan with a stop at $84"
     params = { stop = 84.0 }
 
+    [plan_risk_1pct]
+    strategy = "swing"
+    description = "the article's plan sized to lose at most 1% of the account at the stop"
+    sizing = "risk:0.01"   # engine.sizing; `--sizing` other than all_in overrides it
+
     [ema_rsi_fast]
     rules = "rules/examples.toml"   # a rule file, relative to this file
     rule = "ema_rsi"
@@ -29,9 +34,10 @@ import strategies
 from engine import params as params_mod
 from engine.errors import ParamError
 from engine.rules import load_rules
+from engine.sizing import canonical, parse_sizing, refuse_without_stop
 from strategies.rule import rule_strategy
 
-_KEYS = {"strategy", "rule", "rules", "description", "params"}
+_KEYS = {"strategy", "rule", "rules", "description", "params", "sizing"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Variant:
     strategy: str
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    sizing: str = ""  # the variant's position sizing (engine.sizing); "" = the run's --sizing
 
 
 def read_variant_tables(path: str | Path) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
         key = sorted(extra)[0]
         raise ParamError(
             f"{p}: [{name}] has unknown key {key!r}{params_mod.suggest(key, sorted(_KEYS))}; "
-            f"use strategy (or rules and rule), description, params"
+            f"use strategy (or rules and rule), description, params, sizing"
         )
     strategy, cls = variant_strategy(p, name, table, registry)
     overrides = table.get("params", {}) or {}
@@ -89,11 +96,20 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
         params_mod.resolve(cls, overrides)
     except ParamError as exc:
         raise ParamError(f"{p}: [{name}] {exc}") from None
+    sizing = table.get("sizing", "")
+    try:
+        sizing = canonical(sizing) if sizing else ""
+        if sizing:
+            resolved = params_mod.resolve(cls, overrides)
+            refuse_without_stop(parse_sizing(sizing), name, cls.has_stop(resolved))
+    except ParamError as exc:
+        raise ParamError(f"{p}: [{name}] {str(exc).replace('--sizing', 'sizing')}") from None
     return Variant(
         name=name,
         strategy=strategy,
         params=dict(overrides),
         description=str(table.get("description", "")),
+        sizing=sizing,
     )
 
 

@@ -23,6 +23,7 @@ class ArticleStrategy(bt.Strategy):
     """Base of every registered strategy (not registered itself)."""
 
     alias = ""  # registry name, e.g. "swing"
+    own_sizing = ""  # a rule's own sizing (engine.sizing); "" = the run's --sizing
     summary = ""  # one-line rules, shown by `crwv-bt strategies`
     params = ()
 

@@ -401,5 +401,6 @@ def _make(rule: Rule) -> type[RuleStrategy]:
                 else ()
             ),
             "rule": rule,
+            "own_sizing": rule.sizing,
         },
     )

@@ -26,6 +26,7 @@ STAGES: dict[str, tuple[int, str]] = {
     "engine.result": (0, "foundation"),
     "engine.files": (0, "foundation"),
     "engine.params": (0, "foundation"),
+    "engine.sizing": (0, "foundation"),
     "engine.data": (1, "data"),
     "engine.analysis": (1, "analysis"),
     "engine.rules": (1, "rules"),

@@ -46,7 +46,7 @@ from engine.backtest.broker import HonestBroker, RetailCommission
 from engine.data.fingerprint import fingerprint as data_fingerprint
 from engine.errors import DataError
 from engine.result import FILL_COLUMNS, FILL_DTYPES, Costs, RunResult, run_settings
-from engine.sizing import parse_sizing, refuse_without_stop
+from engine.sizing import parse_sizing, refuse_without_stop, sized_costs
 
 _ORDER_TYPES = {bt.Order.Market: "market", bt.Order.Limit: "limit", bt.Order.Stop: "stop"}
 
@@ -142,7 +142,7 @@ def run_backtest(
     name : label for the result (default: the class's registry alias)
     data_fp : precomputed fingerprint of ``prices`` (sweeps compute it once)
     """
-    costs = costs or Costs()
+    costs = sized_costs(strategy_cls, costs or Costs())
     if cash <= 0:
         raise DataError(f"--cash {cash:g} must be positive")
     resolved = params_mod.resolve(strategy_cls, params)
@@ -226,7 +226,8 @@ def replay_to_end(
     backtrader objects.
     """
     resolved = params_mod.resolve(strategy_cls, params)
-    check_sizing(strategy_cls, resolved, costs or Costs())
-    cerebro = _build_cerebro(strategy_cls, prices, resolved, cash, costs or Costs(), fractional)
+    costs = sized_costs(strategy_cls, costs or Costs())
+    check_sizing(strategy_cls, resolved, costs)
+    cerebro = _build_cerebro(strategy_cls, prices, resolved, cash, costs, fractional)
     strat = cerebro.run()[0]
     return strat, cerebro.broker

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -27,6 +28,7 @@ from engine import params as params_mod
 from engine.analysis.indicators import atr
 from engine.backtest.harness import replay_to_end
 from engine.result import Costs
+from engine.sizing import effective, sized_costs
 
 EXIT_NOTHING, EXIT_ORDER = 0, 3
 ATR_PERIOD = 14  # Wilder's ATR(14): engine.analysis.indicators.atr
@@ -90,6 +92,8 @@ def plan_today(
 
 def _one(cfg, prices, *, cash, costs, fractional, close, atr_now) -> dict[str, Any]:  # noqa: ANN001
     resolved = params_mod.resolve(cfg.strategy_cls, cfg.params)
+    own = effective(costs.sizing, getattr(cfg, "sizing", ""))
+    costs = sized_costs(cfg.strategy_cls, replace(costs, sizing=own))
     strat, broker = replay_to_end(
         cfg.strategy_cls, prices, resolved, cash=cash, costs=costs, fractional=fractional
     )
@@ -105,6 +109,7 @@ def _one(cfg, prices, *, cash, costs, fractional, close, atr_now) -> dict[str, A
     return {
         "strategy": cfg.label,
         "params": {k: _plain(v) for k, v in resolved.items()},
+        "sizing": costs.sizing,
         "position": {
             "shares": size,
             "avg_entry": entry,

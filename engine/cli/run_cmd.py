@@ -6,6 +6,7 @@ import argparse
 import json
 import shlex
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.config or args.variant:
         configs, described = _variant_configs(args, reg)
         if overrides:
-            configs = [Config(c.label, c.strategy_cls, {**c.params, **overrides}) for c in configs]
+            configs = [replace(c, params={**c.params, **overrides}) for c in configs]
     else:
         rules = _rule_configs(args)
         names = args.strategy or ([] if rules else list(reg))
@@ -178,7 +179,7 @@ def _variant_configs(
     variants = load_variants(args.config, reg)
     if args.variant:
         variants = [find_variant(variants, args.variant, args.config)]
-    configs = [Config(v.name, lookup(v.strategy), v.params) for v in variants]
+    configs = [Config(v.name, lookup(v.strategy), v.params, v.sizing) for v in variants]
     return configs, {v.name: v.description for v in variants if v.description}
 
 

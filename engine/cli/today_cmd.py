@@ -64,7 +64,8 @@ def configs_from(args: argparse.Namespace) -> list:
             variants = [find_variant(variants, args.variant, path)]
         rules = [Config(c.label, c.strategy_cls, dict(overrides)) for c in rules]
         return [
-            Config(v.name, lookup(v.strategy), {**v.params, **overrides}) for v in variants
+            Config(v.name, lookup(v.strategy), {**v.params, **overrides}, v.sizing)
+            for v in variants
         ] + rules
     names = args.strategy or ([] if rules else list(reg))
     configs = [Config(n, strategy_class(n), {}) for n in names]

@@ -38,7 +38,13 @@ from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
 from engine.fast.program import Rows
 from engine.fast.specs import Market, covers, spec_for
 from engine.result import Costs
-from engine.sizing import KIND_CODES, SPLIT_CODES, parse_sizing, refuse_without_stop
+from engine.sizing import (
+    KIND_CODES,
+    SPLIT_CODES,
+    parse_sizing,
+    refuse_without_stop,
+    sized_costs,
+)
 from strategies import RULE_PREFIX, lookup
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
@@ -329,7 +335,7 @@ def evaluate_arrays(
     """
     if not covers(strategy):
         raise ParamError(f"the fast engine does not cover {strategy!r}; use --engine backtrader")
-    costs = costs or Costs()
+    costs = sized_costs(strategy_class(strategy), costs or Costs())
     mk = market(prices, costs, cash, data_key)
     cols, m = full_columns(strategy, columns)
     if validate:

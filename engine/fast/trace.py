@@ -23,6 +23,7 @@ from engine.fast import signals as S
 from engine.fast.batch import score
 from engine.fast.kmetrics import N_METRICS
 from engine.result import FILL_COLUMNS, Costs
+from engine.sizing import sized_costs
 
 _TYPES = {L.MARKET: "market", L.LIMIT: "limit", L.STOP: "stop"}
 
@@ -96,7 +97,7 @@ def simulate(
     benchmark: pd.Series | None = None,
 ) -> FastRun:
     """Run one combination (``params`` resolved against the class like the harness does)."""
-    costs = costs or Costs()
+    costs = sized_costs(api.strategy_class(strategy), costs or Costs())
     resolved = params_mod.resolve(api.strategy_class(strategy), params)
     cols, m = api.full_columns(
         strategy, {k: [v] if not isinstance(v, tuple) else _obj(v) for k, v in resolved.items()}

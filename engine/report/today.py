@@ -26,7 +26,11 @@ def format_today(report: dict[str, Any]) -> str:
 
 def _strategy_lines(s: dict[str, Any]) -> list[str]:
     p = s["position"]
-    out = [f"{s['strategy']}: {s['signal']['state']}"]
+    sizing = s.get("sizing", "all_in")
+    out = [
+        f"{s['strategy']}: {s['signal']['state']}"
+        + ("" if sizing == "all_in" else f" (sizing {sizing})")
+    ]
     if p["shares"]:
         out.append(
             f"  position {p['shares']:g} shares, avg entry {p['avg_entry']:.2f}, unrealised "

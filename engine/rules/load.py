@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ParamError
 from engine.rules.expr import LITERALS, RuleError, parse, suggest
 from engine.rules.functions import FUNCTIONS, PRICES
 from engine.rules.rule import PROTECTIVE, Rule
+from engine.sizing import parse_sizing
 
-KEYS = ("entry", "exit", "description", "params", "help", *PROTECTIVE, "stand_aside")
+KEYS = ("entry", "exit", "description", "params", "help", *PROTECTIVE, "stand_aside", "sizing")
 #: Parameters a rule with ``stand_aside`` gets (the option of every long/flat strategy).
 ASIDE_PARAMS = ("stand_aside", "earnings")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -124,11 +126,30 @@ def rule_from_table(name: str, table: Any, source: str = "<rules>") -> Rule:
     if not isinstance(description, str):
         raise RuleError(f"{where}: description must be text")
     aside = _stand_aside(where, table.get("stand_aside"))
-    rule = Rule(name, entry, exit_, params, description, helps, orders, source, aside)
+    sizing = _sizing(where, table.get("sizing", ""), orders)
+    rule = Rule(name, entry, exit_, params, description, helps, orders, source, aside, sizing)
     problems = rule.check_params(params)
     if problems:
         raise RuleError(f"{where}: with the default parameters, {problems[0]}")
     return rule
+
+
+def _sizing(where: str, raw: Any, orders: dict[str, Any]) -> str:
+    """The rule's ``sizing`` (engine.sizing), canonical; risk sizing needs a stop order."""
+    if raw == "":
+        return ""
+    if not isinstance(raw, str):
+        raise RuleError(f'{where}: sizing must be text, e.g. sizing = "risk:0.01"')
+    try:
+        sizing = parse_sizing(raw)
+    except ParamError as exc:
+        raise RuleError(f"{where}: {str(exc).replace('--sizing', 'sizing')}") from None
+    if sizing.needs_stop and not any(orders.get(k, 0) != 0 for k in ("stop_loss", "trailing_stop")):
+        raise RuleError(
+            f'{where}: sizing = "{raw}" needs a stop to measure the risk to; add stop_loss or '
+            "trailing_stop, or size with fraction:, fixed: or shares:"
+        )
+    return sizing.text()
 
 
 def _params(where: str, raw: Any) -> dict[str, Any]:

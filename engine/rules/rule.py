@@ -98,6 +98,7 @@ class Rule:
     orders: dict[str, float | str] = field(default_factory=dict)
     source: str = ""
     stand_aside: int | None = None  # default sessions to stand aside (None: no such option)
+    sizing: str = ""  # the rule's own position sizing (engine.sizing), "" = the run's
 
     # ---------------------------------------------------------------- structure
     def conditions(self) -> list[tuple[str, Node]]:
@@ -197,7 +198,8 @@ class Rule:
 
     # ---------------------------------------------------------------- identity and display
     def digest(self) -> str:
-        """sha256 of what decides the fills: conditions, protective orders, parameter defaults.
+        """sha256 of what decides the fills: conditions, protective orders, parameter defaults
+        and the rule's sizing (when it has one).
 
         The description and the parameter help are left out: rewording them moves nothing.
         """
@@ -209,6 +211,8 @@ class Rule:
         }
         if self.stand_aside is not None:  # left out otherwise: older refs stay as they were
             parts["stand_aside"] = self.stand_aside
+        if self.sizing:  # only when set: the refs of rules without one do not move
+            parts["sizing"] = self.sizing
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def ref(self) -> str:
@@ -232,6 +236,8 @@ class Rule:
                 lines.append(f'{key} = "{raw}"' if isinstance(raw, str) else f"{key} = {raw!r}")
         if self.stand_aside is not None:
             lines.append(f"stand_aside = {self.stand_aside}")
+        if self.sizing:
+            lines.append(f'sizing = "{self.sizing}"')
         return "\n".join(lines)
 
 
