@@ -73,6 +73,7 @@ def cell(value: Any, kind: str) -> str:
         "fee": f"${v:,.2f}",  # a cost: shown as dollars, never coloured as a gain
         "percent": f"{v:.2%}",
         "int": f"{v:,.0f}",
+        "ratio": f"{v:.2f}",
     }.get(kind, f"{v:g}")
     return esc(text)
 

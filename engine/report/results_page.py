@@ -71,6 +71,12 @@ TRADE_VIEW = [  # column, heading, format kind
     ("mfe", "MFE", "percent"),
     ("commission", "Commission", "fee"),
 ]
+#: shown when a trade has a stop (engine.result TRADE_COLUMNS; docs/sizing.md)
+RISK_VIEW = [
+    ("risk_at_entry", "At risk", "fee"),
+    ("risk_budget", "Risk budget", "fee"),
+    ("r_multiple", "R", "ratio"),
+]
 FILL_VIEW = [
     ("date", "Date", "date"),
     ("side", "Side", "text"),
@@ -288,7 +294,10 @@ def trades_block(r: RunResult, metrics: pd.Series) -> str:
     parts = [f"<h3>Trades: {n} round trip(s), {esc(trade_count_text(metrics))}</h3>"]
     if n:
         view = r.trades.assign(cum_pnl=cumulative_pnl(r.trades))
-        parts.append(frame_table(view, TRADE_VIEW, signed=True))
+        cols = TRADE_VIEW
+        if "risk_at_entry" in view and view["risk_at_entry"].notna().any():
+            cols = TRADE_VIEW + RISK_VIEW
+        parts.append(frame_table(view, cols, signed=True))
         notes = [TRADE_RETURN_NOTE]
         if "is_open" in r.trades and r.trades["is_open"].astype(bool).any():
             notes.insert(
