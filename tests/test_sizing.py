@@ -81,3 +81,51 @@ def test_tranche_sizes_share_one_budget() -> None:
     assert tranche_sizes(parse_sizing("shares:100"), prices, stop, 1, _whole) == [34, 33, 33]
     assert tranche_sizes(parse_sizing("fixed:27000"), prices, stop, 1, _whole) == [95, 100, 104]
     assert tranche_sizes(parse_sizing("fixed:27000:shares"), prices, stop, 1, _whole) == [100] * 3
+
+
+VARIANTS = """
+[plan_1pct]
+strategy = "swing"
+sizing = "risk:0.01"
+
+[half_in]
+strategy = "ma_trend"
+sizing = "fraction:0.5"
+"""
+
+
+def test_variants_carry_their_sizing(tmp_path, data_dir, capsys) -> None:  # noqa: ANN001
+    """A variant's sizing applies unless --sizing gives another; regress pins it too."""
+    from engine.cli.main import main
+    from engine.regress.run import current_specs
+    from strategies import STRATEGIES
+
+    path = tmp_path / "v.toml"
+    path.write_text(VARIANTS)
+    out = tmp_path / "out"
+    args = ["run", "--config", str(path), "--data-dir", str(data_dir), "--no-plots"]
+    assert main([*args, "--variant", "plan_1pct", "--out", str(out)]) == 0
+    fills = (out / "fills.csv").read_text()
+    assert "23.0,94.0" in fills and "1000.0" in fills  # 23 shares at $94, the $1,000 budget
+    assert main([*args, "--variant", "plan_1pct", "--sizing", "shares:30", "--out", str(out)]) == 0
+    assert "swing,2025-08-25,buy,10.0,94.0" in (out / "fills.csv").read_text()  # 10 a tranche
+    specs = {s.label: s for s in current_specs(STRATEGIES, path)}
+    assert specs["plan_1pct"].sizing == "risk:0.01" and specs["half_in"].sizing == "fraction:0.5"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[x]\nstrategy = "ma_trend"\nsizing = "risk:0.01"\n')
+    assert main(["run", "--config", str(bad), "--data-dir", str(data_dir), "--no-files"]) == 2
+    assert "has no stop" in capsys.readouterr().err
+
+
+def test_rules_carry_their_sizing() -> None:
+    from engine.rules import parse_rules
+
+    text = '[r]\nentry = "close > 1"\nstop_loss = 0.1\nsizing = "risk:0.02"\n'
+    rule = parse_rules(text)["r"]
+    plain = parse_rules(text.replace('sizing = "risk:0.02"\n', ""))["r"]
+    assert rule.sizing == "risk:0.02" and rule.ref() != plain.ref()
+    assert 'sizing = "risk:0.02"' in rule.text()
+    with pytest.raises(ParamError, match="needs a stop"):
+        parse_rules('[r]\nentry = "close > 1"\nexit = "false"\nsizing = "risk:0.02"\n')
+    with pytest.raises(ParamError, match="unknown kind"):
+        parse_rules('[r]\nentry = "close > 1"\nexit = "false"\nsizing = "all"\n')

@@ -34,6 +34,7 @@ from engine.regress.baseline import (
 from engine.result import Costs
 from engine.rules import load_rules
 from engine.runner import Config, run_configs
+from engine.sizing import canonical
 from engine.variants import read_variant_tables, variant_strategy
 from strategies import RULE_PREFIX, lookup
 from strategies.rule import rule_strategy
@@ -49,6 +50,7 @@ class Spec:
     strategy: str
     overrides: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    sizing: str = ""  # a variant's own sizing (engine.sizing); its fills are pinned with it
 
 
 def current_specs(
@@ -102,7 +104,11 @@ def _variant_spec(path: Path, name: str, table: Any, registry: dict[str, type]) 
     overrides = table.get("params", {}) or {}
     if not isinstance(overrides, dict):
         return Spec(name, strategy, error=f"[{name}] params must be a table")
-    return Spec(name, strategy, dict(overrides))
+    try:
+        sizing = canonical(table["sizing"]) if table.get("sizing") else ""
+    except ParamError as exc:
+        return Spec(name, strategy, error=f"[{name}] {exc}")
+    return Spec(name, strategy, dict(overrides), sizing=sizing)
 
 
 def _checked(spec: Spec, registry: dict[str, type]) -> Spec:
@@ -239,7 +245,7 @@ def build_content(
     costs = costs or Costs()
     specs = [_warm_enough(s, registry, len(window.prices)) for s in specs]
     good = [
-        Config(s.label, strategy_of(s.strategy, registry), s.overrides)  # type: ignore[arg-type]
+        Config(s.label, strategy_of(s.strategy, registry), s.overrides, s.sizing)  # type: ignore[arg-type]
         for s in specs
         if not s.error
     ]
