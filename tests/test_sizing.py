@@ -108,7 +108,7 @@ def test_variants_carry_their_sizing(tmp_path, data_dir, capsys) -> None:  # noq
     fills = (out / "fills.csv").read_text()
     assert "23.0,94.0" in fills and "1000.0" in fills  # 23 shares at $94, the $1,000 budget
     assert main([*args, "--variant", "plan_1pct", "--sizing", "shares:30", "--out", str(out)]) == 0
-    assert "swing,2025-08-25,buy,10.0,94.0" in (out / "fills.csv").read_text()  # 10 a tranche
+    assert "plan_1pct,2025-08-25,buy,10.0,94.0" in (out / "fills.csv").read_text()  # 10 a tranche
     specs = {s.label: s for s in current_specs(STRATEGIES, path)}
     assert specs["plan_1pct"].sizing == "risk:0.01" and specs["half_in"].sizing == "fraction:0.5"
     bad = tmp_path / "bad.toml"
