@@ -116,6 +116,7 @@ TRADE_COLUMNS = [
     "risk_budget",
     "risk_at_entry",
     "r_multiple",
+    "side",
 ]
 
 

@@ -108,6 +108,11 @@ class ArticleStrategy(bt.Strategy):
     def buy_all(self, reason: str = "signal") -> bt.Order | None:
         """Market buy sized by the run's sizing at this bar's close (``all_in``: all the cash);
         fills at the next open. A size the cash cannot cover is cut to what it covers, noted."""
+        return self.enter(reason, short=False)
+
+    def enter(self, reason: str, short: bool) -> bt.Order | None:
+        """:meth:`buy_all`, or with ``short`` the same size sold short (the sizing and the
+        cash-only cut are the long side's: a short is never worth more than the cash)."""
         close = self.data.close[0]
         sizing = self.sizing()
         dist = type(self).stop_distance({k: getattr(self.p, k) for k in self.p._getkeys()})
@@ -134,12 +139,19 @@ class ArticleStrategy(bt.Strategy):
                 )
         if size <= 0:
             return None
-        order = self.tagged(self.buy(size=size), reason)
-        if dist > 0:  # the stop sits at the fill price * (1 - dist): the trades table's risk
+        order = self.tagged(self.sell(size=size) if short else self.buy(size=size), reason)
+        if dist > 0:  # the stop sits at the fill price * (1 -+ dist): the trades table's risk
             order.addinfo(risk_dist=dist)
         if sizing.kind == "risk":
             order.addinfo(risk_budget=sizing.value * value)
         return order
+
+    def close_all(self, reason: str = "signal") -> bt.Order | None:
+        """Market order that makes the position flat (sell a long, buy back a short)."""
+        size = self.position.size
+        if size < 0:
+            return self.tagged(self.buy(size=-size), reason)
+        return self.sell_all(reason)
 
     def sell_all(self, reason: str = "signal") -> bt.Order | None:
         """Market sell of the whole position; fills at the next open."""

@@ -37,6 +37,7 @@ from typing import Any
 import backtrader as bt
 
 from engine.rules import Node, Rule, parse_rules, scalar
+from engine.rules.rule import MAINTENANCE
 from strategies.base import ArticleStrategy, aside_next, aside_problems, reaction_dates
 
 
@@ -267,20 +268,22 @@ class RuleStrategy(ArticleStrategy):
             self.target_order = None
 
     def next(self) -> None:
-        held = self.position.size > 0
+        held = self.position.size != 0
         self.held = self.held + 1 if held else 0
         if not held:
             self.placed = False
         if self.pending is not None:
             return
         aside = aside_next(self, self.aside_sessions, self.reactions)
+        short = type(self).rule.side == "short"  # type: ignore[union-attr]
         if not held:
             if not aside and _true(self.entry_line):
-                self.pending = self.buy_all("entry")
+                self.pending = self.enter("entry", short)
             return
+        close = self.data.close[0]
         if self.held == 1:
-            self.high = self.position.price
-        self.high = max(self.high, self.data.close[0])
+            self.high = self.position.price  # the extreme close: highest long, lowest short
+        self.high = min(self.high, close) if short else max(self.high, close)
         max_bars = self.orders_.max_bars
         if aside:
             self.pending = self.close_out("stand aside")
@@ -288,6 +291,8 @@ class RuleStrategy(ArticleStrategy):
             self.pending = self.close_out("exit")
         elif max_bars and self.held >= max_bars:
             self.pending = self.close_out("max bars")
+        elif short and self.broker.getvalue() < MAINTENANCE * (-self.position.size * close):
+            self.pending = self.close_out("margin call")
         else:
             self.protect()
 
@@ -297,7 +302,7 @@ class RuleStrategy(ArticleStrategy):
         assert rule is not None
         entry = _true(self.entry_line)
         values: dict[str, Any] = {"entry": entry, "close": float(self.data.close[0])}
-        if self.position.size > 0:
+        if self.position.size != 0:
             parts = []
             if rule.exit is not None:
                 values["exit"] = _true(self.exit_line)
@@ -307,7 +312,8 @@ class RuleStrategy(ArticleStrategy):
                 parts.append(f"{reason} at {level:.2f}")
             if self.orders_.max_bars:
                 parts.append(f"{self.held} of max {self.orders_.max_bars} closes held")
-            return {"state": "long", "text": "; ".join(parts) or "holds", "values": values}
+            state = "short" if self.position.size < 0 else "long"
+            return {"state": state, "text": "; ".join(parts) or "holds", "values": values}
         text = (
             f"entry `{rule.entry.text}` is {str(entry).lower()}: enters on a close where it is true"
         )
@@ -315,8 +321,15 @@ class RuleStrategy(ArticleStrategy):
 
     # ------------------------------------------------------------------ protective orders
     def stop_level(self) -> tuple[float, str]:
-        """(price of the protective stop, its reason); price 0 without one."""
+        """(price of the protective stop, its reason); price 0 without one. Short: a buy stop
+        above, at the lower of the two levels."""
         o = self.orders_
+        if self.position.size < 0:
+            loss = self.position.price * (1.0 + o.stop_loss) if o.stop_loss > 0 else 0.0
+            trail = self.high * (1.0 + o.trailing_stop) if o.trailing_stop > 0 else 0.0
+            if trail > 0 and (loss == 0 or trail < loss):
+                return trail, "trailing stop"
+            return loss, "stop loss"
         loss = self.position.price * (1.0 - o.stop_loss) if o.stop_loss > 0 else 0.0
         trail = self.high * (1.0 - o.trailing_stop) if o.trailing_stop > 0 else 0.0
         if trail > loss:
@@ -324,37 +337,47 @@ class RuleStrategy(ArticleStrategy):
         return loss, "stop loss"
 
     def protect(self) -> None:
-        """Send the protective group after the entry; raise the stop when the trail rises."""
+        """Send the protective group after the entry; move the stop when the trail tightens
+        (up for a long, down for a short)."""
         level, reason = self.stop_level()
+        short = self.position.size < 0
         if not self.placed:
             self.placed = True
             self.send_group(level, reason)
-        elif self.stop_order is not None and level > self.stop_price:
+        elif self.stop_order is not None and (
+            level < self.stop_price if short else level > self.stop_price
+        ):
             self.cancel(self.stop_order)  # accepted on an earlier bar: off the book at once
             self.send_group(level, reason)
 
     def send_group(self, level: float, reason: str) -> None:
         size = self.position.size
+        short = size < 0
+        out = self.buy if short else self.sell
+        size = abs(size)
         self.stop_order = None
         self.target_order = None
         if level > 0:
-            stop = self.sell(exectype=bt.Order.Stop, price=level, size=size)
+            stop = out(exectype=bt.Order.Stop, price=level, size=size)
             self.stop_order = self.tagged(stop, reason)
             self.stop_price = level
         if self.orders_.take_profit > 0:
-            price = self.position.price * (1.0 + self.orders_.take_profit)
-            limit = self.sell(exectype=bt.Order.Limit, price=price, size=size, oco=self.stop_order)
+            tp = -self.orders_.take_profit if short else self.orders_.take_profit
+            price = self.position.price * (1.0 + tp)
+            limit = out(exectype=bt.Order.Limit, price=price, size=size, oco=self.stop_order)
             self.target_order = self.tagged(limit, "take profit")
 
     def close_out(self, reason: str) -> bt.Order | None:
-        """Cancel the protective group, then sell everything at the next open."""
+        """Cancel the protective group, then close the position at the next open."""
         leader = self.stop_order or self.target_order
         self.stop_order = self.target_order = None
         if leader is not None and leader.alive():
             self.cancel(leader)  # the OCO group goes with it
             if leader.alive():  # still awaiting acceptance: join its group, one of them fills
-                return self.tagged(self.sell(size=self.position.size, oco=leader), reason)
-        return self.sell_all(reason)
+                size = self.position.size
+                out = self.buy if size < 0 else self.sell
+                return self.tagged(out(size=abs(size), oco=leader), reason)
+        return self.close_all(reason)
 
 
 _CLASSES: dict[str, type[RuleStrategy]] = {}

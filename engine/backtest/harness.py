@@ -102,8 +102,9 @@ def _risk_stop(order: bt.Order) -> float:
     strategy's stop distance (NaN without a stop)."""
     if "risk_stop" in order.info:
         return float(order.info["risk_stop"])
-    if "risk_dist" in order.info and order.isbuy():
-        return float(order.executed.price) * (1.0 - float(order.info["risk_dist"]))
+    if "risk_dist" in order.info:  # an entry: long (a buy) or short (a sale)
+        side = 1.0 if order.isbuy() else -1.0
+        return float(order.executed.price) * (1.0 - side * float(order.info["risk_dist"]))
     return float("nan")
 
 

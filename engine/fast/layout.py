@@ -22,7 +22,8 @@ M_FIELDS = 6
 
 # ---------------------------------------------------------------- account + open round trip
 A_CASH, A_POS, A_PPRICE = 0, 1, 2
-T_POS, T_BUYSIZE, T_BUYVAL, T_SELLSIZE, T_SELLVAL, T_COMM, T_ENTRY, T_ACTIVE, T_HASBUY = (
+# T_SIDE: the open round trip's side (its first fill's: 1 long, -1 short)
+T_POS, T_BUYSIZE, T_BUYVAL, T_SELLSIZE, T_SELLVAL, T_COMM, T_ENTRY, T_ACTIVE, T_SIDE = (
     3,
     4,
     5,

@@ -3,8 +3,8 @@
 A round trip opens with the fill that takes the position off zero and closes with the fill
 that brings it back within 1e-9 of zero; its buy and sell sizes and values and its commissions
 are summed in fill order, as ``build_trades`` sums them, so ``pnl = sells - buys - commission``
-and ``return = pnl / buys`` are the reference's to the last bit. Only what the metrics need is
-kept per round trip (pnl, return, bars held, commission, open flag); with recording on, every
+and ``return = pnl / entries`` (the buys of a long round trip, the sales of a short one) are
+the reference's to the last bit. Only what the metrics need is kept per round trip (pnl, return, bars held, commission, open flag); with recording on, every
 fill is also written out (``fills`` rows) for the tests.
 """
 
@@ -47,13 +47,13 @@ from engine.fast.layout import (
     T_BUYVAL,
     T_COMM,
     T_ENTRY,
-    T_HASBUY,
     T_POS,
     T_SELLSIZE,
     T_SELLVAL,
+    T_SIDE,
 )
 
-assert A_FIELDS > T_HASBUY
+assert A_FIELDS > T_SIDE
 
 
 @njit(cache=True)
@@ -76,8 +76,8 @@ def book_fill(
             fills[f, F_REASON] = row[O_REASON]
             fills[f, F_RESIZED] = row[O_RESIZED]
             rstop = row[O_RSTOP]
-            if rstop != rstop and row[O_RDIST] > 0 and row[O_SIDE] > 0:
-                rstop = price * (1.0 - row[O_RDIST])  # the harness's _risk_stop
+            if rstop != rstop and row[O_RDIST] > 0:  # the harness's _risk_stop (long or short)
+                rstop = price * (1.0 - row[O_SIDE] * row[O_RDIST])
             fills[f, F_RSTOP] = rstop
             fills[f, F_BUDGET] = row[O_BUDGET]
             meta[M_NFILLS] = f + 1
@@ -85,12 +85,10 @@ def book_fill(
             meta[M_OVERFLOW] = 1
     if acct[T_ACTIVE] == 0.0:
         acct[T_ACTIVE] = 1.0
-        acct[T_HASBUY] = 0.0
+        acct[T_SIDE] = row[O_SIDE]  # the first fill's side: 1 a long round trip, -1 a short
+        acct[T_ENTRY] = bar
         acct[T_BUYSIZE] = acct[T_BUYVAL] = acct[T_SELLSIZE] = acct[T_SELLVAL] = acct[T_COMM] = 0.0
     if row[O_SIDE] > 0:
-        if acct[T_HASBUY] == 0.0:
-            acct[T_HASBUY] = 1.0
-            acct[T_ENTRY] = bar
         acct[T_BUYSIZE] += size
         acct[T_BUYVAL] += value
         acct[T_POS] += size
@@ -104,7 +102,8 @@ def book_fill(
         buy_value = acct[T_BUYVAL]
         pnl = acct[T_SELLVAL] - buy_value - acct[T_COMM]
         trades[t, R_PNL] = pnl
-        trades[t, R_RET] = pnl / buy_value if buy_value != 0 else np.nan
+        entry_value = buy_value if acct[T_SIDE] > 0 else acct[T_SELLVAL]
+        trades[t, R_RET] = pnl / entry_value if entry_value != 0 else np.nan
         trades[t, R_BARS] = bar - acct[T_ENTRY]
         trades[t, R_COMM] = acct[T_COMM]
         trades[t, R_OPEN] = 0.0

@@ -81,6 +81,7 @@ class Signal:
     arm: int = K.ARM_NONE
     reasons: tuple[int, int, int] = (K.REASON_ENTRY, K.REASON_EXIT, K.REASON_STOP_LOSS)
     orders: dict[str, float | str] = field(default_factory=dict)
+    side: int = 1  # 1 long, -1 short
 
     def conditions(self) -> dict[str, Node]:
         return {r: getattr(self, r) for r in ROLES if getattr(self, r) is not None}
@@ -88,7 +89,9 @@ class Signal:
 
 def rule_signal(rule: Rule) -> Signal:
     """The signal of a user's rule: entry, exit, protective orders, no arming."""
-    return Signal(rule.entry, rule.exit, orders=dict(rule.orders))
+    return Signal(
+        rule.entry, rule.exit, orders=dict(rule.orders), side=-1 if rule.side == "short" else 1
+    )
 
 
 class Program:
@@ -220,6 +223,7 @@ class Program:
             for role in ROLES:
                 ctl[sel, _ROLE_COL[role]] = self.roles[v].get(role, -1)
             ctl[sel, K.C_ARM] = sig.arm
+            ctl[sel, K.C_SIDE] = sig.side
             ctl[sel, K.C_R_ENTRY], ctl[sel, K.C_R_EXIT], ctl[sel, K.C_R_STOP] = sig.reasons
             ctl[sel, K.C_MAX_BARS] = self._order(sig, "max_bars", fp[sel]).astype(np.int64)
             lev[sel, K.V_STOP_LOSS] = self._order(sig, "stop_loss", fp[sel])

@@ -43,7 +43,8 @@ from engine.fast.ledger import finish
 C_FIRST, C_ENTRY, C_EXIT, C_REARM, C_MARK, C_EXIT2 = 0, 1, 2, 3, 4, 5
 C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP, C_DEPTH = 6, 7, 8, 9, 10, 11
 C_ASIDE = 12  # row of ``rows`` flagging the closes before a stand-aside session (-1: none)
-C_FIELDS = 13
+C_SIDE = 13  # 1: long, -1: short (a rule's side = "short")
+C_FIELDS = 14
 # lev columns (float64 per combination)
 V_STOP_LOSS, V_TAKE_PROFIT, V_TRAIL = 0, 1, 2
 V_FIELDS = 3
@@ -53,6 +54,8 @@ ARM_NONE, ARM_REARM, ARM_ONCE = 0, 1, 2
 REASON_SIGNAL, REASON_ENTRY, REASON_STOP, REASON_EXIT = 0, 1, 2, 3
 REASON_STOP_LOSS, REASON_TRAIL, REASON_TAKE_PROFIT, REASON_MAX_BARS = 4, 5, 6, 7
 REASON_ASIDE = 8
+REASON_MARGIN = 9  # a short covered under the maintenance margin
+MAINTENANCE = 0.3  # engine.rules.rule.MAINTENANCE (checked equal by the tests)
 STACK = 64  # deepest condition, in stack levels (program.py refuses deeper expressions)
 
 
@@ -68,10 +71,13 @@ def notified(events: np.ndarray, meta: np.ndarray, ref: int) -> int:
 
 
 @njit(cache=True)
-def buy_all(sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int, dist: float) -> int:
-    """``ArticleStrategy.buy_all``: market buy sized by the run's sizing at this close (0: none).
+def buy_all(
+    sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int, dist: float, side: float
+) -> int:
+    """``ArticleStrategy.enter``: market buy (``side`` 1) or short sale (-1) sized by the run's
+    sizing at this close (0: none).
 
-    The one place an entry is sized and sent. ``dist`` is the stop's distance below the fill
+    The one place an entry is sized and sent. ``dist`` is the stop's distance from the fill
     (0: no stop); a size the cash cannot cover is cut to what it covers.
     """
     acct = sim[2]
@@ -79,7 +85,7 @@ def buy_all(sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int, 
     size = want if want <= cover else cover
     if size <= 0:
         return 0
-    ref = B.submit(sim, L.MARKET, 1.0, close, size, 0, reason, bar)
+    ref = B.submit(sim, L.MARKET, side, close, size, 0, reason, bar)
     if dist > 0 or costs[L.C_SIZING] == L.SZ_RISK:
         budget = np.nan
         if costs[L.C_SIZING] == L.SZ_RISK:
@@ -90,8 +96,10 @@ def buy_all(sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int, 
 
 @njit(cache=True)
 def sell_all(sim: tuple, bar: int, close: float, reason: int) -> int:
-    """``ArticleStrategy.sell_all``: market sell of the whole position (0: nothing held)."""
+    """``ArticleStrategy.close_all``: market sell of a long, or buy back of a short (0: flat)."""
     size = sim[2][L.A_POS]
+    if size < 0:
+        return B.submit(sim, L.MARKET, 1.0, close, -size, 0, reason, bar)
     if size <= 0:
         return 0
     return B.submit(sim, L.MARKET, -1.0, close, size, 0, reason, bar)
@@ -111,25 +119,32 @@ def close_out(sim: tuple, bar: int, close: float, stop_ref: int, tp_ref: int, re
     size = sim[2][L.A_POS]
     if leader != 0 and B.alive(sim, leader):
         B.cancel(sim, leader)
-        if B.alive(sim, leader):  # not accepted yet: the sell joins its group
+        if B.alive(sim, leader):  # not accepted yet: the closing order joins its group
             k = B.find(sim, leader)
             group = int(sim[0][k, L.O_OCO])
-            return B.submit(sim, L.MARKET, -1.0, close, size, group, reason, bar)
+            out = 1.0 if size < 0 else -1.0
+            return B.submit(sim, L.MARKET, out, close, abs(size), group, reason, bar)
     return sell_all(sim, bar, close, reason)
 
 
 @njit(cache=True)
 def send_group(sim: tuple, bar: int, level: float, reason: int, take_profit: float) -> tuple:
-    """The protective group: a sell stop at ``level`` (if > 0), then the take-profit limit."""
+    """The protective group: a stop at ``level`` (if > 0), then the take-profit limit (sells
+    for a long, buys for a short)."""
     acct = sim[2]
     size = acct[L.A_POS]
+    out = -1.0
+    if size < 0:
+        out = 1.0
+        size = -size
+        take_profit = -take_profit
     stop_ref = 0
     tp_ref = 0
     if level > 0:
-        stop_ref = B.submit(sim, L.STOP, -1.0, level, size, 0, reason, bar)
-    if take_profit > 0:
+        stop_ref = B.submit(sim, L.STOP, out, level, size, 0, reason, bar)
+    if take_profit != 0:
         price = acct[L.A_PPRICE] * (1.0 + take_profit)
-        tp_ref = B.submit(sim, L.LIMIT, -1.0, price, size, stop_ref, REASON_TAKE_PROFIT, bar)
+        tp_ref = B.submit(sim, L.LIMIT, out, price, size, stop_ref, REASON_TAKE_PROFIT, bar)
     return stop_ref, tp_ref
 
 
@@ -140,13 +155,20 @@ def protect(
     """``RuleStrategy.protect``: (placed, stop_ref, tp_ref, stop_price) after this close."""
     stop_ref, tp_ref, stop_price = group
     ppr = sim[2][L.A_PPRICE]
-    loss = ppr * (1.0 - lev[V_STOP_LOSS]) if lev[V_STOP_LOSS] > 0 else 0.0
-    trail = high * (1.0 - lev[V_TRAIL]) if lev[V_TRAIL] > 0 else 0.0
-    level, reason = (trail, REASON_TRAIL) if trail > loss else (loss, r_stop)
+    short = sim[2][L.A_POS] < 0
+    if short:
+        loss = ppr * (1.0 + lev[V_STOP_LOSS]) if lev[V_STOP_LOSS] > 0 else 0.0
+        trail = high * (1.0 + lev[V_TRAIL]) if lev[V_TRAIL] > 0 else 0.0
+        tighter = trail > 0 and (loss == 0 or trail < loss)
+    else:
+        loss = ppr * (1.0 - lev[V_STOP_LOSS]) if lev[V_STOP_LOSS] > 0 else 0.0
+        trail = high * (1.0 - lev[V_TRAIL]) if lev[V_TRAIL] > 0 else 0.0
+        tighter = trail > loss
+    level, reason = (trail, REASON_TRAIL) if tighter else (loss, r_stop)
     if not placed:
         stop_ref, tp_ref = send_group(sim, bar, level, reason, lev[V_TAKE_PROFIT])
         return True, stop_ref, tp_ref, level if stop_ref != 0 else stop_price
-    if stop_ref != 0 and level > stop_price:
+    if stop_ref != 0 and (level < stop_price if short else level > stop_price):
         B.cancel(sim, stop_ref)
         stop_ref, tp_ref = send_group(sim, bar, level, reason, lev[V_TAKE_PROFIT])
         return True, stop_ref, tp_ref, level
@@ -159,6 +181,7 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     o, h, lo, c = px[0], px[1], px[2], px[3]
     first = ctl[C_FIRST]
     arm = ctl[C_ARM]
+    side = float(ctl[C_SIDE])
     max_bars = ctl[C_MAX_BARS]
     aside_row = ctl[C_ASIDE]
     protective = lev[V_STOP_LOSS] > 0 or lev[V_TAKE_PROFIT] > 0 or lev[V_TRAIL] > 0
@@ -193,7 +216,7 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
             tp_ref = notified(events, meta, tp_ref)
             meta[L.M_NEVENTS] = 0
         if i >= first:
-            held = acct[L.A_POS] > 0
+            held = acct[L.A_POS] != 0
             held_n = held_n + 1 if held else 0
             if not held:
                 placed = False
@@ -209,13 +232,13 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                         latched = False
                         if arm == ARM_REARM:
                             armed = False  # MATrend: the signal spends the reclaim, sent or not
-                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist)
+                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, side)
                         if arm == ARM_ONCE and pending != 0:
                             armed = False
                 else:
                     if held_n == 1:
-                        high = acct[L.A_PPRICE]
-                    if c[i] > high:
+                        high = acct[L.A_PPRICE]  # the extreme close: highest long, lowest short
+                    if (c[i] < high) if side < 0 else (c[i] > high):
                         high = c[i]
                     reason = ctl[C_R_EXIT]
                     out = sig[1, i]
@@ -230,6 +253,11 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                     if not out and max_bars > 0 and held_n >= max_bars:
                         out = True
                         reason = REASON_MAX_BARS
+                    if not out and side < 0:
+                        pos_i = acct[L.A_POS]
+                        if B.account_value(acct, c[i]) < MAINTENANCE * (-pos_i * c[i]):
+                            out = True
+                            reason = REASON_MARGIN
                     if out:
                         pending = close_out(sim, i, c[i], stop_ref, tp_ref, reason)
                         stop_ref = 0

@@ -35,10 +35,20 @@ from typing import Any
 from engine.errors import ParamError
 from engine.rules.expr import LITERALS, RuleError, parse, suggest
 from engine.rules.functions import FUNCTIONS, PRICES
-from engine.rules.rule import PROTECTIVE, Rule
+from engine.rules.rule import PROTECTIVE, SIDES, Rule
 from engine.sizing import parse_sizing
 
-KEYS = ("entry", "exit", "description", "params", "help", *PROTECTIVE, "stand_aside", "sizing")
+KEYS = (
+    "entry",
+    "exit",
+    "description",
+    "params",
+    "help",
+    *PROTECTIVE,
+    "stand_aside",
+    "sizing",
+    "side",
+)
 #: Parameters a rule with ``stand_aside`` gets (the option of every long/flat strategy).
 ASIDE_PARAMS = ("stand_aside", "earnings")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -127,7 +137,10 @@ def rule_from_table(name: str, table: Any, source: str = "<rules>") -> Rule:
         raise RuleError(f"{where}: description must be text")
     aside = _stand_aside(where, table.get("stand_aside"))
     sizing = _sizing(where, table.get("sizing", ""), orders)
-    rule = Rule(name, entry, exit_, params, description, helps, orders, source, aside, sizing)
+    side = table.get("side", "long")
+    if side not in SIDES:
+        raise RuleError(f'{where}: side = {side!r}; use "long" or "short"')
+    rule = Rule(name, entry, exit_, params, description, helps, orders, source, aside, sizing, side)
     problems = rule.check_params(params)
     if problems:
         raise RuleError(f"{where}: with the default parameters, {problems[0]}")

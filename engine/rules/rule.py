@@ -23,6 +23,14 @@ Standing aside before earnings (optional)
                    has the parameters ``stand_aside`` (default N) and ``earnings`` (the reaction
                    sessions; ``crwv-bt`` fills them from ``data/events/<TICKER>.toml``), as every
                    long/flat strategy (:class:`strategies.base.SignalStrategy`).
+
+Side
+----
+``side = "short"`` mirrors all of it: the entry sells short, the exit buys to cover, the stop
+is a buy stop at ``fill * (1 + stop_loss)`` or ``lowest close since the entry * (1 +
+trailing_stop)`` (the lower of the two, lowered at each close, never raised), the target a buy
+limit at ``fill * (1 - take_profit)``. A short is covered at the next open when the account
+falls under the maintenance margin (:data:`MAINTENANCE` of the short's value) on a close.
 """
 
 from __future__ import annotations
@@ -37,6 +45,12 @@ from engine.rules.expr import Node
 from engine.rules.functions import FUNCTIONS, PERIOD
 
 PROTECTIVE = ("stop_loss", "take_profit", "trailing_stop", "max_bars")
+SIDES = ("long", "short")
+#: Reg T margin of a short: the initial requirement (50% of the short's value; with cash-only
+#: sizing a short is never worth more than the cash, so it never binds) and the maintenance
+#: requirement: equity under 30% of the short's value at a close covers it at the next open.
+INITIAL_MARGIN = 0.5
+MAINTENANCE = 0.3
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,7 @@ class Rule:
     source: str = ""
     stand_aside: int | None = None  # default sessions to stand aside (None: no such option)
     sizing: str = ""  # the rule's own position sizing (engine.sizing), "" = the run's
+    side: str = "long"  # "long" or "short" (see the module docstring)
 
     # ---------------------------------------------------------------- structure
     def conditions(self) -> list[tuple[str, Node]]:
@@ -213,6 +228,8 @@ class Rule:
             parts["stand_aside"] = self.stand_aside
         if self.sizing:  # only when set: the refs of rules without one do not move
             parts["sizing"] = self.sizing
+        if self.side != "long":
+            parts["side"] = self.side
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def ref(self) -> str:
@@ -238,6 +255,8 @@ class Rule:
             lines.append(f"stand_aside = {self.stand_aside}")
         if self.sizing:
             lines.append(f'sizing = "{self.sizing}"')
+        if self.side != "long":
+            lines.append(f'side = "{self.side}"')
         return "\n".join(lines)
 
 
