@@ -413,6 +413,8 @@ def test_sized_synthetic_paths(strategy: str, seed: int) -> None:
 @given(text=rule_texts(), seed=st.integers(0, 2**31 - 1))
 def test_sized_random_rules(text: str, seed: int) -> None:
     rng = np.random.default_rng(seed)
+    if seed % 2:  # half of them short: stops above, targets below, margin calls
+        text = text.replace("[r]\n", '[r]\nside = "short"\n', 1)
     prices = synthetic_prices(seed, int(rng.integers(40, 130)), KINDS[seed % len(KINDS)])
     ref, case = rule_case(text, prices, rng)
     assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
@@ -420,6 +422,48 @@ def test_sized_random_rules(text: str, seed: int) -> None:
     sizing = draw_sizing(rng, cls.has_stop(case["params"]), case["cash"])
     case = {**case, "costs": Costs(**{**case["costs"].__dict__, "sizing": sizing})}
     assert check(ref, case) == [], f"{sizing}\n{text}"
+
+
+@rule_settings(N_SIZED_RULES)
+@given(text=rule_texts(), seed=st.integers(0, 2**31 - 1))
+def test_short_random_rules(text: str, seed: int) -> None:
+    """Random rules sold short, all in or sized, on synthetic paths (gaps up through the stops
+    above, down through the targets below) and on every fourth case real CRWV history."""
+    rng = np.random.default_rng(seed)
+    text = text.replace("[r]\n", '[r]\nside = "short"\n', 1)
+    kind = KINDS[seed % len(KINDS)]
+    prices = synthetic_prices(seed, int(rng.integers(40, 130)), kind)
+    ref, case = rule_case(text, prices, rng)
+    assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
+    if rng.random() < 0.5:
+        cls = rule_strategy(parse_rules(text)["r"])
+        sizing = draw_sizing(rng, cls.has_stop(case["params"]), case["cash"])
+        case = {**case, "costs": Costs(**{**case["costs"].__dict__, "sizing": sizing})}
+    assert check(ref, case) == [], f"{case['costs']}\n{text}"
+
+
+def test_short_rules_reach_the_edge_cases(crwv: pd.DataFrame) -> None:
+    """Shorting CRWV from its IPO: margin calls, stops above filled through gaps, targets."""
+    text = '[r]\nside = "short"\nentry = "close > 0"\nexit = "false"\n'
+    rule = parse_rules(text)["r"]
+    ref = rule_strategy(rule).rule.ref()  # type: ignore[union-attr]
+    assert compare(ref, crwv) == []
+    fast = simulate(ref, crwv)
+    assert "margin call" in set(fast.fills["reason"]) and set(fast.trades["side"]) == {"short"}
+    reasons: set[str] = set()
+    for seed in range(40):
+        prices = synthetic_prices(seed, 120, KINDS[seed % len(KINDS)])
+        text = (
+            '[r]\nside = "short"\nentry = "close < sma(close, 5)"\nexit = "false"\n'
+            "stop_loss = 0.04\ntake_profit = 0.05\n"
+        )
+        rule = parse_rules(text)["r"]
+        ref = rule_strategy(rule).rule.ref()  # type: ignore[union-attr]
+        run = simulate(ref, prices)
+        stops = run.fills[run.fills["reason"] == "stop loss"]
+        gapped = stops[stops["price"] > run.fills["risk_stop"].ffill()[stops.index] + 1e-9]
+        reasons |= set(run.fills["reason"]) | ({"gapped stop"} if len(gapped) else set())
+    assert {"stop loss", "take profit", "gapped stop"} <= reasons
 
 
 def test_sizing_reaches_the_edge_cases() -> None:
