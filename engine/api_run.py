@@ -66,6 +66,7 @@ def make_costs(
     slippage: float | None = None,
     cli: bool = False,
     sizing: str | None = None,
+    borrow_fee: float | None = None,
 ) -> Costs:
     """``costs`` (default :class:`Costs`) with the given ``commission`` / ``commission_min`` /
     ``commission_max`` / ``slippage`` replaced, checked with ``cash``: costs >= 0, slippage a
@@ -93,6 +94,10 @@ def make_costs(
         given[_COST_FIELDS[key]] = float(value)
     if sizing is not None:
         given["sizing"] = sizing
+    if borrow_fee is not None:
+        if isinstance(borrow_fee, bool) or not isinstance(borrow_fee, int | float):
+            raise ParamError(f"{name('borrow_fee')}={borrow_fee!r} is not a number")
+        given["borrow_fee"] = float(borrow_fee)
     out = replace(base, **given)
     out = replace(out, sizing=canonical(out.sizing))  # checked: engine.sizing
     for key, field_name in _COST_FIELDS.items():
@@ -101,6 +106,10 @@ def make_costs(
             raise ParamError(f"{name(key)} is NaN; give a number >= 0")
         if value < 0:
             raise ParamError(f"{name(key)} {value:g} is negative; costs must be >= 0")
+    if not 0 <= out.borrow_fee < 1:  # NaN fails too
+        raise ParamError(
+            f"{name('borrow_fee')} {out.borrow_fee:g} is an annual fraction (0.03 = 3%); give 0 to < 1"
+        )
     if out.slippage >= 0.1:
         raise ParamError(
             f"{name('slippage')} {out.slippage:g} is a fraction (0.0005 = 5 bp); give a value below 0.1"

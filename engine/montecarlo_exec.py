@@ -161,6 +161,7 @@ def _costs(result: RunResult) -> Costs:
         commission_max_pct=float(s.get("commission_max_pct", Costs.commission_max_pct)),
         slippage=float(s.get("slippage", Costs.slippage)),
         sizing=str(s.get("sizing", Costs.sizing)),
+        borrow_fee=float(s.get("borrow_fee", Costs.borrow_fee)),
     )
 
 

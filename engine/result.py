@@ -133,6 +133,10 @@ class Costs:
     sizing : how many shares an entry asks for, as text (:mod:`engine.sizing`: ``all_in``,
         ``fraction:F``, ``fixed:D``, ``shares:N``, ``risk:F``; default ``all_in``, every dollar
         of cash). It rides with the costs because everything that runs a strategy takes them.
+    borrow_fee : annual rate charged on a short position (default 0): each session a short is
+        held, ``calendar days since the last charge x borrow_fee / 365 x shares x average
+        short price`` leaves the cash (backtrader's credit interest); the fees of a round trip
+        are booked in the covering fill's commission, so the trade's P&L includes them.
     """
 
     commission_per_share: float = 0.005
@@ -140,6 +144,7 @@ class Costs:
     commission_max_pct: float = 0.01
     slippage: float = 0.0005
     sizing: str = "all_in"
+    borrow_fee: float = 0.0
 
     def commission(self, size: float, price: float) -> float:
         """Commission in dollars for one fill of ``size`` shares at ``price``."""
@@ -156,6 +161,8 @@ class Costs:
 
     def describe(self) -> str:
         sizing = "" if self.sizing == "all_in" else f"; sizing {self.sizing}"
+        if self.borrow_fee:
+            sizing += f"; borrow fee {self.borrow_fee:.2%} a year"
         return (
             f"commission ${self.commission_per_share:g}/share, min ${self.commission_min:g}, "
             f"max {self.commission_max_pct:.2%} of value; slippage {self.slippage * 1e4:g} bp"
@@ -167,12 +174,14 @@ def run_settings(cash: float, costs: Costs, fractional: bool) -> dict[str, Any]:
     """The settings of a run as plain data: cash, every cost field, the fractional flag.
 
     One definition for the run result, the sweep store's keys and the regression baseline.
-    ``sizing`` is there only when it is not the default ``all_in``, so stores and baselines
-    written before sizing existed keep their keys.
+    ``sizing`` and ``borrow_fee`` are there only when they are not the defaults (``all_in``,
+    0), so stores and baselines written before they existed keep their keys.
     """
     fields = asdict(costs)
     if fields.get("sizing") == "all_in":
         del fields["sizing"]
+    if fields.get("borrow_fee") == 0:
+        del fields["borrow_fee"]
     return {"cash": float(cash), "fractional": bool(fractional), **fields}
 
 

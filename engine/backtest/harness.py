@@ -199,6 +199,7 @@ def _build_cerebro(
             per_share=costs.commission_per_share,
             minimum=costs.commission_min,
             max_pct=costs.commission_max_pct,
+            interest=costs.borrow_fee,  # charged on shorts only (interest_long is off)
         )
     )
     if costs.slippage:

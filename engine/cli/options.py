@@ -63,6 +63,13 @@ def add_cost_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fractional", action="store_true", help="allow fractional shares")
     p.add_argument(
+        "--borrow-fee",
+        type=float,
+        default=d.borrow_fee,
+        metavar="RATE",
+        help="annual fee on short positions, a fraction (0.03 = 3%% a year; default 0)",
+    )
+    p.add_argument(
         "--sizing",
         default="all_in",
         metavar="KIND[:VALUE[:SPLIT]]",
@@ -89,6 +96,7 @@ def costs_from(args: argparse.Namespace) -> Costs:
         commission_max=args.commission_max,
         slippage=args.slippage,
         sizing=getattr(args, "sizing", None),
+        borrow_fee=getattr(args, "borrow_fee", None),
     )
 
 

@@ -114,10 +114,15 @@ def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = No
     """
     ensure_fresh()
     _warm.start(cache_dir())
-    px = np.ascontiguousarray(
-        prices[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64).T
-    )
     stamps = bar_dates(prices).values.astype("datetime64[D]").astype(np.int64)
+    px = np.ascontiguousarray(
+        np.vstack(
+            [
+                prices[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64).T,
+                stamps.astype(np.float64)[None, :],  # layout.PX_DAY: for the borrow fee
+            ]
+        )
+    )
     digest = key or hashlib.sha1(px.tobytes() + stamps.tobytes()).hexdigest()
     cache_key = (digest, costs, float(cash))
     if cache_key not in _MARKETS:
@@ -131,6 +136,7 @@ def market(prices: pd.DataFrame, costs: Costs, cash: float, key: str | None = No
                 KIND_CODES[sizing.kind],
                 sizing.value,
                 SPLIT_CODES[sizing.split],
+                costs.borrow_fee,
             ],
             dtype=np.float64,
         )

@@ -44,10 +44,14 @@ import numpy as np
 from engine.fast.jit import njit
 from engine.fast.layout import (
     A_CASH,
+    A_CREDIT,
     A_FIELDS,
+    A_PDAY,
     A_POS,
     A_PPRICE,
+    A_TODAY,
     ACCEPTED,
+    C_BORROW,
     C_MAX_PCT,
     C_MIN,
     C_PER_SHARE,
@@ -429,6 +433,10 @@ def execute(sim: tuple, k: int, bar: int, price: float, costs: np.ndarray) -> No
         newsize, newprice, _o, _c = pos_update(size0, price0, execsize, price)
         acct[A_POS] = newsize
         acct[A_PPRICE] = newprice
+        acct[A_PDAY] = acct[A_TODAY]  # Position.update's datetime
+        if closed != 0:  # int2pnl: the borrow fees go to the covering fill's commission
+            closedcomm += acct[A_CREDIT]
+            acct[A_CREDIT] = 0.0
         recorded = (0.0 + execsize * price) / execsize  # OrderData.addbit's average
         comm = 0.0 + (closedcomm + openedcomm)
         row[O_STATUS] = COMPLETED
@@ -487,10 +495,28 @@ def broker_next(sim: tuple, bar: int, o: float, h: float, lo: float, costs: np.n
     """
     compact(sim)
     check_submitted(sim, costs)
+    if costs[C_BORROW] > 0:  # BackBroker.next charges credit interest before any fill
+        charge_borrow(sim[2], sim[2][A_TODAY], costs)
     book, meta = sim[0], sim[1]
     for k in range(meta[M_NB]):
         if book[k, O_STATUS] == ACCEPTED:
             _try_exec(sim, k, bar, o, h, lo, costs)
+
+
+@njit(cache=True)
+def charge_borrow(acct: np.ndarray, day: float, costs: np.ndarray) -> None:
+    """``BackBroker.next`` after the submitted orders are checked: credit interest on a short (``CommInfoBase``'s
+    ``days * interest / 365 * abs(size) * price``, ``price`` the average short price), off the
+    cash and into the fees its cover books. Run every bar a short may be held."""
+    pos = acct[A_POS]
+    if pos == 0:
+        return
+    d = 0.0
+    if pos < 0 and day > acct[A_PDAY]:
+        d = (day - acct[A_PDAY]) * (costs[C_BORROW] / 365.0) * abs(pos) * acct[A_PPRICE]
+    acct[A_CREDIT] += d
+    acct[A_CASH] -= 0.0 + d
+    acct[A_PDAY] = day
 
 
 @njit(cache=True)

@@ -34,7 +34,10 @@ T_POS, T_BUYSIZE, T_BUYVAL, T_SELLSIZE, T_SELLVAL, T_COMM, T_ENTRY, T_ACTIVE, T_
     10,
     11,
 )
-A_FIELDS = 12
+# borrow fee (backtrader's credit interest on shorts): today's day number, the day of the last
+# charge or execution (Position.datetime), the fees charged since the last cover (d_credit)
+A_TODAY, A_PDAY, A_CREDIT = 12, 13, 14
+A_FIELDS = 15
 
 # ---------------------------------------------------------------- trades / fills / events rows
 R_PNL, R_RET, R_BARS, R_COMM, R_OPEN = 0, 1, 2, 3, 4
@@ -59,6 +62,8 @@ E_FIELDS = 6
 C_PER_SHARE, C_MIN, C_MAX_PCT, C_SLIP = 0, 1, 2, 3
 # sizing (engine.sizing): kind code (KIND_CODES), its value, the tranche split code
 C_SIZING, C_SIZE_VALUE, C_SPLIT = 4, 5, 6
+C_BORROW = 7  # annual borrow fee on shorts (Costs.borrow_fee)
+PX_DAY = 5  # px row: the session's day number (days since 1970-01-01), for the borrow fee
 SZ_ALL_IN, SZ_FRACTION, SZ_FIXED, SZ_SHARES, SZ_RISK = 0, 1, 2, 3, 4
 SPLIT_EQUAL, SPLIT_SHARES = 0, 1
 

@@ -208,8 +208,12 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     high = 0.0
     meta, acct, events = sim[1], sim[2], sim[5]
     for i in range(c.shape[0]):
+        if side < 0:
+            acct[L.A_TODAY] = px[L.PX_DAY, i]
         if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
             B.broker_next(sim, i, o[i], h[i], lo[i], costs)
+        elif side < 0 and costs[L.C_BORROW] > 0:  # broker_next charges the borrow fee
+            B.charge_borrow(acct, px[L.PX_DAY, i], costs)
         if meta[L.M_NEVENTS] != 0:  # most bars have no fills, cancels or rejections
             pending = notified(events, meta, pending)
             stop_ref = notified(events, meta, stop_ref)

@@ -427,18 +427,19 @@ def test_sized_random_rules(text: str, seed: int) -> None:
 @rule_settings(N_SIZED_RULES)
 @given(text=rule_texts(), seed=st.integers(0, 2**31 - 1))
 def test_short_random_rules(text: str, seed: int) -> None:
-    """Random rules sold short, all in or sized, on synthetic paths (gaps up through the stops
-    above, down through the targets below) and on every fourth case real CRWV history."""
+    """Random rules sold short, all in or sized, with or without a borrow fee, on synthetic
+    paths (gaps up through the stops above, down through the targets below)."""
     rng = np.random.default_rng(seed)
     text = text.replace("[r]\n", '[r]\nside = "short"\n', 1)
     kind = KINDS[seed % len(KINDS)]
     prices = synthetic_prices(seed, int(rng.integers(40, 130)), kind)
     ref, case = rule_case(text, prices, rng)
     assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
+    extra: dict = {"borrow_fee": float(rng.choice([0.0, 0.03, 0.5]))}  # a day's fee or none
     if rng.random() < 0.5:
         cls = rule_strategy(parse_rules(text)["r"])
-        sizing = draw_sizing(rng, cls.has_stop(case["params"]), case["cash"])
-        case = {**case, "costs": Costs(**{**case["costs"].__dict__, "sizing": sizing})}
+        extra["sizing"] = draw_sizing(rng, cls.has_stop(case["params"]), case["cash"])
+    case = {**case, "costs": Costs(**{**case["costs"].__dict__, **extra})}
     assert check(ref, case) == [], f"{case['costs']}\n{text}"
 
 
@@ -448,8 +449,12 @@ def test_short_rules_reach_the_edge_cases(crwv: pd.DataFrame) -> None:
     rule = parse_rules(text)["r"]
     ref = rule_strategy(rule).rule.ref()  # type: ignore[union-attr]
     assert compare(ref, crwv) == []
+    assert compare(ref, crwv, costs=Costs(borrow_fee=0.05)) == []
     fast = simulate(ref, crwv)
     assert "margin call" in set(fast.fills["reason"]) and set(fast.trades["side"]) == {"short"}
+    fee = simulate(ref, crwv, costs=Costs(borrow_fee=0.05))
+    paid = fee.fills["commission"].sum() - fast.fills["commission"].sum()
+    assert paid > 0  # the fees are booked in the covers' commissions
     reasons: set[str] = set()
     for seed in range(40):
         prices = synthetic_prices(seed, 120, KINDS[seed % len(KINDS)])
