@@ -23,26 +23,29 @@ risk_budget    a buy sized by ``--sizing risk:F``: the dollars the entry (every 
 ``trades`` (one row per round trip, flat to flat; see :func:`engine.analysis.trades.build_trades`):
 
 ================  ===========================================================================
-entry_date        first buy fill of the round trip
+entry_date        first fill of the round trip (a buy; a sale for a short)
 exit_date         fill that made the position flat (last bar for an open trade)
-entry_price       size-weighted average buy price
-exit_price        size-weighted average sell price (last close for an open trade)
+entry_price       size-weighted average buy price (of the sales, for a short)
+exit_price        size-weighted average sell price (of the covers; last close when open)
 size              peak shares held during the round trip
 pnl               sell proceeds - buy cost - all commissions (open trade: marked at last close)
 return            ``pnl / buy cost`` (buy cost = sum of buy fill values)
 bars_held         sessions from the entry fill to the exit fill (``0`` = same session)
-exit_reason       reason of the last sell fill: ``stop``, ``target 1``, ``target 2``,
-                  ``signal``, ...; ``end of data`` for a position still open at the end
+exit_reason       reason of the last exit fill (a sell; a buy to cover a short): ``stop``,
+                  ``target 1``, ``signal``, ...; ``end of data`` for a position still open
 mae               maximum adverse excursion: lowest low while held / entry price - 1 (<= 0)
 mfe               maximum favourable excursion: highest high while held / entry price - 1 (>= 0)
 commission        commissions paid on the round trip's fills
 is_open           True for a position still open at the last bar
 risk_budget       the entry's risk budget (``--sizing risk:F``; the swing plan's whole budget,
                   which its tranches share), dollars; NaN otherwise
-risk_at_entry     ``sum(buy size x (buy price - its stop))``: what the trade stood to lose at
-                  the stop prices, from the actual fills; NaN without a stop
+risk_at_entry     ``sum(entry size x |entry price - its stop|)``: what the trade stood to lose
+                  at the stop prices, from the actual fills; NaN without a stop
 r_multiple        ``pnl / risk_budget``: -1 is a loss of exactly the budget; a gap through the
                   stop can make it worse than -1
+side              ``long`` or ``short`` (a round trip that starts with a short sale: its
+                  entries are the sales, ``return = pnl / their value``, MAE the highest high,
+                  MFE the lowest low, each relative to the entry price)
 ================  ===========================================================================
 """
 
@@ -63,7 +66,10 @@ FILL_RULES = (
     "allows. Whole shares unless fractional shares are on. Position size (--sizing): all the cash "
     "by default, or a fraction of the account, a dollar amount, a number of shares, or the size "
     "that loses a fraction of the account if the stop fills at its price, set at the signal's "
-    "close and cut to what the cash covers. Commission per fill: max(per-share x "
+    "close and cut to what the cash covers. A short (a rule's side = short) mirrors every rule: "
+    "the entry sells, the exit and a stop above or a limit below buy to cover; a close where "
+    "the account is under 30% of the short's value covers it at the next open (margin call); "
+    "a borrow fee, if set, is charged daily and booked in the cover's commission. Commission per fill: max(per-share x "
     "shares, minimum), capped at a percent of the value; slippage is an adverse fraction of the "
     "price; market and stop fills never leave the bar's range, and a limit order never fills "
     "worse than its limit (a gapped limit sell slipped below its limit fills at the limit). "

@@ -295,8 +295,10 @@ def trades_block(r: RunResult, metrics: pd.Series) -> str:
     if n:
         view = r.trades.assign(cum_pnl=cumulative_pnl(r.trades))
         cols = TRADE_VIEW
+        if "side" in view and (view["side"] == "short").any():
+            cols = [*TRADE_VIEW[:2], ("side", "Side", "text"), *TRADE_VIEW[2:]]
         if "risk_at_entry" in view and view["risk_at_entry"].notna().any():
-            cols = TRADE_VIEW + RISK_VIEW
+            cols = cols + RISK_VIEW
         parts.append(frame_table(view, cols, signed=True))
         notes = [TRADE_RETURN_NOTE]
         if "is_open" in r.trades and r.trades["is_open"].astype(bool).any():
