@@ -70,6 +70,13 @@ max_consecutive_wins    longest run of winning closed trades (a break-even trade
 max_consecutive_losses  longest run of losing closed trades
 avg_bars_held           mean ``bars_held`` of closed trades
 commission_paid         sum of ``commission`` over *all* trades, open ones included (dollars)
+**sides** (long and short; a trades table without ``side`` is all long)
+exposure_long           share of bars whose closing position is > 0 (from ``position``, else
+                        the long trades' dates)
+exposure_short          share of bars whose closing position is < 0
+n_long, n_short         closed long / short round trips
+win_rate_long           share of closed long trades with ``pnl > 0`` (NaN with none)
+win_rate_short          share of closed short trades with ``pnl > 0`` (NaN with none)
 ======================  ========================================================================
 
 Compared with other libraries
@@ -101,6 +108,8 @@ METRIC_GROUPS: dict[str, list[str]] = {
     "trades": ["n_trades", "n_open", "win_rate", "avg_trade_return", "avg_win", "avg_loss"]
     + ["win_loss_ratio", "best_trade", "worst_trade", "profit_factor", "expectancy", "sqn"]
     + ["max_consecutive_wins", "max_consecutive_losses", "avg_bars_held", "commission_paid"],
+    "sides": ["exposure_long", "exposure_short", "n_long", "n_short", "win_rate_long"]
+    + ["win_rate_short"],
 }
 #: Every key of :func:`compute_metrics`, in order.
 METRIC_KEYS: list[str] = [key for keys in METRIC_GROUPS.values() for key in keys]
@@ -388,6 +397,37 @@ def sqn(returns: np.ndarray) -> float:
     return float(math.sqrt(returns.size) * returns.mean() / returns.std(ddof=1))
 
 
+def _short_mask(trades: pd.DataFrame) -> np.ndarray:
+    """True for the short round trips (a table without ``side`` is all long)."""
+    if "side" not in trades or len(trades) == 0:
+        return np.zeros(len(trades), dtype=bool)
+    return (trades["side"].astype(str) == "short").to_numpy()
+
+
+def side_metrics(
+    equity: pd.Series, trades: pd.DataFrame, position: pd.Series | None = None
+) -> dict[str, float | int]:
+    """Exposure, closed-trade counts and win rates of the long and the short side."""
+    bars = len(equity)
+    short = _short_mask(trades)
+    if bars == 0:
+        long_x = short_x = NAN
+    elif position is not None:
+        pos = position.reindex(equity.index).astype(float).fillna(0.0).to_numpy()
+        long_x, short_x = float((pos > 0).mean()), float((pos < 0).mean())
+    else:
+        long_x = float(exposure_from_trades(equity.index, trades[~short]).mean())
+        short_x = float(exposure_from_trades(equity.index, trades[short]).mean())
+    closed = ~_open_mask(trades) if len(trades) else np.zeros(0, dtype=bool)
+    pnl = trades["pnl"].to_numpy(dtype=float) if len(trades) else np.array([])
+    out: dict[str, float | int] = {"exposure_long": long_x, "exposure_short": short_x}
+    for name, mask in (("long", closed & ~short), ("short", closed & short)):
+        won = pnl[mask] > 0
+        out[f"n_{name}"] = int(mask.sum())
+        out[f"win_rate_{name}"] = float(won.mean()) if won.size else NAN
+    return {k: out[k] for k in METRIC_GROUPS["sides"]}
+
+
 def trade_metrics(trades: pd.DataFrame) -> dict[str, float | int]:
     """Statistics of the closed round trips (open ones only count in ``n_open`` and
     ``commission_paid``). Wins are ``pnl > 0``, losses ``pnl < 0``; ``win_rate`` is the share
@@ -464,6 +504,7 @@ def compute_metrics(
         risk_metrics(eq, benchmark, risk_free, periods_per_year, episodes if len(eq) else None)
     )
     values.update(trade_metrics(trades))
+    values.update(side_metrics(eq, trades, position))
     out = pd.Series({key: values[key] for key in METRIC_KEYS}, dtype=object)
     longest = episodes.sort_values("days", kind="mergesort").iloc[-1] if len(episodes) else None
     out.attrs = {

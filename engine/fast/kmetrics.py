@@ -18,14 +18,14 @@ import numpy as np
 
 from engine.analysis.metrics import METRIC_KEYS
 from engine.fast.jit import njit
-from engine.fast.layout import R_BARS, R_COMM, R_OPEN, R_PNL, R_RET
+from engine.fast.layout import R_BARS, R_COMM, R_OPEN, R_PNL, R_RET, R_SIDE
 from engine.fast.numeric import is_constant, np_extreme, np_mean, np_std1, np_sum
 
 #: Numeric metric keys, in :data:`engine.analysis.metrics.METRIC_KEYS` order.
 NUM_KEYS: list[str] = [k for k in METRIC_KEYS if k not in ("start", "end")]
 #: Keys whose values are integers in the reference.
 INT_KEYS = frozenset(
-    {"bars", "max_drawdown_duration", "n_trades", "n_open"}
+    {"bars", "max_drawdown_duration", "n_trades", "n_open", "n_long", "n_short"}
     | {"max_consecutive_wins", "max_consecutive_losses"}
 )
 N_METRICS = len(NUM_KEYS)
@@ -64,8 +64,14 @@ N_METRICS = len(NUM_KEYS)
     K_MAX_LOSSES,
     K_AVG_BARS,
     K_COMM,
-) = range(34)
-assert N_METRICS == 34
+    K_EXP_LONG,
+    K_EXP_SHORT,
+    K_N_LONG,
+    K_N_SHORT,
+    K_WR_LONG,
+    K_WR_SHORT,
+) = range(40)
+assert N_METRICS == 40
 
 
 @njit(cache=True)
@@ -202,6 +208,7 @@ def _trade_block(out: np.ndarray, trades: np.ndarray, n_tr: int) -> None:
     loss_r = np.empty(n_tr)
     comm = np.empty(n_tr)
     n = nw = nl = n_open = 0
+    n_short = w_long = w_short = 0
     run_w = run_l = best_w = best_l = 0
     for t in range(n_tr):
         comm[t] = trades[t, R_COMM]
@@ -209,6 +216,11 @@ def _trade_block(out: np.ndarray, trades: np.ndarray, n_tr: int) -> None:
             n_open += 1
             continue
         p = trades[t, R_PNL]
+        if trades[t, R_SIDE] < 0:
+            n_short += 1
+            w_short += 1 if p > 0 else 0
+        else:
+            w_long += 1 if p > 0 else 0
         pnl[n] = p
         ret[n] = trades[t, R_RET]
         bars[n] = trades[t, R_BARS]
@@ -244,6 +256,11 @@ def _trade_block(out: np.ndarray, trades: np.ndarray, n_tr: int) -> None:
     out[K_MAX_LOSSES] = best_l
     out[K_AVG_BARS] = np_mean(bars, n)
     out[K_COMM] = np_sum(comm, n_tr) if n_tr else 0.0
+    n_long = n - n_short
+    out[K_N_LONG] = n_long
+    out[K_N_SHORT] = n_short
+    out[K_WR_LONG] = w_long / n_long if n_long else np.nan
+    out[K_WR_SHORT] = w_short / n_short if n_short else np.nan
 
 
 @njit(cache=True)
@@ -293,12 +310,16 @@ def metrics_row(
     """Fill ``out`` (:data:`NUM_KEYS`) for one run: equity and position per bar, calendar day
     numbers per bar, the round trips (``R_*`` rows), buy-and-hold total return, benchmark."""
     n = eq.shape[0]
-    held = 0
+    held = longs = 0
     for t in range(n):
         if pos[t] != 0:
             held += 1
+            if pos[t] > 0:
+                longs += 1
     out[K_BARS] = n
     out[K_EXPOSURE] = held / n
+    out[K_EXP_LONG] = longs / n
+    out[K_EXP_SHORT] = (held - longs) / n
     r = daily_returns_nb(eq)
     _returns_block(out, eq, r, bh_total, ppy)
     _drawdown_block(out, eq, days)

@@ -40,8 +40,8 @@ A_TODAY, A_PDAY, A_CREDIT = 12, 13, 14
 A_FIELDS = 15
 
 # ---------------------------------------------------------------- trades / fills / events rows
-R_PNL, R_RET, R_BARS, R_COMM, R_OPEN = 0, 1, 2, 3, 4
-R_FIELDS = 5
+R_PNL, R_RET, R_BARS, R_COMM, R_OPEN, R_SIDE = 0, 1, 2, 3, 4, 5
+R_FIELDS = 6
 F_BAR, F_SIDE, F_SIZE, F_PRICE, F_VALUE, F_COMM, F_TYPE, F_REASON, F_RESIZED = (
     0,
     1,

@@ -42,6 +42,7 @@ from engine.fast.layout import (
     R_OPEN,
     R_PNL,
     R_RET,
+    R_SIDE,
     T_ACTIVE,
     T_BUYSIZE,
     T_BUYVAL,
@@ -107,6 +108,7 @@ def book_fill(
         trades[t, R_BARS] = bar - acct[T_ENTRY]
         trades[t, R_COMM] = acct[T_COMM]
         trades[t, R_OPEN] = 0.0
+        trades[t, R_SIDE] = acct[T_SIDE]
         meta[M_NTRADES] = t + 1
         acct[T_ACTIVE] = 0.0
         acct[T_POS] = 0.0
@@ -123,4 +125,5 @@ def finish(sim: tuple) -> None:
         trades[t, R_BARS] = np.nan
         trades[t, R_COMM] = acct[T_COMM]
         trades[t, R_OPEN] = 1.0
+        trades[t, R_SIDE] = acct[T_SIDE]
         meta[M_NTRADES] = t + 1

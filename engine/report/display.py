@@ -53,6 +53,12 @@ TITLES: dict[str, str] = {
     "max_consecutive_losses": "Max consecutive losses",
     "avg_bars_held": "Avg sessions held",
     "commission_paid": "Commission paid",
+    "exposure_long": "Exposure long",
+    "exposure_short": "Exposure short",
+    "n_long": "Closed long trades",
+    "n_short": "Closed short trades",
+    "win_rate_long": "Win rate, long trades",
+    "win_rate_short": "Win rate, short trades",
 }
 
 #: How each metric is shown: percent, ratio, dollars, int, days, bars or date.
@@ -60,6 +66,7 @@ FORMATS: dict[str, str] = {
     **dict.fromkeys(["start", "end"], "date"),
     **dict.fromkeys(["bars", "n_trades", "n_open", "max_consecutive_wins"], "int"),
     "max_consecutive_losses": "int",
+    **dict.fromkeys(["n_long", "n_short"], "int"),
     **dict.fromkeys(["final_equity", "expectancy", "commission_paid"], "dollars"),
     **dict.fromkeys(["sharpe", "sortino", "calmar", "beta", "win_loss_ratio"], "ratio"),
     **dict.fromkeys(["profit_factor", "sqn"], "ratio"),

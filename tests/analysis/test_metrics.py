@@ -241,10 +241,10 @@ def test_exposure_from_trades() -> None:
 def test_keys_present_in_order() -> None:
     m = compute_metrics(HAND, HAND_TRADES)
     assert list(m.index) == METRIC_KEYS
-    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 36
+    assert len(METRIC_KEYS) == len(set(METRIC_KEYS)) == 42
     assert METRIC_KEYS[:4] == ["start", "end", "bars", "exposure"]
-    assert METRIC_KEYS[-1] == "commission_paid"
-    assert sum(len(v) for v in M.METRIC_GROUPS.values()) == 36
+    assert METRIC_KEYS[-1] == "win_rate_short"
+    assert sum(len(v) for v in M.METRIC_GROUPS.values()) == 42
 
 
 def test_integer_keys_are_ints() -> None:
@@ -526,3 +526,26 @@ def test_independent_reference_formulas() -> None:
     assert m["sortino"] == pytest.approx(mean / downside * SQRT252, rel=1e-10)
     assert m["max_drawdown"] == pytest.approx(mdd, rel=1e-12)
     assert m["cagr"] == pytest.approx((eq.iloc[-1] / eq.iloc[0]) ** (252 / 300) - 1, rel=1e-10)
+
+
+def test_side_metrics_by_hand() -> None:
+    """Two long trades (one won), three short (two won, one open); positions on 5 of 8 bars."""
+    eq = curve([100, 101, 102, 103, 104, 105, 106, 107])
+    pos = pd.Series([0, 5, 5, -3, -3, 0, -2, 0], index=eq.index, dtype=float)
+    trades = make_trades(
+        [
+            {"pnl": 4.0, "side": "long"},
+            {"pnl": -1.0, "side": "long"},
+            {"pnl": 2.0, "side": "short"},
+            {"pnl": 0.5, "side": "short"},
+            {"pnl": -3.0, "side": "short", "is_open": True},
+        ]
+    )
+    m = compute_metrics(eq, trades, position=pos)
+    assert m["exposure_long"] == 2 / 8 and m["exposure_short"] == 3 / 8
+    assert m["exposure"] == 5 / 8
+    assert (m["n_long"], m["n_short"]) == (2, 2)
+    assert m["win_rate_long"] == 0.5 and m["win_rate_short"] == 1.0
+    longs_only = compute_metrics(eq, make_trades([{"pnl": 1.0}]))
+    assert longs_only["n_short"] == 0 and math.isnan(longs_only["win_rate_short"])
+    assert longs_only["exposure_short"] == 0.0
