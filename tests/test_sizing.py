@@ -117,6 +117,17 @@ def test_variants_carry_their_sizing(tmp_path, data_dir, capsys) -> None:  # noq
     assert "has no stop" in capsys.readouterr().err
 
 
+def test_rule_side_is_checked_and_part_of_the_ref() -> None:
+    from engine.rules import parse_rules
+
+    text = '[r]\nentry = "close > 1"\nexit = "false"\n'
+    short = parse_rules(text.replace("[r]\n", '[r]\nside = "short"\n'))["r"]
+    assert short.side == "short" and short.ref() != parse_rules(text)["r"].ref()
+    assert 'side = "short"' in short.text()
+    with pytest.raises(ParamError, match='use "long" or "short"'):
+        parse_rules(text.replace("[r]\n", '[r]\nside = "sell"\n'))
+
+
 def test_rules_carry_their_sizing() -> None:
     from engine.rules import parse_rules
 

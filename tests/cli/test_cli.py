@@ -53,6 +53,8 @@ BAD_INPUTS = [
     (["run", "--sizing", "fraction:1.5"], "fraction takes a fraction in (0, 1]"),
     (["run", "--sizing", "shares:2.5"], "shares takes a whole number"),
     (["run", "--sizing", "risk:nan"], "finite number"),
+    (["run", "--borrow-fee", "-0.1"], "--borrow-fee -0.1 is an annual fraction"),
+    (["run", "--borrow-fee", "nan"], "--borrow-fee nan is an annual fraction"),
     (
         ["run", "--strategy", "ma_trend", "--sizing", "risk:0.01"],
         "ma_trend has no stop to measure the risk to",
