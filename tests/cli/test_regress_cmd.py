@@ -91,12 +91,12 @@ def test_update_then_check_passes(
 ) -> None:
     assert run(setup, "--update") == 0
     # 6 strategies + 2 variants + the 10 rules of strategies/rules/*.toml
-    assert "new baseline: 18 configurations" in capsys.readouterr().out
+    assert "new baseline: 19 configurations" in capsys.readouterr().out
     first = setup["baseline"].read_bytes()
     junit, md = setup["tmp"] / "r.xml", setup["tmp"] / "r.md"
     assert run(setup, "--junit", str(junit), "--markdown", str(md)) == 0
     out = capsys.readouterr().out
-    assert "ok: 18 of 18 configurations hold" in out and "what moved" not in out
+    assert "ok: 19 of 19 configurations hold" in out and "what moved" not in out
     assert ET.parse(junit).getroot().get("failures") == "0"
     assert "passed" in md.read_text(encoding="utf-8")
     assert run(setup, "--update") == 0

@@ -36,7 +36,7 @@ def test_rules_check_lists_parameters_warmup_and_conditions(
 ) -> None:
     code, out, _ = run(["rules", "check", EXAMPLES], capsys)
     assert code == 0
-    assert "4 rule(s), all check out" in out
+    assert "5 rule(s), all check out" in out
     assert "[ema_rsi]  rule:ema_rsi@" in out
     assert "warm-up: 51 bar(s) with the defaults (a run needs at least 52)" in out
     assert "len            50         EMA length, bars" in out
@@ -193,7 +193,7 @@ def test_sweep_and_walkforward_of_a_rule(workdir: Path, capsys: pytest.CaptureFi
         (["run", "--rules", EXAMPLES, "--rule", "ema_rsi", "--param", "lne=3"], "unknown parameter 'lne' for ema_rsi (did you mean 'len'?)"),
         (["run", "--rules", EXAMPLES, "--rule", "ema_rsi", "--param", "len=0"], "periods are whole numbers >= 1"),
         (["compare"], "give --config VARIANTS.toml and/or --rules RULES.toml"),
-        (["sweep", "--rules", EXAMPLES, "--grid", "len=20,30"], "holds 4 rules"),
+        (["sweep", "--rules", EXAMPLES, "--grid", "len=20,30"], "holds 5 rules"),
         (["sweep", "--strategy", "macd", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "len=5"], "not both"),
         (["sweep", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "lne=20,30"], "unknown grid key 'lne'"),
         (["sweep", "--rules", EXAMPLES, "--rule", "ema_rsi", "--grid", "len=20", "--constraint", "len < flor"], "unknown name 'flor'"),
