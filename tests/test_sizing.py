@@ -140,3 +140,16 @@ def test_rules_carry_their_sizing() -> None:
         parse_rules('[r]\nentry = "close > 1"\nexit = "false"\nsizing = "risk:0.02"\n')
     with pytest.raises(ParamError, match="unknown kind"):
         parse_rules('[r]\nentry = "close > 1"\nexit = "false"\nsizing = "all"\n')
+
+
+def test_the_api_checks_sizing_and_borrow_fee() -> None:
+    """engine.api.make_costs (the API's and the CLI's one check of the costs) takes both."""
+    from engine.api import make_costs
+
+    assert make_costs(sizing="risk:0.01").sizing == "risk:0.01"
+    assert make_costs(Costs(sizing="fraction:0.50")).sizing == "fraction:0.5"
+    assert make_costs(borrow_fee=0.03).borrow_fee == 0.03
+    with pytest.raises(ParamError, match="unknown kind"):
+        make_costs(sizing="half")
+    with pytest.raises(ParamError, match="annual fraction"):
+        make_costs(borrow_fee=float("nan"))
