@@ -126,8 +126,10 @@ def strategy_config(
 ) -> Config:
     """The :class:`~engine.runner.Config` of one ``strategy`` (see :mod:`engine.api`) with
     ``params`` checked against the parameters it declares."""
+    sizing = ""  # a variant's own sizing (engine.sizing) rides on its Config
     if isinstance(strategy, Config):
         cls, name, base = strategy.strategy_cls, strategy.label, dict(strategy.params)
+        sizing = strategy.sizing
     else:
         cls = strategy_class(strategy)
         registered = isinstance(strategy, str) and strategy.strip() in STRATEGIES
@@ -135,7 +137,7 @@ def strategy_config(
         base = {}
     overrides = {**base, **dict(params or {})}
     params_mod.resolve(cls, overrides)  # unknown names, wrong types, impossible combinations
-    return Config(label or name, cls, overrides)
+    return Config(label or name, cls, overrides, sizing)
 
 
 def strategy_class(strategy: Any) -> type:
