@@ -4,9 +4,9 @@
   fills table and the charts), whole-share all-in sizing, and the two class hooks the engine
   discovers: ``warmup(params)`` (bars an indicator needs before the first signal) and
   ``check_params(params)`` (impossible combinations, refused before the run).
-* :class:`SignalStrategy` - long/flat strategies driven by two conditions evaluated on each
-  close: ``entry_signal()`` and ``exit_signal()``. A signal on bar t's close sends a market order
-  that fills at bar t+1's open.
+* :class:`SignalStrategy` - strategies driven by two conditions evaluated on each close:
+  ``entry_signal()`` and ``exit_signal()``, traded long (the default), short or both ways
+  (``side``). A signal on bar t's close sends a market order that fills at bar t+1's open.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from datetime import date, timedelta
 
 import backtrader as bt
 
+from engine.rules.rule import MAINTENANCE
 from engine.sizing import Sizing, parse_sizing, signal_size
+
+#: ``side`` of a signal strategy: ``long`` (the default), ``short`` (the exit signal sells short,
+#: the entry signal covers) or ``both`` (long on the entry signal, short on the exit signal,
+#: each reversing the other)
+SIDES = ("long", "short", "both")
 
 
 class ArticleStrategy(bt.Strategy):
@@ -110,22 +116,25 @@ class ArticleStrategy(bt.Strategy):
         fills at the next open. A size the cash cannot cover is cut to what it covers, noted."""
         return self.enter(reason, short=False)
 
-    def enter(self, reason: str, short: bool) -> bt.Order | None:
+    def enter(self, reason: str, short: bool, cash: float | None = None) -> bt.Order | None:
         """:meth:`buy_all`, or with ``short`` the same size sold short (the sizing and the
-        cash-only cut are the long side's: a short is never worth more than the cash)."""
+        cash-only cut are the long side's: a short is never worth more than the cash).
+        ``cash``: the cash to size from (default the broker's; a reversal passes
+        :meth:`cash_after_close`)."""
         close = self.data.close[0]
         sizing = self.sizing()
         dist = type(self).stop_distance({k: getattr(self.p, k) for k in self.p._getkeys()})
         value = self.broker.getvalue()
+        cash = self.broker.getcash() if cash is None else cash
         if sizing.kind == "all_in":
-            size = self.affordable(close)
+            size = self.affordable(close, cash)
         else:
             fractional = bool(getattr(self.broker.p, "fractional", False))
             want, cover = signal_size(
                 sizing,
                 close,
                 value,
-                self.broker.getcash(),
+                cash,
                 self.broker.p.slip_perc or 0.0,
                 dist,
                 lambda dollars: self.affordable(close, dollars),
@@ -146,6 +155,17 @@ class ArticleStrategy(bt.Strategy):
             order.addinfo(risk_budget=sizing.value * value)
         return order
 
+    def cash_after_close(self) -> float:
+        """The cash once the position is closed at this close (slippage and commission
+        included): what a reversal's new side is sized from, so that it fits the cash the
+        close-out leaves. ``value - shares x close x slippage - commission``."""
+        size = abs(self.position.size)
+        close = self.data.close[0]
+        slip = self.broker.p.slip_perc or 0.0
+        out = close * (1.0 - slip) if self.position.size > 0 else close * (1.0 + slip)
+        comminfo = self.broker.getcommissioninfo(self.data)
+        return self.broker.getvalue() - size * close * slip - comminfo.getcommission(size, out)
+
     def close_all(self, reason: str = "signal") -> bt.Order | None:
         """Market order that makes the position flat (sell a long, buy back a short)."""
         size = self.position.size
@@ -162,7 +182,17 @@ class ArticleStrategy(bt.Strategy):
 
 
 class SignalStrategy(ArticleStrategy):
-    """Long/flat on close-to-close signals; one market order at a time.
+    """Trades close-to-close signals; one market order at a time (two for a reversal).
+
+    Side (``side``): ``long`` (the default) buys on the entry signal and sells on the exit
+    signal. ``short`` trades the mirror image: the exit signal sells short and the entry signal
+    buys to cover (MACD: short the death cross, cover on the golden cross). ``both`` is always
+    in once a signal has come: long on the entry signal, short on the exit signal, and the
+    opposite signal *reverses* the position: on its close a market order closes the position
+    and a second one opens the other side, both filled at the next open (the new side sized
+    from the cash the close-out leaves at that close: :meth:`ArticleStrategy.cash_after_close`).
+    A short is covered at the next open when the account value on a close is under 30% of the
+    short's value there (``margin call``, the margin model of docs/sizing.md).
 
     Standing aside before earnings (every long/flat strategy): with ``stand_aside`` N > 0 the
     position is flat at the close of each of the N sessions before an earnings report's
@@ -174,6 +204,7 @@ class SignalStrategy(ArticleStrategy):
     """
 
     params = (
+        ("side", "long"),  # "long", "short" (exit signal shorts, entry covers) or "both" (reverses)
         ("stand_aside", 0),  # sessions before each earnings reaction session to be flat (0 = off)
         (
             "earnings",
@@ -183,7 +214,10 @@ class SignalStrategy(ArticleStrategy):
 
     @classmethod
     def check_params(cls, p: dict) -> list[str]:
-        return aside_problems(p)
+        problems = aside_problems(p)
+        if p["side"] not in SIDES:
+            problems.append(f"side={p['side']!r} is unknown; choose one of {', '.join(SIDES)}")
+        return problems
 
     def __init__(self) -> None:
         self.pending: bt.Order | None = None
@@ -211,8 +245,9 @@ class SignalStrategy(ArticleStrategy):
         so that the position can be taken again after the report)."""
 
     def exit_order(self) -> bt.Order | None:
-        """The order sent when ``exit_signal()`` fires (default: market sell of everything)."""
-        return self.sell_all("signal")
+        """The order sent when the position's closing signal fires (default: a market order
+        for the whole position)."""
+        return self.close_all("signal")
 
     def while_holding(self) -> None:
         """Called on each close in the market without an exit signal (e.g. to place a stop)."""
@@ -221,13 +256,24 @@ class SignalStrategy(ArticleStrategy):
         if self.pending is not None:
             return
         aside = self.aside_next()
-        if self.position.size <= 0:
-            if not aside and self.entry_signal():
-                self.pending = self.buy_all("signal")
+        size = self.position.size
+        side = self.p.side
+        if size == 0:
+            if aside:
+                return
+            if side != "short" and self.entry_signal():
+                self.pending = self.enter("signal", short=False)
+            elif side != "long" and self.exit_signal():
+                self.pending = self.enter("signal", short=True)
         elif aside:
             self.pending = self.tagged(self.exit_order(), "stand aside")
-        elif self.exit_signal():
+        elif self.exit_signal() if size > 0 else self.entry_signal():
+            cash = self.cash_after_close()
             self.pending = self.exit_order()
+            if side == "both":  # reverse: the other side, sent after the close-out
+                self.pending = self.enter("signal", short=size > 0, cash=cash) or self.pending
+        elif size < 0 and self.broker.getvalue() < MAINTENANCE * (-size * self.data.close[0]):
+            self.pending = self.tagged(self.exit_order(), "margin call")
         else:
             self.while_holding()
 

@@ -29,7 +29,8 @@ class RSIRebound(SignalStrategy):
         Market orders sent on the signal close, filled at the next session's open: a buy with all
         the cash (whole shares), a sell of the whole position; fills tagged ``signal``.
         ``stop_pct`` > 0: on the close of the entry fill's session a sell stop for the whole
-        position is placed at ``entry_price * (1 - stop_pct)`` (fills tagged ``stop``). It rests
+        position is placed at ``entry_price * (1 - stop_pct)`` (fills tagged ``stop``; a short's
+        is a buy stop at ``entry_price * (1 + stop_pct)``). It rests
         from the next session on: the harness sees daily bars only and backtrader activates an
         order on the bar after it is sent. When a signal exit is sent, the stop is cancelled
         first (it is live at the broker by then, so the cancel is immediate); on the entry
@@ -95,6 +96,10 @@ class RSIRebound(SignalStrategy):
                 f"mid={p['mid']:g} must lie between oversold={p['oversold']:g} and "
                 f"overbought={p['overbought']:g}; e.g. mid=50"
             )
+        if p["exit_below_mid"] and p["side"] != "long":
+            problems.append(
+                f"exit_below_mid=true exits a long only; with side={p['side']} set it to false"
+            )
         if not 0 <= p["stop_pct"] < 1:
             problems.append(
                 f"stop_pct={p['stop_pct']:g} must be a fraction in [0, 1), e.g. 0.1 for a stop 10% "
@@ -159,18 +164,25 @@ class RSIRebound(SignalStrategy):
 
     def while_holding(self) -> None:
         if self.p.stop_pct > 0 and self.stop_order is None:
-            price = self.position.price * (1.0 - self.p.stop_pct)
-            stop = self.sell(exectype=bt.Order.Stop, price=price, size=self.position.size)
+            size = self.position.size
+            if size > 0:
+                price = self.position.price * (1.0 - self.p.stop_pct)
+                stop = self.sell(exectype=bt.Order.Stop, price=price, size=size)
+            else:  # a short's stop is a buy stop above its price
+                price = self.position.price * (1.0 + self.p.stop_pct)
+                stop = self.buy(exectype=bt.Order.Stop, price=price, size=-size)
             self.stop_order = self.tagged(stop, "stop")
 
     def exit_order(self) -> bt.Order | None:
         stop, self.stop_order = self.stop_order, None
         if stop is None or not stop.alive():
-            return self.sell_all("signal")
+            return self.close_all("signal")
         # The stop was sent on an earlier bar, so the broker has accepted it and cancel() takes
         # it off the book at once. Should it still be waiting for acceptance (cancel() only sees
-        # accepted orders), the market sell joins it in one OCO group: one fill cancels the other.
+        # accepted orders), the market order joins it in one OCO group: one fill cancels the other.
         self.cancel(stop)
         if not stop.alive():
-            return self.sell_all("signal")
-        return self.tagged(self.sell(size=self.position.size, oco=stop), "signal")
+            return self.close_all("signal")
+        size = self.position.size
+        out = self.sell(size=size, oco=stop) if size > 0 else self.buy(size=-size, oco=stop)
+        return self.tagged(out, "signal")

@@ -25,8 +25,14 @@ Per bar from ``first``, in this order:
    limit, one OCO group) is sent after the entry, and sent again when the trailing level rises.
 
 Sizing and side: entries go through :func:`buy_all` (the sizing of the cost vector,
-:mod:`engine.sizing`; long) and every price of the protective group through :func:`protect`, so a
-short side is one more ``ctl`` column read there.
+:mod:`engine.sizing`) and every price of the protective group through :func:`protect`. A rule's
+``side = "short"`` sells short on its entry condition and covers on its exit (``C_SIDE``
+``SIDE_SHORT``). The built-in classes' ``side`` parameter (``C_MIRROR`` set) mirrors
+``SignalStrategy.next``: ``short`` sells short on the *exit* condition and covers on the
+(armed) entry condition; ``both`` takes either side when flat (the entry condition first) and
+reverses on the opposite one: the close-out, then the new side sized from the cash the close-out
+leaves (:func:`cash_after_close`), both at the next open. A short under the maintenance margin
+on a close is covered (``margin call``).
 """
 
 from __future__ import annotations
@@ -43,8 +49,11 @@ from engine.fast.ledger import finish
 C_FIRST, C_ENTRY, C_EXIT, C_REARM, C_MARK, C_EXIT2 = 0, 1, 2, 3, 4, 5
 C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP, C_DEPTH = 6, 7, 8, 9, 10, 11
 C_ASIDE = 12  # row of ``rows`` flagging the closes before a stand-aside session (-1: none)
-C_SIDE = 13  # 1: long, -1: short (a rule's side = "short")
-C_FIELDS = 14
+C_SIDE = 13  # SIDE_LONG, SIDE_SHORT or SIDE_BOTH
+C_MIRROR = 14  # 1: a short opens on the exit condition, covers on the entry (built-in classes)
+C_FIELDS = 15
+# sides (ctl[C_SIDE]): a rule's side = "long" / "short", a built-in class's side parameter
+SIDE_LONG, SIDE_SHORT, SIDE_BOTH = 1, -1, 2
 # lev columns (float64 per combination)
 V_STOP_LOSS, V_TAKE_PROFIT, V_TRAIL = 0, 1, 2
 V_FIELDS = 3
@@ -72,16 +81,26 @@ def notified(events: np.ndarray, meta: np.ndarray, ref: int) -> int:
 
 @njit(cache=True)
 def buy_all(
-    sim: tuple, bar: int, close: float, costs: np.ndarray, reason: int, dist: float, side: float
+    sim: tuple,
+    bar: int,
+    close: float,
+    costs: np.ndarray,
+    reason: int,
+    dist: float,
+    side: float,
+    cash: float,
 ) -> int:
     """``ArticleStrategy.enter``: market buy (``side`` 1) or short sale (-1) sized by the run's
     sizing at this close (0: none).
 
     The one place an entry is sized and sent. ``dist`` is the stop's distance from the fill
-    (0: no stop); a size the cash cannot cover is cut to what it covers.
+    (0: no stop); ``cash`` the cash to size from (NaN: the account's); a size the cash cannot
+    cover is cut to what it covers.
     """
     acct = sim[2]
-    want, cover = B.signal_size(close, B.account_value(acct, close), acct[L.A_CASH], dist, costs)
+    if cash != cash:
+        cash = acct[L.A_CASH]
+    want, cover = B.signal_size(close, B.account_value(acct, close), cash, dist, costs)
     size = want if want <= cover else cover
     if size <= 0:
         return 0
@@ -92,6 +111,16 @@ def buy_all(
             budget = costs[L.C_SIZE_VALUE] * B.account_value(acct, close)
         B.tag_risk(sim, ref, np.nan, dist, budget)
     return ref
+
+
+@njit(cache=True)
+def cash_after_close(acct: np.ndarray, close: float, costs: np.ndarray) -> float:
+    """``ArticleStrategy.cash_after_close``: the cash once the position is closed at ``close``
+    (``value - shares x close x slippage - commission``), what a reversal is sized from."""
+    size = abs(acct[L.A_POS])
+    slip = costs[L.C_SLIP]
+    out = close * (1.0 - slip) if acct[L.A_POS] > 0 else close * (1.0 + slip)
+    return B.account_value(acct, close) - size * close * slip - B.commission(size, out, costs)
 
 
 @njit(cache=True)
@@ -181,7 +210,10 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     o, h, lo, c = px[0], px[1], px[2], px[3]
     first = ctl[C_FIRST]
     arm = ctl[C_ARM]
-    side = float(ctl[C_SIDE])
+    side = ctl[C_SIDE]
+    longs = side != SIDE_SHORT
+    shorts = side != SIDE_LONG
+    mirror = ctl[C_MIRROR] != 0
     max_bars = ctl[C_MAX_BARS]
     aside_row = ctl[C_ASIDE]
     protective = lev[V_STOP_LOSS] > 0 or lev[V_TAKE_PROFIT] > 0 or lev[V_TRAIL] > 0
@@ -197,6 +229,8 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
         prog = ctl[C_ENTRY + role]
         if prog >= 0:
             condition(code, prog, first, rows, srow, px, fp, consts, xseed, work, sig[role])
+    # the condition that opens a short: a rule's entry, a built-in class's exit (mirror)
+    short_in = 1 if mirror else 0
     pending = 0
     stop_ref = 0
     tp_ref = 0
@@ -208,11 +242,11 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     high = 0.0
     meta, acct, events = sim[1], sim[2], sim[5]
     for i in range(c.shape[0]):
-        if side < 0:
+        if shorts:
             acct[L.A_TODAY] = px[L.PX_DAY, i]
         if meta[L.M_NB] != 0:  # no call on a bar without orders (see broker_next)
             B.broker_next(sim, i, o[i], h[i], lo[i], costs)
-        elif side < 0 and costs[L.C_BORROW] > 0:  # broker_next charges the borrow fee
+        elif shorts and costs[L.C_BORROW] > 0:  # broker_next charges the borrow fee
             B.charge_borrow(acct, px[L.PX_DAY, i], costs)
         if meta[L.M_NEVENTS] != 0:  # most bars have no fills, cancels or rejections
             pending = notified(events, meta, pending)
@@ -220,35 +254,49 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
             tp_ref = notified(events, meta, tp_ref)
             meta[L.M_NEVENTS] = 0
         if i >= first:
-            held = acct[L.A_POS] != 0
+            pos_i = acct[L.A_POS]
+            held = pos_i != 0
             held_n = held_n + 1 if held else 0
             if not held:
                 placed = False
             if arm == ARM_REARM:
                 if sig[2, i]:
                     armed = True
-                elif held:
+                elif pos_i > 0:
                     armed = False
             aside = aside_row >= 0 and rows[aside_row, i] != 0.0
             if pending == 0:
                 if not held:
-                    if armed and sig[0, i] and not aside:
+                    if aside:
+                        pass
+                    elif longs and armed and sig[0, i]:
                         latched = False
                         if arm == ARM_REARM:
                             armed = False  # MATrend: the signal spends the reclaim, sent or not
-                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, side)
+                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, 1.0, np.nan)
                         if arm == ARM_ONCE and pending != 0:
                             armed = False
+                    elif shorts and sig[short_in, i]:
+                        latched = False
+                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, -1.0, np.nan)
                 else:
                     if held_n == 1:
                         high = acct[L.A_PPRICE]  # the extreme close: highest long, lowest short
-                    if (c[i] < high) if side < 0 else (c[i] > high):
+                    if (c[i] < high) if pos_i < 0 else (c[i] > high):
                         high = c[i]
                     reason = ctl[C_R_EXIT]
-                    out = sig[1, i]
+                    signal_out = False
                     if aside:
                         out = True
                         reason = REASON_ASIDE
+                    elif mirror and pos_i < 0:  # the entry condition covers (and spends a reclaim)
+                        out = armed and sig[0, i]
+                        if out and arm == ARM_REARM:
+                            armed = False
+                        signal_out = out
+                    else:
+                        out = sig[1, i]
+                        signal_out = out
                     if not out and ctl[C_MARK] >= 0:
                         if latched and sig[4, i]:
                             out = True
@@ -257,15 +305,23 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                     if not out and max_bars > 0 and held_n >= max_bars:
                         out = True
                         reason = REASON_MAX_BARS
-                    if not out and side < 0:
-                        pos_i = acct[L.A_POS]
+                    if not out and pos_i < 0:
                         if B.account_value(acct, c[i]) < MAINTENANCE * (-pos_i * c[i]):
                             out = True
                             reason = REASON_MARGIN
                     if out:
+                        cash = cash_after_close(acct, c[i], costs)
                         pending = close_out(sim, i, c[i], stop_ref, tp_ref, reason)
                         stop_ref = 0
                         tp_ref = 0
+                        if signal_out and side == SIDE_BOTH:  # reverse: the other side
+                            turn = -1.0 if pos_i > 0 else 1.0
+                            ref = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, turn, cash)
+                            if ref != 0:
+                                pending = ref
+                            placed = False
+                            held_n = 0
+                            latched = False
                     elif protective:
                         placed, stop_ref, tp_ref, stop_price = protect(
                             sim, i, lev, ctl[C_R_STOP], high, placed, (stop_ref, tp_ref, stop_price)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from engine import params as params_mod
 from engine.errors import ParamError
 from engine.fast import batch as K
 from engine.fast import layout as L
@@ -31,7 +32,7 @@ from engine.fast.aside import aside_rows
 from engine.fast.builtins import MAKERS, builtin
 from engine.fast.program import Program, Rows, rule_signal
 from engine.fast.swing_plan import plans as swing_plans
-from strategies import RULE_PREFIX, lookup
+from strategies import RULE_PREFIX, STRATEGIES, lookup
 
 Prepared = Any
 
@@ -120,19 +121,26 @@ class Spec:
         return L.BOOK_CAP
 
 
+SIDES = {"long": S.SIDE_LONG, "short": S.SIDE_SHORT, "both": S.SIDE_BOTH}
+
+
 class SignalSpec(Spec):
-    """A long/flat strategy or a rule on the signal kernel: one :class:`Program` and a rule that
-    picks each combination's variant (the built-ins' text parameters)."""
+    """A signal strategy or a rule on the signal kernel: one :class:`Program` and a rule that
+    picks each combination's variant (the built-ins' text parameters). ``sided``: the class has
+    the ``side`` parameter of :class:`strategies.base.SignalStrategy` (its column sets each
+    combination's side, traded as the class mirrors it: ``signals.C_MIRROR``)."""
 
     def __init__(
         self,
         name: str,
         program: Program,
         variant: Callable[[dict[str, np.ndarray]], np.ndarray],
+        sided: bool = False,
     ) -> None:
         self.name = name
         self.program = program
         self.variant = variant
+        self.sided = sided
 
     def prepare(self, mk: Market, cols: dict[str, np.ndarray]) -> Prepared:
         m = len(next(iter(cols.values()))) if cols else 1
@@ -140,6 +148,9 @@ class SignalSpec(Spec):
         for i, p in enumerate(self.program.params):
             fp[:, i] = np.asarray(cols[p]).astype(np.float64)
         prep = self.program.prepare(mk.rows, self.variant(cols), fp)
+        if self.sided:
+            prep.ctl[:, S.C_SIDE] = codes(cols["side"], SIDES, "side")
+            prep.ctl[:, S.C_MIRROR] = 1
         if "stand_aside" not in cols or not np.any(np.asarray(cols["stand_aside"]) != 0):
             return prep
         # standing aside before earnings: one flag row per distinct (sessions, dates), after
@@ -295,7 +306,8 @@ def spec_for(strategy: str) -> Spec:
 @cache
 def _builtin_spec(name: str) -> SignalSpec:
     made = builtin(name)
-    return SignalSpec(name, made.program, made.variant)
+    sided = "side" in params_mod.declared(STRATEGIES[name])
+    return SignalSpec(name, made.program, made.variant, sided)
 
 
 def _zeros(cols: dict[str, np.ndarray]) -> np.ndarray:
