@@ -49,6 +49,10 @@ class Confluence(SignalStrategy):
         The RSI must be above this level (default 50).
     fail_count : int
         Exit when at least this many of the three checks fail, 1 to 3 (default 1).
+    side : str
+        ``"long"`` (default), ``"short"`` (the exit signal sells short, the entry signal covers)
+        or ``"both"`` (reverses on the opposite signal); see
+        :class:`strategies.base.SignalStrategy`.
     stand_aside : int
         Sessions before each earnings report to be flat (default 0 = off); see
         :class:`strategies.base.SignalStrategy`.

@@ -57,6 +57,10 @@ class MATrend(SignalStrategy):
     exit_on : str
         ``"slow"`` (exit when the close loses the slow SMA) or ``"fast"`` (when it loses the fast
         SMA); reclaim mode only.
+    side : str
+        ``"long"`` (default), ``"short"`` (the exit signal sells short, the entry signal covers)
+        or ``"both"`` (reverses on the opposite signal); see
+        :class:`strategies.base.SignalStrategy`.
     stand_aside : int
         Sessions before each earnings report to be flat (default 0 = off); see
         :class:`strategies.base.SignalStrategy`.

@@ -47,6 +47,10 @@ class MACDMomentum(SignalStrategy):
         K: early entry after K bars of a negative, shrinking histogram (default 0 = off).
     above_zero : bool
         Only enter when MACD > 0 (default False).
+    side : str
+        ``"long"`` (default), ``"short"`` (the exit signal sells short, the entry signal covers)
+        or ``"both"`` (reverses on the opposite signal); see
+        :class:`strategies.base.SignalStrategy`.
     stand_aside : int
         Sessions before each earnings report to be flat (default 0 = off); see
         :class:`strategies.base.SignalStrategy`.

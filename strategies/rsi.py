@@ -50,6 +50,10 @@ class RSIRebound(SignalStrategy):
         The strong-zone line for ``exit_below_mid`` (default 50).
     stop_pct : float
         Protective stop distance below the entry fill price, a fraction (default 0 = off).
+    side : str
+        ``"long"`` (default), ``"short"`` (the exit signal sells short, the entry signal covers)
+        or ``"both"`` (reverses on the opposite signal); see
+        :class:`strategies.base.SignalStrategy`.
     stand_aside : int
         Sessions before each earnings report to be flat (default 0 = off); see
         :class:`strategies.base.SignalStrategy`.

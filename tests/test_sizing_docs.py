@@ -47,3 +47,18 @@ def test_worked_example(crwv) -> None:  # noqa: ANN001
     same = run_backtest(STRATEGIES["swing"], crwv, costs=Costs(sizing="risk:0.01:shares"))
     assert same.fills[same.fills["side"] == "buy"]["size"].tolist() == [33, 33, 33]
     assert same.final_equity == pytest.approx(104_955.0)
+
+
+def test_short_side_table(crwv) -> None:  # noqa: ANN001
+    """The short-side table's returns are what the harness gives on CRWV, side by side."""
+    text = DOC.read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(" `"): [c.strip() for c in line.split("|")[2:5]]
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 5 and "%" in line
+    }
+    assert set(rows) == {"macd", "ma_trend", "rsi", "confluence"}
+    for name, cells in rows.items():
+        for side, cell in zip(("long", "short", "both"), cells, strict=True):
+            run = run_backtest(STRATEGIES[name], crwv, {"side": side})
+            assert cell.startswith(f"{run.final_equity / 1e5 - 1:+.1%}"), (name, side, cell)
