@@ -14,7 +14,7 @@ same number of paths, for the ratios:
   statistics on them.
 
 Execution noise: ``--replays`` replays per strategy (target: 1,000 in under 10 s on 2 cores)
-through :func:`engine.montecarlo_exec.execution_noise` on ``--jobs`` threads, against the
+through :func:`engine.jobs.montecarlo_exec.execution_noise` on ``--jobs`` threads, against the
 backtrader harness rerunning the strategy once per replay (timed on ``--loop-paths / 10``
 reruns and scaled).
 
@@ -53,7 +53,7 @@ def bench_replays(
 ) -> None:
     """Execution-noise replays per strategy, and the harness rerun per replay for the ratio."""
     from engine.backtest.harness import run_backtest
-    from engine.montecarlo_exec import execution_noise
+    from engine.jobs.montecarlo_exec import execution_noise
     from engine.result import Costs
     from strategies import STRATEGIES
 

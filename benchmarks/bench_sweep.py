@@ -51,7 +51,7 @@ SLOW = list(range(55, 151, 5))
 
 def load() -> tuple[pd.DataFrame, pd.Series | None]:
     from engine.data.load import load_prices
-    from engine.runner import load_benchmark
+    from engine.jobs.runner import load_benchmark
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

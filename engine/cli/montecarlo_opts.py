@@ -10,8 +10,8 @@ import argparse
 from typing import Any
 
 from engine.errors import ParamError
-from engine.montecarlo_exec import check as check_replays
-from engine.montecarlo_run import MAX_REPLAYS, MonteCarloSettings, for_batch, summaries
+from engine.jobs.montecarlo_exec import check as check_replays
+from engine.jobs.montecarlo_run import MAX_REPLAYS, MonteCarloSettings, for_batch, summaries
 from engine.report.montecarlo import format_bands
 
 

@@ -25,12 +25,12 @@ from engine.cli.options import (
     strategy_class,
 )
 from engine.errors import ParamError, UserError
+from engine.jobs.runner import Config
 from engine.params import suggest
 from engine.report import chart_set
 from engine.report.compare_html import group_marks, groups_text
 from engine.report.montecarlo import format_bands
 from engine.report.summary_table import MAX_WIDTH, summary_table
-from engine.runner import Config
 from engine.variants import default_variants_path, find_variant, load_variants
 from strategies import lookup
 

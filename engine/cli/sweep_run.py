@@ -30,8 +30,9 @@ from engine.data.events import fill_earnings, load_events
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.files import atomic_write_text
+from engine.jobs.runner import load_benchmark
+from engine.jobs.tickers import parse_tickers, travel_params
 from engine.report.display import format_value
-from engine.runner import load_benchmark
 from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine
 from engine.sweep.grid import GridStream, build_combinations, parse_grid
@@ -51,7 +52,6 @@ from engine.sweep.store_view import SweepView
 from engine.sweep.tasks import SweepData, make_job
 from engine.sweep.tickers import across_tickers
 from engine.sweep.walkforward import make_folds, run_walkforward
-from engine.tickers import parse_tickers, travel_params
 
 
 def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, Any]:
@@ -103,7 +103,7 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
 def _earnings_axis(args: argparse.Namespace, cls: type, axes: dict, prices: pd.DataFrame) -> None:
     """A grid that stands aside before earnings (``stand_aside`` > 0 in it or by default) gets
     the report dates of the events file as its ``earnings`` value, as ``run`` does
-    (:func:`engine.runner.with_earnings`); without it no combination would ever stand aside."""
+    (:func:`engine.jobs.runner.with_earnings`); without it no combination would ever stand aside."""
     declared = params_mod.declared(cls)
     if "stand_aside" not in declared or "earnings" in axes:
         return

@@ -1,5 +1,5 @@
 """``--tickers CRWV,NVDA,...`` for ``crwv-bt run`` and ``crwv-bt compare``: the same
-configurations on each ticker of the data dir, one robustness table (see :mod:`engine.tickers`).
+configurations on each ticker of the data dir, one robustness table (see :mod:`engine.jobs.tickers`).
 """
 
 from __future__ import annotations
@@ -9,18 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis.metrics import METRIC_KEYS
-from engine.api_run import run_window
+from engine.api.backtests import run_window
 from engine.cli import montecarlo_opts
 from engine.cli.options import costs_from, default_out
 from engine.data.events import load_events
 from engine.data.load import load_prices
 from engine.errors import ParamError
 from engine.files import atomic_write_text
+from engine.jobs.tickers import parse_tickers, robustness_table, run_tickers
 from engine.report import interactive
 from engine.report.extras import Extras
 from engine.report.run_folder import write_run
 from engine.report.tickers import format_table, render_tickers_html, window_note
-from engine.tickers import parse_tickers, robustness_table, run_tickers
 
 
 def add_options(p: argparse.ArgumentParser) -> None:

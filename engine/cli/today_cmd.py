@@ -24,8 +24,8 @@ from engine.cli.options import (
 )
 from engine.data.events import load_events
 from engine.errors import ParamError
+from engine.jobs.runner import Config, with_earnings
 from engine.report.today import format_today
-from engine.runner import Config, with_earnings
 from engine.variants import default_variants_path, find_variant, load_variants
 from strategies import lookup
 

@@ -21,6 +21,7 @@ from engine.data.fingerprint import fingerprint
 from engine.data.load import load_prices
 from engine.data.validate import DataWarning
 from engine.errors import DataError, ParamError
+from engine.jobs.runner import Config, run_configs
 from engine.regress.baseline import (
     BENCHMARK_TICKER,
     DEFAULT_CASH,
@@ -33,7 +34,6 @@ from engine.regress.baseline import (
 )
 from engine.result import Costs
 from engine.rules import load_rules
-from engine.runner import Config, run_configs
 from engine.sizing import canonical
 from engine.variants import read_variant_tables, variant_strategy
 from strategies import RULE_PREFIX, lookup

@@ -35,8 +35,8 @@ def _table(frame: pd.DataFrame, metric_of_row: Any) -> str:
 
 
 def render_tickers_html(runs: list, table: pd.DataFrame, charts: dict[str, str]) -> str:
-    """The page: ``runs`` (:class:`engine.tickers.TickerRun`), the robustness ``table``
-    (:func:`engine.tickers.robustness_table`) and each ticker's growth chart (the HTML of an
+    """The page: ``runs`` (:class:`engine.jobs.tickers.TickerRun`), the robustness ``table``
+    (:func:`engine.jobs.tickers.robustness_table`) and each ticker's growth chart (the HTML of an
     interactive chart, :func:`engine.report.interactive.chart_html`)."""
     tickers = ", ".join(r.ticker for r in runs)
     parts = [

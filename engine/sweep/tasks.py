@@ -62,7 +62,7 @@ def window_prices(data: SweepData, window: tuple[int, int]) -> pd.DataFrame:
 
 
 def window_benchmark(data: SweepData, prices: pd.DataFrame) -> pd.Series | None:
-    """The benchmark over ``prices``' dates, as :func:`engine.runner.load_benchmark` cuts it."""
+    """The benchmark over ``prices``' dates, as :func:`engine.jobs.runner.load_benchmark` cuts it."""
     if data.benchmark is None:
         return None
     cut = data.benchmark.loc[prices.index[0] : prices.index[-1]]

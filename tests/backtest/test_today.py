@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from engine.backtest.today import missing_sessions, plan_today
+from engine.jobs.runner import Config
 from engine.report.today import format_today
-from engine.runner import Config
 from engine.testing.prices import bars
 from engine.testing.runs import NO_COSTS
 from strategies import STRATEGIES

@@ -43,9 +43,9 @@ from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
 from engine.fast import _cache
 from engine.fast.trace import simulate
+from engine.jobs.runner import load_benchmark
 from engine.result import Costs
 from engine.rules import load_rules, parse_rules
-from engine.runner import load_benchmark
 from engine.sweep.engines import EngineInput, evaluate_fast, returns_on
 from engine.testing.compare import compare, differences, reference, same_number
 from engine.testing.prices import KINDS, bars, synthetic_prices

@@ -10,7 +10,7 @@ import pandas as pd
 from engine.analysis.metrics import compute_metrics
 from engine.backtest.harness import run_backtest
 from engine.data.events import load_events
-from engine.montecarlo_run import MonteCarloSettings, monte_carlo, summaries
+from engine.jobs.montecarlo_run import MonteCarloSettings, monte_carlo, summaries
 from engine.report.extras import Extras
 from engine.report.run_folder import rebuild_report, write_run
 from strategies import STRATEGIES

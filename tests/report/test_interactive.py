@@ -15,7 +15,7 @@ from engine.result import Costs, RunResult
 @pytest.fixture(scope="module")
 def crwv_runs(crwv: pd.DataFrame) -> tuple[RunResult, RunResult]:
     """The swing plan and buy & hold on the real CRWV history, default costs."""
-    from engine.runner import Config, run_configs
+    from engine.jobs.runner import Config, run_configs
     from strategies import STRATEGIES
 
     with warnings.catch_warnings():

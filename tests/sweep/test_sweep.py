@@ -20,8 +20,8 @@ from engine.analysis.pbo import pbo as cscv_pbo
 from engine.backtest import bt_compat
 from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
+from engine.jobs.runner import load_benchmark
 from engine.result import Costs
-from engine.runner import load_benchmark
 from engine.sweep import engines
 from engine.sweep.run import SweepInterrupted, run_sweep, run_sweep_stream
 from engine.sweep.selection import (

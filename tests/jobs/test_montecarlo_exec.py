@@ -1,4 +1,4 @@
-"""Execution-noise replays (engine.montecarlo_exec): exact when nothing moves, seeded, schedules."""
+"""Execution-noise replays (engine.jobs.montecarlo_exec): exact when nothing moves, seeded, schedules."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import montecarlo_exec as mx
 from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
+from engine.jobs import montecarlo_exec as mx
 from strategies import STRATEGIES
 
 

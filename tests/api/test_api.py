@@ -1,4 +1,4 @@
-"""The Python API (engine/api.py, engine/api_sweep.py): docs/api.md runs as written, inputs of
+"""The Python API (engine/api/: backtests.py, sweeps.py): docs/api.md runs as written, inputs of
 every kind, bad input as one-line errors, and the CLI on the same path."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from engine.cli.main import main
 from engine.errors import DataError, ParamError, UserError
 from engine.testing.docs import python_blocks
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +201,7 @@ def test_a_kept_store_resumes(tmp_path: Path) -> None:
 def test_importing_engine_and_the_cli_stays_light() -> None:
     code = (
         "import sys, engine, engine.cli.main\n"
-        "heavy = [m for m in ('engine.api_sweep', 'engine.sweep.run') if m in sys.modules]\n"
+        "heavy = [m for m in ('engine.api.sweeps', 'engine.sweep.run') if m in sys.modules]\n"
         "assert 'engine.api' in sys.modules  # run/compare go through it\n"
         "assert heavy == [], heavy\n"
         "import engine as e\n"

@@ -13,8 +13,8 @@
     sw.best, sw.dsr, sw.pbo, sw.heatmap("fast", "slow"), sw.rerun_best()
 
 ``crwv-bt run`` and ``crwv-bt compare`` call :func:`compare` (one path, not two); the run folder
-they write is :meth:`Comparison.write`. The code lives in two modules of this stage:
-:mod:`engine.api_run` (backtests, comparisons, the input checks) and :mod:`engine.api_sweep`
+they write is :meth:`Comparison.write`. The code lives in two modules of this package:
+:mod:`engine.api.backtests` (backtests, comparisons, the input checks) and :mod:`engine.api.sweeps`
 (sweeps, walk-forwards), loaded when :func:`sweep` or :func:`walkforward` is first called (it
 imports the sweep stage: numba's kernels, matplotlib, +0.7 s).
 
@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.api_run import (
+from engine.api.backtests import (
     DEFAULT_CASH,
     Comparison,
     Result,
@@ -52,20 +52,20 @@ from engine.api_run import (
 
 
 def sweep(strategy: Any, grid: Mapping[str, Any], *args: Any, **options: Any) -> Any:
-    """Run every combination of ``grid`` and rank it: :func:`engine.api_sweep.sweep` (its
-    arguments, and the :class:`~engine.api_sweep.SweepResult` it returns, are documented there
+    """Run every combination of ``grid`` and rank it: :func:`engine.api.sweeps.sweep` (its
+    arguments, and the :class:`~engine.api.sweeps.SweepResult` it returns, are documented there
     and in docs/api.md)."""
     # The sweep stage loads numba's kernels and matplotlib (+0.7 s, see engine/cli/sweep_cmd.py):
     # imported when a sweep runs, so backtest() and `crwv-bt run` never pay for it.
-    from engine import api_sweep
+    from engine.api import sweeps as api_sweep
 
     return api_sweep.sweep(strategy, grid, *args, **options)
 
 
 def walkforward(strategy: Any, grid: Mapping[str, Any], *args: Any, **options: Any) -> Any:
-    """Walk-forward optimisation of ``grid``: :func:`engine.api_sweep.walkforward`."""
+    """Walk-forward optimisation of ``grid``: :func:`engine.api.sweeps.walkforward`."""
     # the sweep stage, loaded when used (see sweep above)
-    from engine import api_sweep
+    from engine.api import sweeps as api_sweep
 
     return api_sweep.walkforward(strategy, grid, *args, **options)
 

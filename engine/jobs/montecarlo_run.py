@@ -2,7 +2,7 @@
 
 :func:`monte_carlo` runs the trade bootstrap and the stationary block bootstrap
 (:mod:`engine.analysis.montecarlo`, ``N`` paths each) and the execution-noise replays
-(:mod:`engine.montecarlo_exec`, ``min(N, replays)`` replays: each is a run of the engine) from
+(:mod:`engine.jobs.montecarlo_exec`, ``min(N, replays)`` replays: each is a run of the engine) from
 one seed, each method drawing from its own child stream so adding one never changes another's
 paths. :func:`summaries` turns them into plain data (``metrics.json``, the report, the API);
 :func:`engine.report.montecarlo.format_bands` prints the terminal table.
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis import montecarlo as mc
-from engine.montecarlo_exec import SHIFT_RANGE, SLIPPAGE_RANGE, execution_noise
+from engine.jobs.montecarlo_exec import SHIFT_RANGE, SLIPPAGE_RANGE, execution_noise
 from engine.result import RunResult
 
 #: Default cap on execution-noise replays (each one reruns the engine).
@@ -85,7 +85,7 @@ def summaries(
 def for_batch(
     batch: Any, prices: pd.DataFrame, configs: list, settings: MonteCarloSettings
 ) -> dict[str, dict[str, mc.MonteCarloResult]]:
-    """:func:`monte_carlo` for every run of a :class:`engine.runner.Batch` (label -> method ->
+    """:func:`monte_carlo` for every run of a :class:`engine.jobs.runner.Batch` (label -> method ->
     result); ``configs`` give each label's strategy class (the replays rerun it)."""
     classes = {c.label: c.strategy_cls for c in configs}
     out = {}

@@ -1,4 +1,4 @@
-"""Multi-ticker runs (engine.tickers): parsing, the swing plan's relative levels off CRWV, the
+"""Multi-ticker runs (engine.jobs.tickers): parsing, the swing plan's relative levels off CRWV, the
 robustness table's medians, and a real CRWV + NVDA run."""
 
 from __future__ import annotations
@@ -9,10 +9,16 @@ import pandas as pd
 import pytest
 
 from engine.errors import ParamError
+from engine.jobs.runner import Config, load_benchmark, run_configs
+from engine.jobs.tickers import (
+    TickerRun,
+    parse_tickers,
+    robustness_table,
+    run_tickers,
+    travel_params,
+)
 from engine.report.tickers import format_table
 from engine.result import Costs
-from engine.runner import Config, load_benchmark, run_configs
-from engine.tickers import TickerRun, parse_tickers, robustness_table, run_tickers, travel_params
 from strategies import STRATEGIES
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from engine.errors import ParamError
-from engine.runner import Config
+from engine.jobs.runner import Config
 
 #: The article's own ticker: its absolute levels only mean something there.
 HOME_TICKER = "CRWV"
@@ -38,7 +38,7 @@ TABLE_METRICS = (
 
 @dataclass(frozen=True)
 class TickerRun:
-    """One ticker's batch (:class:`engine.runner.Batch`) and the configurations it ran."""
+    """One ticker's batch (:class:`engine.jobs.runner.Batch`) and the configurations it ran."""
 
     ticker: str
     batch: Any
@@ -81,8 +81,8 @@ def run_tickers(
     run: Callable[[list, pd.DataFrame, str], Any],
 ) -> list[TickerRun]:
     """Run ``configs`` on every ticker: ``load(ticker)`` gives its prices, ``run(configs,
-    prices, ticker)`` its :class:`engine.runner.Batch` (the CLI passes
-    :func:`engine.runner.run_configs` with its costs and benchmark)."""
+    prices, ticker)`` its :class:`engine.jobs.runner.Batch` (the CLI passes
+    :func:`engine.jobs.runner.run_configs` with its costs and benchmark)."""
     out = []
     for ticker in tickers:
         mine = [

@@ -1,4 +1,4 @@
-"""The Monte Carlo of one run (engine.montecarlo_run) and its fan chart (engine.report.montecarlo_chart)."""
+"""The Monte Carlo of one run (engine.jobs.montecarlo_run) and its fan chart (engine.report.montecarlo_chart)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from engine.backtest.harness import run_backtest
-from engine.montecarlo_run import MonteCarloSettings, monte_carlo, summaries
+from engine.jobs.montecarlo_run import MonteCarloSettings, monte_carlo, summaries
 from engine.report.montecarlo import format_bands
 from engine.report.montecarlo_chart import plot_fan
 from strategies import STRATEGIES

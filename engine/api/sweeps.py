@@ -29,11 +29,11 @@ from typing import Any
 
 import pandas as pd
 
-from engine import api_run as api
 from engine import params as params_mod
+from engine.api import backtests as api
 from engine.errors import ParamError
+from engine.jobs.runner import load_benchmark
 from engine.result import Costs
-from engine.runner import load_benchmark
 from engine.sweep.charts import heatmap_figure
 from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine

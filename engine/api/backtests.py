@@ -25,8 +25,9 @@ from engine.data.events import load_events
 from engine.data.load import load_prices, slice_range
 from engine.data.validate import normalize_frame, validate
 from engine.errors import DataError, ParamError
-from engine.montecarlo_exec import check as check_replays
-from engine.montecarlo_run import MonteCarloSettings, for_batch, summaries
+from engine.jobs.montecarlo_exec import check as check_replays
+from engine.jobs.montecarlo_run import MonteCarloSettings, for_batch, summaries
+from engine.jobs.runner import Batch, Config, load_benchmark, rank, run_configs, with_earnings
 from engine.params import suggest
 from engine.report import interactive
 from engine.report.display import format_table
@@ -36,7 +37,6 @@ from engine.report.run_folder import write_run
 from engine.report.summary import CARD_CSS, card
 from engine.result import Costs, RunResult
 from engine.rules import Rule, load_rules, parse_rules
-from engine.runner import Batch, Config, load_benchmark, rank, run_configs, with_earnings
 from engine.sizing import canonical
 from strategies import STRATEGIES, lookup
 from strategies.rule import rule_strategy
@@ -124,7 +124,7 @@ def make_costs(
 def strategy_config(
     strategy: Any, params: Mapping[str, Any] | None = None, label: str | None = None
 ) -> Config:
-    """The :class:`~engine.runner.Config` of one ``strategy`` (see :mod:`engine.api`) with
+    """The :class:`~engine.jobs.runner.Config` of one ``strategy`` (see :mod:`engine.api`) with
     ``params`` checked against the parameters it declares."""
     sizing = ""  # a variant's own sizing (engine.sizing) rides on its Config
     if isinstance(strategy, Config):
@@ -378,7 +378,7 @@ class Comparison:
     Attributes
     ----------
     results : label -> :class:`Result`, in display order
-    batch : the runs as :func:`engine.runner.run_configs` returned them
+    batch : the runs as :func:`engine.jobs.runner.run_configs` returned them
     costs : the costs every run paid
     metric : the metric the order is by, or None (the order given)
     """
