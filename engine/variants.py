@@ -35,6 +35,7 @@ from engine import params as params_mod
 from engine.errors import ParamError
 from engine.rules import load_rules
 from engine.sizing import canonical, parse_sizing, refuse_without_stop
+from strategies.base import ArticleStrategy
 from strategies.rule import rule_strategy
 
 _KEYS = {"strategy", "rule", "rules", "description", "params", "sizing"}
@@ -115,7 +116,7 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
 
 def variant_strategy(
     p: Path, name: str, table: dict[str, Any], registry: dict[str, type]
-) -> tuple[str, type]:
+) -> tuple[str, type[ArticleStrategy]]:
     """(strategy name or rule ref, class) of a variant table: ``strategy``, or ``rules`` + ``rule``."""
     if "rule" in table or "rules" in table:
         if "strategy" in table:

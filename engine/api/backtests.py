@@ -85,7 +85,7 @@ def make_costs(
         "commission_max": commission_max,
         "slippage": slippage,
     }
-    given = {}
+    given: dict[str, Any] = {}
     for key, value in fields.items():
         if value is None:
             continue

@@ -46,6 +46,7 @@ from engine.sizing import (
     sized_costs,
 )
 from strategies import RULE_PREFIX, lookup
+from strategies.base import ArticleStrategy
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
 RETURN_VALUES_PER_CHUNK = 4_000_000  # float32 daily returns per chunk (16 MB) when they are kept
@@ -73,7 +74,7 @@ def supports(strategy: str, *, fractional: bool = False) -> bool:
     return covers(strategy) and not fractional
 
 
-def strategy_class(strategy: str) -> type:
+def strategy_class(strategy: str) -> type[ArticleStrategy]:
     """The class of ``strategy`` (a registry name or a rule's ref); a :class:`ParamError` with a
     hint otherwise."""
     return lookup(strategy)

@@ -73,11 +73,13 @@ def run_configs(
 ) -> Batch:
     """Run every configuration plus the buy-and-hold benchmark; metrics for each."""
     fp = fingerprint(prices, ticker)
-    common = dict(cash=cash, costs=costs, fractional=fractional, ticker=ticker, data_fp=fp)
+    common: dict[str, Any] = dict(
+        cash=cash, costs=costs, fractional=fractional, ticker=ticker, data_fp=fp
+    )
     # the benchmark invests all the cash whatever the sizing (Costs.benchmark)
     bh = run_backtest(
         buy_hold_cls, prices, name="buy_hold", **{**common, "costs": costs.benchmark()}
-    )  # type: ignore[arg-type]
+    )
     results = []
     for cfg in configs:
         if (
