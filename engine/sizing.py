@@ -20,7 +20,11 @@ knows the sizing); :func:`parse_sizing` checks it and gives the numbers.
 Signal entries (every long/flat strategy and rule) are sized at the signal's close: the entry
 price is estimated as ``close * (1 + slippage)`` and, for ``risk``, the stop as that price times
 ``1 - d``, ``d`` being the strategy's stop distance (the tighter of a rule's stop-loss and
-trailing fractions). Dollar modes (``all_in``, ``fraction``, ``fixed``) buy the largest whole
+trailing fractions). An ATR stop (``atr_stop`` = M, a signal strategy's parameter or a rule's
+key) sits M x ATR(:data:`STOP_ATR_PERIOD`) at the signal's close away from the fill, a real
+stop order resting from the session after the fill; ``risk`` then takes that many dollars per
+share as the risk (the smaller of the two distances when there is also a fractional stop).
+Dollar modes (``all_in``, ``fraction``, ``fixed``) buy the largest whole
 size whose slipped cost plus commission fits the dollars.
 
 The swing plan's tranches share one budget: ``SPLIT`` is ``equal`` (the default: equal dollars per
@@ -48,6 +52,8 @@ KIND_CODES = {k: i for i, k in enumerate(KINDS)}
 SPLIT_CODES = {s: i for i, s in enumerate(SPLITS)}
 DEFAULT = "all_in"
 EXAMPLE = "all_in, fraction:0.5, fixed:25000, shares:100 or risk:0.01"
+#: the ATR of an ``atr_stop`` (Wilder's, as backtrader's ``ATR`` and the rule language's ``atr``)
+STOP_ATR_PERIOD = 14
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,8 @@ def refuse_without_stop(sizing: Sizing, strategy: str, has_stop: bool) -> None:
     if sizing.needs_stop and not has_stop:
         raise ParamError(
             f"--sizing {sizing.text()}: {strategy} has no stop to measure the risk to; give it one "
-            "(a rule's stop_loss or trailing_stop, rsi's stop_pct) or size with fraction:, fixed: or shares:"
+            "(--param atr_stop=2 for a stop 2 x ATR(14) from the entry; a rule's stop_loss, "
+            "trailing_stop or atr_stop; rsi's stop_pct) or size with fraction:, fixed: or shares:"
         )
 
 
@@ -157,12 +164,14 @@ def signal_size(
     stop_distance: float,
     affordable: object,
     step: float = 1.0,
+    stop_dollars: float = 0.0,
 ) -> tuple[float, float]:
     """(shares a signal entry asks for, shares the cash covers) at the signal's close.
 
     ``affordable(dollars)`` is the largest size whose slipped cost plus commission at ``close``
     fits ``dollars`` (the strategy's own rule, so that ``all_in`` is exactly today's size);
-    ``step`` is 1 for whole shares. The entry is the smaller of the two; the caller notes a cut.
+    ``step`` is 1 for whole shares; ``stop_dollars`` an ATR stop's distance (0: none). The
+    entry is the smaller of the two; the caller notes a cut.
     """
     cover = affordable(cash)  # type: ignore[operator]
     kind = sizing.kind
@@ -175,6 +184,8 @@ def signal_size(
     if kind == "shares":
         return sizing.value, cover
     per_share = close * (1.0 + slippage) * stop_distance
+    if stop_dollars > 0 and (per_share <= 0 or stop_dollars < per_share):
+        per_share = stop_dollars
     if per_share <= 0:
         return 0.0, cover
     return math.floor(sizing.value * value / per_share / step) * step, cover

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import backtrader as bt
 
 from engine.rules.rule import MAINTENANCE
-from engine.sizing import Sizing, parse_sizing, signal_size
+from engine.sizing import STOP_ATR_PERIOD, Sizing, parse_sizing, signal_size
 
 #: ``side`` of a signal strategy: ``long`` (the default), ``short`` (the exit signal sells short,
 #: the entry signal covers) or ``both`` (long on the entry signal, short on the exit signal,
@@ -53,9 +53,25 @@ class ArticleStrategy(bt.Strategy):
         return 0.0
 
     @classmethod
+    def atr_multiple(cls, p: dict) -> float:
+        """M of an ATR stop, ``M x ATR(14)`` from the entry fill (``atr_stop``; 0: none)."""
+        return float(p.get("atr_stop", 0.0) or 0.0)
+
+    @classmethod
     def has_stop(cls, p: dict) -> bool:
         """True when the strategy rests a stop that risk sizing can measure the risk to."""
-        return cls.stop_distance(p) > 0
+        return cls.stop_distance(p) > 0 or cls.atr_multiple(p) > 0
+
+    def stop_atr(self) -> bt.Indicator | None:
+        """The ATR an ``atr_stop`` is measured in (None without one). Made only with an ATR
+        stop, since its warm-up (15 bars) becomes the strategy's."""
+        if type(self).atr_multiple(self.param_values()) <= 0:
+            return None
+        return bt.ind.ATR(self.data, period=STOP_ATR_PERIOD)
+
+    def param_values(self) -> dict:
+        """This run's parameters as a dict."""
+        return {k: getattr(self.p, k) for k in self.p._getkeys()}
 
     # ------------------------------------------------------------------ state (crwv-bt today)
 
@@ -123,7 +139,11 @@ class ArticleStrategy(bt.Strategy):
         :meth:`cash_after_close`)."""
         close = self.data.close[0]
         sizing = self.sizing()
-        dist = type(self).stop_distance({k: getattr(self.p, k) for k in self.p._getkeys()})
+        params = self.param_values()
+        dist = type(self).stop_distance(params)
+        mult = type(self).atr_multiple(params)
+        # an ATR stop's distance in dollars, fixed on the signal's close for the whole trade
+        self.atr_d = mult * self.atr[0] if mult > 0 else 0.0
         value = self.broker.getvalue()
         cash = self.broker.getcash() if cash is None else cash
         if sizing.kind == "all_in":
@@ -139,6 +159,7 @@ class ArticleStrategy(bt.Strategy):
                 dist,
                 lambda dollars: self.affordable(close, dollars),
                 1e-6 if fractional else 1.0,
+                self.atr_d,
             )
             size = want if want <= cover else cover
             if want > cover:
@@ -151,6 +172,8 @@ class ArticleStrategy(bt.Strategy):
         order = self.tagged(self.sell(size=size) if short else self.buy(size=size), reason)
         if dist > 0:  # the stop sits at the fill price * (1 -+ dist): the trades table's risk
             order.addinfo(risk_dist=dist)
+        if self.atr_d > 0:  # or at the fill price -+ atr_d, when that is closer
+            order.addinfo(risk_atr=self.atr_d)
         if sizing.kind == "risk":
             order.addinfo(risk_budget=sizing.value * value)
         return order
@@ -194,6 +217,14 @@ class SignalStrategy(ArticleStrategy):
     A short is covered at the next open when the account value on a close is under 30% of the
     short's value there (``margin call``, the margin model of docs/sizing.md).
 
+    Protective stop: with ``atr_stop`` M > 0 (or a class's own :meth:`stop_distance`, ``rsi``'s
+    ``stop_pct``), on the close of the entry fill's session a stop for the whole position is
+    sent at the fill price -/+ M x ATR(14) of the signal's close (the tighter of the two levels
+    when both are set; below a long, above a short), tagged ``stop``; it rests from the next
+    session (backtrader activates an order on the bar after it is sent) until it fills or a
+    signal closes the position, which cancels it first. ``--sizing risk:F`` measures the risk
+    to it. With an ATR stop the warm-up is at least ATR(14)'s, 15 bars.
+
     Standing aside before earnings (every long/flat strategy): with ``stand_aside`` N > 0 the
     position is flat at the close of each of the N sessions before an earnings report's
     reaction session (the first session that trades on the news; ``earnings`` lists them, and
@@ -205,6 +236,10 @@ class SignalStrategy(ArticleStrategy):
 
     params = (
         ("side", "long"),  # "long", "short" (exit signal shorts, entry covers) or "both" (reverses)
+        (
+            "atr_stop",
+            0.0,
+        ),  # a stop this many ATR(14) from the entry, resting at the broker (0 = off)
         ("stand_aside", 0),  # sessions before each earnings reaction session to be flat (0 = off)
         (
             "earnings",
@@ -217,10 +252,35 @@ class SignalStrategy(ArticleStrategy):
         problems = aside_problems(p)
         if p["side"] not in SIDES:
             problems.append(f"side={p['side']!r} is unknown; choose one of {', '.join(SIDES)}")
+        atr_stop = p["atr_stop"]
+        if (
+            isinstance(atr_stop, bool)
+            or not isinstance(atr_stop, (int, float))
+            or not atr_stop >= 0
+        ):
+            problems.append(
+                f"atr_stop={atr_stop!r} must be a number >= 0: e.g. 2 for a stop 2 x ATR(14) from "
+                "the entry (0 = off)"
+            )
         return problems
+
+    @classmethod
+    def warmup(cls, p: dict) -> int:
+        """:meth:`signal_warmup`, at least ATR(14)'s 15 bars with an ATR stop."""
+        own = cls.signal_warmup(p)
+        return max(own, STOP_ATR_PERIOD + 1) if cls.atr_multiple(p) > 0 else own
+
+    @classmethod
+    def signal_warmup(cls, p: dict) -> int:
+        """Bars the signals' indicators need (each class says)."""
+        return 0
 
     def __init__(self) -> None:
         self.pending: bt.Order | None = None
+        self.stop_order: bt.Order | None = None
+        self.placed = False  # the protective stop of this position has been sent
+        self.atr_d = 0.0
+        self.atr = self.stop_atr()
         self._reactions = reaction_dates(self.p.earnings)
 
     def aside_next(self) -> bool:
@@ -235,7 +295,11 @@ class SignalStrategy(ArticleStrategy):
 
     def notify_order(self, order: bt.Order) -> None:
         # backtrader notifies a *clone* of each order: match on ``ref``, never on identity
-        if self.same(order, self.pending) and not order.alive():
+        if order.alive():
+            return
+        if self.same(order, self.stop_order):
+            self.stop_order = None
+        if self.same(order, self.pending):
             self.pending = None
             if order.status == order.Completed and order.info.get("reason") == "stand aside":
                 self.stood_aside()
@@ -245,18 +309,59 @@ class SignalStrategy(ArticleStrategy):
         so that the position can be taken again after the report)."""
 
     def exit_order(self) -> bt.Order | None:
-        """The order sent when the position's closing signal fires (default: a market order
-        for the whole position)."""
-        return self.close_all("signal")
+        """The market order that closes the position when a signal fires, after cancelling
+        the protective stop."""
+        stop, self.stop_order = self.stop_order, None
+        if stop is None or not stop.alive():
+            return self.close_all("signal")
+        # The stop was sent on an earlier bar, so the broker has accepted it and cancel() takes
+        # it off the book at once. Should it still be waiting for acceptance (cancel() only sees
+        # accepted orders), the market order joins it in one OCO group: one fill cancels the other.
+        self.cancel(stop)
+        if not stop.alive():
+            return self.close_all("signal")
+        size = self.position.size
+        out = self.sell(size=size, oco=stop) if size > 0 else self.buy(size=-size, oco=stop)
+        return self.tagged(out, "signal")
+
+    def stop_level(self) -> float:
+        """The protective stop's price for the position (0: none): the tighter of the fill
+        price -/+ :meth:`stop_distance` and -/+ the ATR distance of the entry."""
+        price = self.position.price
+        dist = type(self).stop_distance(self.param_values())
+        if self.position.size > 0:
+            level = price * (1.0 - dist) if dist > 0 else 0.0
+            if self.atr_d > 0 and price - self.atr_d > level:
+                level = price - self.atr_d
+            return level
+        level = price * (1.0 + dist) if dist > 0 else 0.0
+        if self.atr_d > 0 and (level == 0 or price + self.atr_d < level):
+            level = price + self.atr_d
+        return level
 
     def while_holding(self) -> None:
-        """Called on each close in the market without an exit signal (e.g. to place a stop)."""
+        """On each close in the market without a signal: send the protective stop once (the
+        close of the entry fill's session), below a long (a sell stop) or above a short."""
+        if self.placed:
+            return
+        self.placed = True
+        level = self.stop_level()
+        if level <= 0:
+            return
+        size = self.position.size
+        if size > 0:
+            stop = self.sell(exectype=bt.Order.Stop, price=level, size=size)
+        else:
+            stop = self.buy(exectype=bt.Order.Stop, price=level, size=-size)
+        self.stop_order = self.tagged(stop, "stop")
 
     def next(self) -> None:
+        size = self.position.size
+        if size == 0:
+            self.placed = False
         if self.pending is not None:
             return
         aside = self.aside_next()
-        size = self.position.size
         side = self.p.side
         if size == 0:
             if aside:
@@ -272,6 +377,7 @@ class SignalStrategy(ArticleStrategy):
             self.pending = self.exit_order()
             if side == "both":  # reverse: the other side, sent after the close-out
                 self.pending = self.enter("signal", short=size > 0, cash=cash) or self.pending
+                self.placed = False
         elif size < 0 and self.broker.getvalue() < MAINTENANCE * (-size * self.data.close[0]):
             self.pending = self.tagged(self.exit_order(), "margin call")
         else:

@@ -53,6 +53,9 @@ class Confluence(SignalStrategy):
         ``"long"`` (default), ``"short"`` (the exit signal sells short, the entry signal covers)
         or ``"both"`` (reverses on the opposite signal); see
         :class:`strategies.base.SignalStrategy`.
+    atr_stop : float
+        A protective stop this many ATR(14) from the entry fill (default 0 = off); ``--sizing
+        risk:F`` measures the risk to it. See :class:`strategies.base.SignalStrategy`.
     stand_aside : int
         Sessions before each earnings report to be flat (default 0 = off); see
         :class:`strategies.base.SignalStrategy`.
@@ -74,7 +77,7 @@ class Confluence(SignalStrategy):
     )
 
     @classmethod
-    def warmup(cls, p: dict) -> int:
+    def signal_warmup(cls, p: dict) -> int:
         """Bars up to and including the first close that can signal (its fill is on the next bar).
 
         All three indicators must be full: SMA on bar ``sma_period``, the MACD signal line on bar

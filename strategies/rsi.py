@@ -30,7 +30,8 @@ class RSIRebound(SignalStrategy):
         the cash (whole shares), a sell of the whole position; fills tagged ``signal``.
         ``stop_pct`` > 0: on the close of the entry fill's session a sell stop for the whole
         position is placed at ``entry_price * (1 - stop_pct)`` (fills tagged ``stop``; a short's
-        is a buy stop at ``entry_price * (1 + stop_pct)``). It rests
+        is a buy stop at ``entry_price * (1 + stop_pct)``; with ``atr_stop`` too, the tighter
+        level: :class:`strategies.base.SignalStrategy`). It rests
         from the next session on: the harness sees daily bars only and backtrader activates an
         order on the bar after it is sent. When a signal exit is sent, the stop is cancelled
         first (it is live at the broker by then, so the cancel is immediate); on the entry
@@ -54,6 +55,9 @@ class RSIRebound(SignalStrategy):
         ``"long"`` (default), ``"short"`` (the exit signal sells short, the entry signal covers)
         or ``"both"`` (reverses on the opposite signal); see
         :class:`strategies.base.SignalStrategy`.
+    atr_stop : float
+        A protective stop this many ATR(14) from the entry fill (default 0 = off); ``--sizing
+        risk:F`` measures the risk to it. See :class:`strategies.base.SignalStrategy`.
     stand_aside : int
         Sessions before each earnings report to be flat (default 0 = off); see
         :class:`strategies.base.SignalStrategy`.
@@ -78,7 +82,7 @@ class RSIRebound(SignalStrategy):
         return float(p["stop_pct"])
 
     @classmethod
-    def warmup(cls, p: dict) -> int:
+    def signal_warmup(cls, p: dict) -> int:
         """Bars up to and including the first close that can signal (its fill is on the next bar).
 
         The first RSI value is on bar ``period + 1``; a cross needs the one before it too.
@@ -121,17 +125,7 @@ class RSIRebound(SignalStrategy):
         )
         # +1 when RSI crosses above oversold; first value one bar after the first RSI.
         self.rebound = bt.ind.CrossOver(self.rsi, self.p.oversold)
-        self.stop_order: bt.Order | None = None
         self.was_strong = False  # RSI closed above mid during the current trade
-
-    def notify_order(self, order: bt.Order) -> None:
-        # backtrader notifies a *clone* of each order: orders are matched on their ref
-        if order.alive():
-            return
-        if self.same(order, self.pending):
-            self.pending = None
-        if self.same(order, self.stop_order):
-            self.stop_order = None
 
     def entry_signal(self) -> bool:
         if self.rebound[0] > 0:
@@ -165,28 +159,3 @@ class RSIRebound(SignalStrategy):
         if rsi >= self.p.oversold:
             text += " (it must first fall below it)"
         return {"state": "flat", "text": text, "values": values}
-
-    def while_holding(self) -> None:
-        if self.p.stop_pct > 0 and self.stop_order is None:
-            size = self.position.size
-            if size > 0:
-                price = self.position.price * (1.0 - self.p.stop_pct)
-                stop = self.sell(exectype=bt.Order.Stop, price=price, size=size)
-            else:  # a short's stop is a buy stop above its price
-                price = self.position.price * (1.0 + self.p.stop_pct)
-                stop = self.buy(exectype=bt.Order.Stop, price=price, size=-size)
-            self.stop_order = self.tagged(stop, "stop")
-
-    def exit_order(self) -> bt.Order | None:
-        stop, self.stop_order = self.stop_order, None
-        if stop is None or not stop.alive():
-            return self.close_all("signal")
-        # The stop was sent on an earlier bar, so the broker has accepted it and cancel() takes
-        # it off the book at once. Should it still be waiting for acceptance (cancel() only sees
-        # accepted orders), the market order joins it in one OCO group: one fill cancels the other.
-        self.cancel(stop)
-        if not stop.alive():
-            return self.close_all("signal")
-        size = self.position.size
-        out = self.sell(size=size, oco=stop) if size > 0 else self.buy(size=-size, oco=stop)
-        return self.tagged(out, "signal")

@@ -18,7 +18,8 @@ Orders (the harness's fill rules apply to all of them)
   exits on it), a sell stop at the higher of ``fill * (1 - stop_loss)`` and ``highest close
   since the entry * (1 - trailing_stop)`` and a sell limit at ``fill * (1 + take_profit)``, one
   OCO group (at most one fills; the stop is tried first, so a session that reaches both is a
-  stop). They rest from the next session on. When the trailing level rises above the resting
+  stop); with ``atr_stop`` M, the stop is at ``fill - M x ATR(14)`` of the entry signal's close
+  when that is higher (tagged ``atr stop``). They rest from the next session on. When the trailing level rises above the resting
   stop on a close, the group is cancelled and sent again at the new level. Tagged ``stop loss``,
   ``trailing stop`` (whichever level the stop is at) and ``take profit``.
 * **Standing aside before earnings** (a rule with ``stand_aside = N``; parameters
@@ -237,6 +238,11 @@ class RuleStrategy(ArticleStrategy):
         o = cls.rule.order_values(p)
         return min((d for d in (o.stop_loss, o.trailing_stop) if d > 0), default=0.0)
 
+    @classmethod
+    def atr_multiple(cls, p: dict) -> float:
+        assert cls.rule is not None
+        return cls.rule.order_values(p).atr_stop
+
     def __init__(self) -> None:
         rule = type(self).rule
         assert rule is not None
@@ -252,6 +258,10 @@ class RuleStrategy(ArticleStrategy):
         self.placed = False  # the protective group of this trade has been sent
         self.held = 0  # closes in the market in the current trade
         self.high = 0.0  # highest close since the entry (the fill price first)
+        self.atr_d = (
+            0.0  # the ATR stop's distance, set on the entry's close (ArticleStrategy.enter)
+        )
+        self.atr = self.stop_atr()
         aside = rule.stand_aside is not None
         self.aside_sessions = int(self.p.stand_aside) if aside else 0
         self.reactions = reaction_dates(self.p.earnings) if aside else set()
@@ -324,17 +334,24 @@ class RuleStrategy(ArticleStrategy):
         """(price of the protective stop, its reason); price 0 without one. Short: a buy stop
         above, at the lower of the two levels."""
         o = self.orders_
+        price, atr_d = self.position.price, self.atr_d
         if self.position.size < 0:
-            loss = self.position.price * (1.0 + o.stop_loss) if o.stop_loss > 0 else 0.0
+            loss = price * (1.0 + o.stop_loss) if o.stop_loss > 0 else 0.0
             trail = self.high * (1.0 + o.trailing_stop) if o.trailing_stop > 0 else 0.0
+            level, reason = loss, "stop loss"
             if trail > 0 and (loss == 0 or trail < loss):
-                return trail, "trailing stop"
-            return loss, "stop loss"
-        loss = self.position.price * (1.0 - o.stop_loss) if o.stop_loss > 0 else 0.0
+                level, reason = trail, "trailing stop"
+            if atr_d > 0 and (level == 0 or price + atr_d < level):
+                level, reason = price + atr_d, "atr stop"
+            return level, reason
+        loss = price * (1.0 - o.stop_loss) if o.stop_loss > 0 else 0.0
         trail = self.high * (1.0 - o.trailing_stop) if o.trailing_stop > 0 else 0.0
+        level, reason = loss, "stop loss"
         if trail > loss:
-            return trail, "trailing stop"
-        return loss, "stop loss"
+            level, reason = trail, "trailing stop"
+        if atr_d > 0 and price - atr_d > level:
+            level, reason = price - atr_d, "atr stop"
+        return level, reason
 
     def protect(self) -> None:
         """Send the protective group after the entry; move the stop when the trail tightens

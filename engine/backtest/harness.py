@@ -98,14 +98,19 @@ class _Recorder(bt.Analyzer):
 
 
 def _risk_stop(order: bt.Order) -> float:
-    """The stop a buy fill is at risk to: the plan's price, or the fill price less the
-    strategy's stop distance (NaN without a stop)."""
+    """The stop an entry fill is at risk to: the plan's price, or the fill price -/+ the
+    strategy's stop distance (a fraction, or an ATR stop's dollars: the closer; NaN without a
+    stop)."""
     if "risk_stop" in order.info:
         return float(order.info["risk_stop"])
-    if "risk_dist" in order.info:  # an entry: long (a buy) or short (a sale)
-        side = 1.0 if order.isbuy() else -1.0
-        return float(order.executed.price) * (1.0 - side * float(order.info["risk_dist"]))
-    return float("nan")
+    side = 1.0 if order.isbuy() else -1.0  # an entry: long (a buy) or short (a sale)
+    price = float(order.executed.price)
+    dist = float(order.info.get("risk_dist", 0.0))
+    stop = price * (1.0 - side * dist) if dist > 0 else float("nan")
+    atr_d = float(order.info.get("risk_atr", 0.0))
+    if atr_d > 0 and (stop != stop or atr_d < price * dist):  # an ATR stop, when it is closer
+        stop = price - side * atr_d
+    return stop
 
 
 def check_sizing(strategy_cls: type[bt.Strategy], resolved: dict[str, Any], costs: Costs) -> None:

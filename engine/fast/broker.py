@@ -83,6 +83,7 @@ from engine.fast.layout import (
     O_OCO,
     O_OCOLIVE,
     O_PRICE,
+    O_RATR,
     O_RDIST,
     O_REASON,
     O_REF,
@@ -166,7 +167,9 @@ def affordable(price: float, cash: float, costs: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def signal_size(close: float, value: float, cash: float, dist: float, costs: np.ndarray) -> tuple:
+def signal_size(
+    close: float, value: float, cash: float, dist: float, atr_d: float, costs: np.ndarray
+) -> tuple:
     """``engine.sizing.signal_size`` (whole shares): (shares asked for, shares the cash covers)."""
     cover = affordable(close, cash, costs)
     kind = int(costs[C_SIZING])
@@ -179,6 +182,8 @@ def signal_size(close: float, value: float, cash: float, dist: float, costs: np.
     if kind == SZ_SHARES:
         return costs[C_SIZE_VALUE], cover
     per_share = close * (1.0 + costs[C_SLIP]) * dist
+    if atr_d > 0 and (per_share <= 0 or atr_d < per_share):
+        per_share = atr_d
     if per_share <= 0:
         return 0.0, cover
     return math.floor(costs[C_SIZE_VALUE] * value / per_share / 1.0) * 1.0, cover
@@ -250,20 +255,23 @@ def submit(
     row[O_RSTOP] = np.nan
     row[O_RDIST] = 0.0
     row[O_BUDGET] = np.nan
+    row[O_RATR] = 0.0
     meta[M_NB] = k + 1
     return ref
 
 
 @njit(cache=True)
-def tag_risk(sim: tuple, ref: int, stop: float, dist: float, budget: float) -> None:
-    """Mark the order just sent (``ref``) with its risk: a stop price or a distance below the
-    fill, and the budget (the harness's ``risk_stop`` / ``risk_dist`` / ``risk_budget`` info)."""
+def tag_risk(sim: tuple, ref: int, stop: float, dist: float, budget: float, atr_d: float) -> None:
+    """Mark the order just sent (``ref``) with its risk: a stop price, or a distance from the
+    fill (a fraction ``dist``, dollars ``atr_d``), and the budget (the harness's ``risk_stop`` /
+    ``risk_dist`` / ``risk_atr`` / ``risk_budget`` info)."""
     if ref == 0:
         return
     row = sim[0][sim[1][M_NB] - 1]
     row[O_RSTOP] = stop
     row[O_RDIST] = dist
     row[O_BUDGET] = budget
+    row[O_RATR] = atr_d
 
 
 @njit(cache=True)

@@ -51,7 +51,10 @@ def _signal(
     nodes = {
         role: parse(text, params, f"built-in {role}", ALL_FUNCTIONS) for role, text in conds.items()
     }
-    return Signal(**nodes, arm=arm, reasons=reasons, orders=orders or {})  # type: ignore[arg-type]
+    orders = dict(orders or {})
+    if "atr_stop" in params:  # SignalStrategy's ATR stop: a protective stop of every class
+        orders["atr_stop"] = "atr_stop"
+    return Signal(**nodes, arm=arm, reasons=reasons, orders=orders)  # type: ignore[arg-type]
 
 
 def _numeric(cls: type) -> dict:

@@ -11,7 +11,8 @@ from __future__ import annotations
 O_TYPE, O_SIDE, O_PRICE, O_SIZE, O_OCO, O_OCOLIVE = 0, 1, 2, 3, 4, 5
 O_STATUS, O_REASON, O_BAR, O_REF, O_RESIZED = 6, 7, 8, 9, 10
 O_RSTOP, O_RDIST, O_BUDGET = 11, 12, 13  # risk of a buy: stop price / distance, budget ($)
-O_FIELDS = 14
+O_RATR = 14  # an ATR stop's distance from the fill, dollars (0: none)
+O_FIELDS = 15
 MARKET, LIMIT, STOP = 0, 1, 2
 SUBMITTED, ACCEPTED, COMPLETED, CANCELLED, MARGIN = 1, 2, 3, 4, 5
 BOOK_CAP = 16  # orders alive at once for the signal strategies (they hold at most two)

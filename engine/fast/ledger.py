@@ -31,6 +31,7 @@ from engine.fast.layout import (
     M_NTRADES,
     M_OVERFLOW,
     O_BUDGET,
+    O_RATR,
     O_RDIST,
     O_REASON,
     O_RESIZED,
@@ -79,6 +80,9 @@ def book_fill(
             rstop = row[O_RSTOP]
             if rstop != rstop and row[O_RDIST] > 0:  # the harness's _risk_stop (long or short)
                 rstop = price * (1.0 - row[O_SIDE] * row[O_RDIST])
+            ratr = row[O_RATR]
+            if ratr > 0 and (rstop != rstop or ratr < price * row[O_RDIST]):
+                rstop = price - row[O_SIDE] * ratr  # an ATR stop closer than the fraction
             fills[f, F_RSTOP] = rstop
             fills[f, F_BUDGET] = row[O_BUDGET]
             meta[M_NFILLS] = f + 1

@@ -229,10 +229,12 @@ class Program:
             lev[sel, K.V_STOP_LOSS] = self._order(sig, "stop_loss", fp[sel])
             lev[sel, K.V_TAKE_PROFIT] = self._order(sig, "take_profit", fp[sel])
             lev[sel, K.V_TRAIL] = self._order(sig, "trailing_stop", fp[sel])
+            lev[sel, K.V_ATR] = self._order(sig, "atr_stop", fp[sel])
             # a price-only condition has a warm-up of 1, a constant one of 0: both start on bar 0
         ctl[:, K.C_FIRST] = np.maximum(warm, 1) - 1
         ctl[:, K.C_DEPTH] = self.depth
         ctl[:, K.C_ASIDE] = -1  # engine.fast.specs.SignalSpec sets it for a rule standing aside
+        ctl[:, K.C_ATR_ROW] = -1  # and this one for an ATR stop
         matrix = np.ascontiguousarray(np.stack(mats)) if mats else np.zeros((1, rows.n))
         fp = np.ascontiguousarray(fp, dtype=np.float64)
         return Prepared(matrix, srows, fp, ctl, lev, xseed)

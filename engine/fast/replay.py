@@ -35,7 +35,9 @@ def replay_one(o, h, lo, c, costs, sends, sim, eq, pos) -> None:  # noqa: ANN001
         meta[L.M_NEVENTS] = 0
         if pending == 0:
             if sends[i] > 0 and acct[L.A_POS] <= 0:
-                pending = S.buy_all(sim, i, c[i], costs, S.REASON_SIGNAL, 0.0, 1.0, np.nan)  # long
+                pending = S.buy_all(
+                    sim, i, c[i], costs, S.REASON_SIGNAL, 0.0, 1.0, np.nan, 0.0
+                )  # long
             elif sends[i] < 0 and acct[L.A_POS] > 0:
                 pending = S.sell_all(sim, i, c[i], S.REASON_SIGNAL)
         S.close_bar(acct, i, c[i], eq, pos)

@@ -51,12 +51,14 @@ C_ARM, C_MAX_BARS, C_R_ENTRY, C_R_EXIT, C_R_STOP, C_DEPTH = 6, 7, 8, 9, 10, 11
 C_ASIDE = 12  # row of ``rows`` flagging the closes before a stand-aside session (-1: none)
 C_SIDE = 13  # SIDE_LONG, SIDE_SHORT or SIDE_BOTH
 C_MIRROR = 14  # 1: a short opens on the exit condition, covers on the entry (built-in classes)
-C_FIELDS = 15
+C_ATR_ROW = 15  # row of ``rows`` holding ATR(14), for an ATR stop (-1: none)
+C_FIELDS = 16
 # sides (ctl[C_SIDE]): a rule's side = "long" / "short", a built-in class's side parameter
 SIDE_LONG, SIDE_SHORT, SIDE_BOTH = 1, -1, 2
 # lev columns (float64 per combination)
 V_STOP_LOSS, V_TAKE_PROFIT, V_TRAIL = 0, 1, 2
-V_FIELDS = 3
+V_ATR = 3  # atr_stop: the stop's distance from the fill in ATR(14) of the entry signal's close
+V_FIELDS = 4
 # arming switch
 ARM_NONE, ARM_REARM, ARM_ONCE = 0, 1, 2
 # fill reasons (engine.fast.trace.reason_label; the swing plan's tranches and targets are 10+ / 100+)
@@ -64,6 +66,7 @@ REASON_SIGNAL, REASON_ENTRY, REASON_STOP, REASON_EXIT = 0, 1, 2, 3
 REASON_STOP_LOSS, REASON_TRAIL, REASON_TAKE_PROFIT, REASON_MAX_BARS = 4, 5, 6, 7
 REASON_ASIDE = 8
 REASON_MARGIN = 9  # a short covered under the maintenance margin
+REASON_ATR_STOP = -1  # a rule's stop at its atr_stop level (10+ and 100+ are the swing plan's)
 MAINTENANCE = 0.3  # engine.rules.rule.MAINTENANCE (checked equal by the tests)
 STACK = 64  # deepest condition, in stack levels (program.py refuses deeper expressions)
 
@@ -89,27 +92,28 @@ def buy_all(
     dist: float,
     side: float,
     cash: float,
+    atr_d: float,
 ) -> int:
     """``ArticleStrategy.enter``: market buy (``side`` 1) or short sale (-1) sized by the run's
     sizing at this close (0: none).
 
     The one place an entry is sized and sent. ``dist`` is the stop's distance from the fill
-    (0: no stop); ``cash`` the cash to size from (NaN: the account's); a size the cash cannot
-    cover is cut to what it covers.
+    (0: no stop), ``atr_d`` an ATR stop's in dollars (0: none); ``cash`` the cash to size from
+    (NaN: the account's); a size the cash cannot cover is cut to what it covers.
     """
     acct = sim[2]
     if cash != cash:
         cash = acct[L.A_CASH]
-    want, cover = B.signal_size(close, B.account_value(acct, close), cash, dist, costs)
+    want, cover = B.signal_size(close, B.account_value(acct, close), cash, dist, atr_d, costs)
     size = want if want <= cover else cover
     if size <= 0:
         return 0
     ref = B.submit(sim, L.MARKET, side, close, size, 0, reason, bar)
-    if dist > 0 or costs[L.C_SIZING] == L.SZ_RISK:
+    if dist > 0 or atr_d > 0 or costs[L.C_SIZING] == L.SZ_RISK:
         budget = np.nan
         if costs[L.C_SIZING] == L.SZ_RISK:
             budget = costs[L.C_SIZE_VALUE] * B.account_value(acct, close)
-        B.tag_risk(sim, ref, np.nan, dist, budget)
+        B.tag_risk(sim, ref, np.nan, dist, budget, atr_d)
     return ref
 
 
@@ -179,21 +183,36 @@ def send_group(sim: tuple, bar: int, level: float, reason: int, take_profit: flo
 
 @njit(cache=True)
 def protect(
-    sim: tuple, bar: int, lev: np.ndarray, r_stop: int, high: float, placed: bool, group: tuple
+    sim: tuple,
+    bar: int,
+    lev: np.ndarray,
+    r_stop: int,
+    high: float,
+    placed: bool,
+    group: tuple,
+    atr_d: float,
 ) -> tuple:
-    """``RuleStrategy.protect``: (placed, stop_ref, tp_ref, stop_price) after this close."""
+    """``RuleStrategy.protect`` (and ``SignalStrategy.while_holding``): (placed, stop_ref,
+    tp_ref, stop_price) after this close. ``atr_d``: the ATR stop's distance (0: none)."""
     stop_ref, tp_ref, stop_price = group
     ppr = sim[2][L.A_PPRICE]
     short = sim[2][L.A_POS] < 0
+    # a rule tags a stop at its ATR level "atr stop"; a built-in class tags every stop "stop"
+    r_atr = REASON_ATR_STOP if r_stop == REASON_STOP_LOSS else r_stop
     if short:
         loss = ppr * (1.0 + lev[V_STOP_LOSS]) if lev[V_STOP_LOSS] > 0 else 0.0
         trail = high * (1.0 + lev[V_TRAIL]) if lev[V_TRAIL] > 0 else 0.0
         tighter = trail > 0 and (loss == 0 or trail < loss)
+        level, reason = (trail, REASON_TRAIL) if tighter else (loss, r_stop)
+        if atr_d > 0 and (level == 0 or ppr + atr_d < level):
+            level, reason = ppr + atr_d, r_atr
     else:
         loss = ppr * (1.0 - lev[V_STOP_LOSS]) if lev[V_STOP_LOSS] > 0 else 0.0
         trail = high * (1.0 - lev[V_TRAIL]) if lev[V_TRAIL] > 0 else 0.0
         tighter = trail > loss
-    level, reason = (trail, REASON_TRAIL) if tighter else (loss, r_stop)
+        level, reason = (trail, REASON_TRAIL) if tighter else (loss, r_stop)
+        if atr_d > 0 and ppr - atr_d > level:
+            level, reason = ppr - atr_d, r_atr
     if not placed:
         stop_ref, tp_ref = send_group(sim, bar, level, reason, lev[V_TAKE_PROFIT])
         return True, stop_ref, tp_ref, level if stop_ref != 0 else stop_price
@@ -217,6 +236,10 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     max_bars = ctl[C_MAX_BARS]
     aside_row = ctl[C_ASIDE]
     protective = lev[V_STOP_LOSS] > 0 or lev[V_TAKE_PROFIT] > 0 or lev[V_TRAIL] > 0
+    protective = protective or lev[V_ATR] > 0
+    atr_m = lev[V_ATR]
+    atr_row = ctl[C_ATR_ROW]
+    atr_d = 0.0  # the ATR stop's distance, set on each entry's close (ArticleStrategy.enter)
     # the stop's distance below the fill (RuleStrategy.stop_distance): the tighter of the two
     dist = lev[V_STOP_LOSS] if lev[V_STOP_LOSS] > 0 else 0.0
     if lev[V_TRAIL] > 0 and (dist == 0.0 or lev[V_TRAIL] < dist):
@@ -273,12 +296,18 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                         latched = False
                         if arm == ARM_REARM:
                             armed = False  # MATrend: the signal spends the reclaim, sent or not
-                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, 1.0, np.nan)
+                        atr_d = atr_m * rows[atr_row, i] if atr_m > 0 else 0.0
+                        pending = buy_all(
+                            sim, i, c[i], costs, ctl[C_R_ENTRY], dist, 1.0, np.nan, atr_d
+                        )
                         if arm == ARM_ONCE and pending != 0:
                             armed = False
                     elif shorts and sig[short_in, i]:
                         latched = False
-                        pending = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, -1.0, np.nan)
+                        atr_d = atr_m * rows[atr_row, i] if atr_m > 0 else 0.0
+                        pending = buy_all(
+                            sim, i, c[i], costs, ctl[C_R_ENTRY], dist, -1.0, np.nan, atr_d
+                        )
                 else:
                     if held_n == 1:
                         high = acct[L.A_PPRICE]  # the extreme close: highest long, lowest short
@@ -316,7 +345,10 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                         tp_ref = 0
                         if signal_out and side == SIDE_BOTH:  # reverse: the other side
                             turn = -1.0 if pos_i > 0 else 1.0
-                            ref = buy_all(sim, i, c[i], costs, ctl[C_R_ENTRY], dist, turn, cash)
+                            atr_d = atr_m * rows[atr_row, i] if atr_m > 0 else 0.0
+                            ref = buy_all(
+                                sim, i, c[i], costs, ctl[C_R_ENTRY], dist, turn, cash, atr_d
+                            )
                             if ref != 0:
                                 pending = ref
                             placed = False
@@ -324,7 +356,14 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                             latched = False
                     elif protective:
                         placed, stop_ref, tp_ref, stop_price = protect(
-                            sim, i, lev, ctl[C_R_STOP], high, placed, (stop_ref, tp_ref, stop_price)
+                            sim,
+                            i,
+                            lev,
+                            ctl[C_R_STOP],
+                            high,
+                            placed,
+                            (stop_ref, tp_ref, stop_price),
+                            atr_d,
                         )
         close_bar(acct, i, c[i], eq, pos)
     finish(sim)

@@ -32,6 +32,8 @@ from engine.fast.aside import aside_rows
 from engine.fast.builtins import MAKERS, builtin
 from engine.fast.program import Program, Rows, rule_signal
 from engine.fast.swing_plan import plans as swing_plans
+from engine.rules import FUNCTIONS, parse
+from engine.sizing import STOP_ATR_PERIOD
 from strategies import RULE_PREFIX, STRATEGIES, lookup
 
 Prepared = Any
@@ -122,6 +124,22 @@ class Spec:
 
 
 SIDES = {"long": S.SIDE_LONG, "short": S.SIDE_SHORT, "both": S.SIDE_BOTH}
+STOP_ATR = parse(f"atr({STOP_ATR_PERIOD})", {}, "atr_stop", FUNCTIONS)
+
+
+def with_atr_row(mk: Market, prep: Prepared) -> Prepared:
+    """An ATR stop's ATR(14) as one more row (``signals.C_ATR_ROW``), when a combination has
+    one; its warm-up becomes the combination's when longer (backtrader's minimum period of
+    the strategy's ATR indicator)."""
+    users = prep.lev[:, S.V_ATR] > 0
+    if not users.any():
+        return prep
+    row, mp = mk.rows.series(STOP_ATR, {})
+    ctl = prep.ctl.copy()
+    ctl[users, S.C_ATR_ROW] = prep.rows.shape[0]
+    ctl[users, S.C_FIRST] = np.maximum(ctl[users, S.C_FIRST], mp - 1)
+    rows = np.ascontiguousarray(np.vstack([prep.rows, row[None, :]]))
+    return replace(prep, rows=rows, ctl=ctl)
 
 
 class SignalSpec(Spec):
@@ -151,6 +169,7 @@ class SignalSpec(Spec):
         if self.sided:
             prep.ctl[:, S.C_SIDE] = codes(cols["side"], SIDES, "side")
             prep.ctl[:, S.C_MIRROR] = 1
+        prep = with_atr_row(mk, prep)
         if "stand_aside" not in cols or not np.any(np.asarray(cols["stand_aside"]) != 0):
             return prep
         # standing aside before earnings: one flag row per distinct (sessions, dates), after

@@ -90,7 +90,7 @@ def _send_ladder(sim, st, ladder_refs, bar, close, lp, n_lp, stop, costs) -> Non
             continue
         cash_left -= size * lp[k]
         ladder_refs[n] = B.submit(sim, L.LIMIT, 1.0, lp[k], size, 0, 10 + k + 1, bar)
-        B.tag_risk(sim, ladder_refs[n], stop, 0.0, risk_budget)
+        B.tag_risk(sim, ladder_refs[n], stop, 0.0, risk_budget, 0.0)
         n += 1
     st[P_N_LADDER] = n
 

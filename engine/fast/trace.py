@@ -38,6 +38,7 @@ _REASONS = {
     S.REASON_TAKE_PROFIT: "take profit",
     S.REASON_MAX_BARS: "max bars",
     S.REASON_ASIDE: "stand aside",
+    S.REASON_ATR_STOP: "atr stop",
     S.REASON_MARGIN: "margin call",
 }
 

@@ -130,7 +130,7 @@ def rule_from_table(name: str, table: Any, source: str = "<rules>") -> Rule:
     if exit_ is None and not any(v != 0 for v in orders.values()):
         raise RuleError(
             f'{where}: no way out of a trade; add exit = "..." or a protective order '
-            '(stop_loss, take_profit, trailing_stop, max_bars), or exit = "false" to hold'
+            '(stop_loss, take_profit, trailing_stop, max_bars, atr_stop), or exit = "false" to hold'
         )
     description = table.get("description", "")
     if not isinstance(description, str):

@@ -14,6 +14,11 @@ Protective orders (all optional, each a number or the name of a parameter; 0 swi
                    lowered; with ``stop_loss`` too, one stop at the higher of the two levels
 ``max_bars``       sell at the open ``max_bars`` sessions after the entry fill (a market order
                    sent on the close before), a whole number >= 1
+``atr_stop``       M: a sell stop at ``entry fill price - M x ATR(14)``, the ATR of the entry
+                   signal's close (Wilder's, :data:`engine.sizing.STOP_ATR_PERIOD`); with
+                   ``stop_loss`` / ``trailing_stop`` too, one stop at the highest level (tagged
+                   ``atr stop`` when it is this one); M >= 0. The rule's warm-up is then at least
+                   ATR(14)'s, 15 bars
 
 Standing aside before earnings (optional)
 -----------------------------------------
@@ -43,8 +48,9 @@ from typing import Any
 
 from engine.rules.expr import Node
 from engine.rules.functions import FUNCTIONS, PERIOD
+from engine.sizing import STOP_ATR_PERIOD
 
-PROTECTIVE = ("stop_loss", "take_profit", "trailing_stop", "max_bars")
+PROTECTIVE = ("stop_loss", "take_profit", "trailing_stop", "max_bars", "atr_stop")
 SIDES = ("long", "short")
 #: Reg T margin of a short: the initial requirement (50% of the short's value; with cash-only
 #: sizing a short is never worth more than the cash, so it never binds) and the maintenance
@@ -61,6 +67,7 @@ class Orders:
     take_profit: float = 0.0
     trailing_stop: float = 0.0
     max_bars: int = 0
+    atr_stop: float = 0.0  # a multiple of ATR(14) from the entry fill
 
 
 def scalar(node: Node, params: dict[str, Any]) -> float | bool:
@@ -139,6 +146,7 @@ class Rule:
             float(vals["take_profit"]),
             float(vals["trailing_stop"]),
             int(vals["max_bars"]),
+            float(vals["atr_stop"]),
         )
 
     def check_params(self, params: dict[str, Any]) -> list[str]:
@@ -178,6 +186,10 @@ class Rule:
                 out.append(f"{src} must be >= 0, e.g. 0.35 for 35% above the entry (0 = off)")
             elif key == "max_bars" and (v != int(v) or v < 0):
                 out.append(f"{src} must be a whole number of sessions >= 0 (0 = off)")
+            elif key == "atr_stop" and v < 0:
+                out.append(
+                    f"{src} must be >= 0, e.g. 2 for a stop 2 x ATR(14) from the entry (0 = off)"
+                )
         return out
 
     def warmup(self, params: dict[str, Any]) -> int:
@@ -194,6 +206,8 @@ class Rule:
             nodes = self.__dict__.setdefault("_node_warmups", {})
             warm = (series_warmup(n, params, nodes) for _, n in self.conditions())
             memo[key] = max(warm, default=0)
+        if "atr_stop" in self.orders and self.order_values(params).atr_stop > 0:
+            return max(int(memo[key]), STOP_ATR_PERIOD + 1)  # ATR(14)'s, as the function's
         return int(memo[key])
 
     def period_params(self) -> tuple[str, ...]:

@@ -645,3 +645,82 @@ def test_side_is_refused_in_one_line(crwv: pd.DataFrame) -> None:
             simulate("rsi", crwv, params)
         with pytest.raises(ParamError, match=match):
             run_backtest(STRATEGIES["rsi"], crwv, params)
+
+
+# ------------------------------------------------------------------------------------ ATR stops
+# ``atr_stop`` M (a signal strategy's parameter, a rule's key): a real stop M x ATR(14) of the
+# entry signal's close from the fill, the tighter level with a fractional stop; risk sizing
+# measures the risk to it.
+N_ATR = 30  # synthetic cases per signal strategy
+N_ATR_RULES = 60  # random rules with an ATR stop
+
+
+@pytest.mark.parametrize("seed", range(N_ATR))
+@pytest.mark.parametrize("strategy", SIDED)
+def test_atr_stop_synthetic_paths(strategy: str, seed: int) -> None:
+    case = draw_case(strategy, seed)
+    rng = np.random.default_rng(11_000 + seed)
+    params = {
+        **case["params"],
+        "atr_stop": float(rng.choice([0.5, 1.0, 2.0, 3.5])),
+        "side": str(rng.choice(["long", "short", "both"])),
+    }
+    if strategy == "rsi" and params["side"] != "long":
+        params["exit_below_mid"] = False
+    resolved = params_mod.resolve(STRATEGIES[strategy], params)
+    if len(case["prices"]) < STRATEGIES[strategy].warmup(resolved) + 1:
+        case["prices"] = synthetic_prices(seed, 60, KINDS[seed % len(KINDS)])
+    sizing = draw_sizing(rng, True, case["cash"])
+    costs = Costs(**{**case["costs"].__dict__, "sizing": sizing})
+    case = {**case, "params": resolved, "costs": costs}
+    assert check(strategy, case) == [], (params, sizing)
+
+
+@rule_settings(N_ATR_RULES)
+@given(text=rule_texts(), seed=st.integers(0, 2**31 - 1))
+def test_atr_stop_random_rules(text: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    text = text.replace("[r]\n", f"[r]\natr_stop = {float(rng.choice([0.5, 1.5, 3.0]))}\n", 1)
+    if seed % 2:
+        text = text.replace("[r]\n", '[r]\nside = "short"\n', 1)
+    prices = synthetic_prices(seed, int(rng.integers(40, 130)), KINDS[seed % len(KINDS)])
+    ref, case = rule_case(text, prices, rng)
+    assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
+    sizing = draw_sizing(rng, True, case["cash"])
+    case = {**case, "costs": Costs(**{**case["costs"].__dict__, "sizing": sizing})}
+    assert check(ref, case) == [], f"{sizing}\n{text}"
+
+
+ZIGZAG = [(100 + (i % 2),) for i in range(20)]
+ATR_GAPS = {  # the last entry's stop gapped through: down for a long, up for a short
+    "long": bars(ZIGZAG + [(104,), (100, 101, 99, 100), (90, 91, 88, 90)]),
+    "short": bars(ZIGZAG + [(104,), (96,), (95,), (110, 112, 109, 111)]),
+}
+
+
+@pytest.mark.parametrize("side", ["long", "short"])
+def test_atr_stop_rests_and_sizes_the_risk(side: str) -> None:
+    """MACD long (short) with atr_stop = 2 and risk:0.01 of $100,000, no costs: each entry is
+    sized to lose at most 1% of the account at its stop, 2 x ATR(14) of the signal's close from
+    the fill; the last one's stop rests at the broker and a gap fills it at the open, beyond
+    the stop: the realised loss is several times the budget."""
+    params = {"fast": 2, "slow": 4, "signal": 2, "atr_stop": 2.0, "side": side}
+    costs = Costs(0.0, 0.0, 0.0, 0.0, sizing="risk:0.01")
+    prices = ATR_GAPS[side]
+    assert compare("macd", prices, params, costs=costs) == []
+    run = simulate("macd", prices, params, costs=costs)
+    trades = run.trades
+    assert set(trades["side"]) == {side}
+    assert (trades["risk_at_entry"] <= trades["risk_budget"] + 1e-6).all()
+    assert (trades["risk_at_entry"] > 0.95 * trades["risk_budget"]).all()
+    last = run.fills.iloc[-1]
+    assert (last["order_type"], last["reason"]) == ("stop", "stop")
+    assert trades["r_multiple"].iloc[-1] < -1.5
+
+
+def test_risk_with_an_atr_stop_is_accepted(crwv: pd.DataFrame) -> None:
+    """ma_trend has no stop of its own: risk sizing is refused without atr_stop, runs with it."""
+    costs = Costs(sizing="risk:0.01")
+    with pytest.raises(ParamError, match="atr_stop=2"):
+        simulate("ma_trend", crwv, costs=costs)
+    assert compare("ma_trend", crwv, {"atr_stop": 2.0}, costs=costs) == []
