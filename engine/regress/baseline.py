@@ -169,11 +169,20 @@ def load_baseline(path: str | Path, registry: dict[str, type]) -> dict[str, Any]
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{p}: cannot read the baseline ({exc}); {fix}") from None
     try:
-        content = json.loads(text)
+        content = parse_json(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(
             f"{p}: baseline is corrupted or truncated (invalid JSON, {exc.msg.lower()}: line {exc.lineno} column {exc.colno}); {fix}"
         ) from None
+    except NonFiniteError as exc:
+        raise BaselineError(
+            f"{p}: baseline holds {exc} where a number belongs (NaN and infinity would switch "
+            f"the comparison off); {fix}"
+        ) from None
+    except RecursionError:
+        raise BaselineError(f"{p}: baseline is nested too deeply to be a baseline; {fix}") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise BaselineError(f"{p}: baseline is not valid JSON ({exc}); {fix}") from None
     problem = baseline_problem(content)
     if problem:
         raise BaselineError(f"{p}: {problem}; {fix}")
@@ -186,6 +195,28 @@ def load_baseline(path: str | Path, registry: dict[str, type]) -> dict[str, Any]
                 "or removed on purpose run `crwv-bt regress --update`"
             )
     return content
+
+
+class NonFiniteError(ValueError):
+    """A baseline number that is NaN or infinite (its text is the message)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise NonFiniteError(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise NonFiniteError(text)
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` that refuses ``NaN``, ``Infinity`` and overflowing numbers
+    (:class:`NonFiniteError`): a baseline stores a non-finite metric as ``null`` or ``"inf"``,
+    never as a number, and a NaN compares as "within any tolerance"."""
+    return json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
 
 
 def baseline_problem(content: Any) -> str:
@@ -230,8 +261,12 @@ def _tolerance_problem(content: dict[str, Any]) -> str:
     for key, value in tols.items():
         if key not in known:
             return f"tolerance for unknown metric {key!r}{params_mod.suggest(key, sorted(known))}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            return f"tolerance {key} = {value!r} must be a number >= 0"
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 <= value < math.inf
+        ):
+            return f"tolerance {key} = {value!r} must be a finite number >= 0"
     return ""
 
 
@@ -247,4 +282,24 @@ def _entry_problem(label: str, entry: Any) -> str:
         not isinstance(f, list) or len(f) != len(FILL_FIELDS) for f in fills
     ):
         return f"configuration {label!r}: every fill must be [{', '.join(FILL_FIELDS)}]"
+    for fill in fills:
+        if not (_finite_number(fill[2]) and _finite_number(fill[3])):
+            return f"configuration {label!r}: fill {fill!r} needs a finite size and price"
+    for key, value in entry["metrics"].items():
+        if isinstance(value, (dict, list)) or (
+            isinstance(value, (int, float)) and not _finite_number(value)
+        ):
+            return (
+                f"configuration {label!r}: metric {key} = {value!r} is not a number, text or null"
+            )
     return ""
+
+
+def _finite_number(value: Any) -> bool:
+    """An int or float (not a bool) that a float holds finitely."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer of more than 308 digits
+        return False

@@ -3,11 +3,13 @@
 Rules (:func:`compare`): parameters, strategy names and fills (date, side, size, reason) must
 match exactly, fill prices within ``fill_price`` (1e-9), and each metric within its tolerance
 (the baseline file's, else :func:`engine.regress.baseline.default_tolerances`); strings, counts
-and ``null``/``"inf"`` must be equal.
+and ``null``/``"inf"`` must be equal. A NaN or infinite number on either side never holds
+(:func:`within`); the baseline loader refuses them before (:func:`engine.regress.baseline.parse_json`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,21 +117,41 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _finite(v: Any) -> bool:
+    """A number that is neither NaN nor infinite (nor an integer too large for a float)."""
+    try:
+        return _is_num(v) and math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
+def within(old: Any, new: Any, tol: float) -> bool:
+    """``|new - old| <= tol`` for two finite numbers; False when either side (or ``tol``) is
+    NaN or infinite. Written so that NaN fails: ``diff > tol`` would be False for NaN and let
+    it pass."""
+    if not (_finite(old) and _finite(new)):
+        return False
+    return abs(float(new) - float(old)) <= tol
+
+
 def compare_metric(key: str, old: Any, new: Any, tol: float) -> Row | None:
-    """A row when ``new`` moved beyond ``tol`` (absolute) from ``old``; None when it holds."""
+    """A row when ``new`` moved beyond ``tol`` (absolute) from ``old``; None when it holds.
+
+    Two numbers hold only when both are finite and within ``tol``; anything else (text,
+    ``null``, ``"inf"``) must be equal."""
     if _is_num(old) and _is_num(new):
-        diff = abs(float(new) - float(old))
-        return Row(f"metric {key}", old, new, diff, tol) if diff > tol else None
-    return None if old == new else Row(f"metric {key}", old, new, None, tol)
+        if within(old, new, tol):
+            return None
+        diff = abs(float(new) - float(old)) if _finite(old) and _finite(new) else None
+        return Row(f"metric {key}", old, new, diff, tol)
+    return None if old == new and not _is_num(old) else Row(f"metric {key}", old, new, None, tol)
 
 
 def fill_equal(a: list[Any], b: list[Any], price_tol: float) -> bool:
-    """Same date, side, size and reason; prices within ``price_tol``."""
-    if [a[0], a[1], a[4]] != [b[0], b[1], b[4]] or not (
-        _is_num(a[2]) and _is_num(b[2]) and float(a[2]) == float(b[2])
-    ):
+    """Same date, side, size and reason; prices within ``price_tol`` (finite numbers only)."""
+    if [a[0], a[1], a[4]] != [b[0], b[1], b[4]] or not within(a[2], b[2], 0.0):
         return False
-    return _is_num(a[3]) and _is_num(b[3]) and abs(float(a[3]) - float(b[3])) <= price_tol
+    return within(a[3], b[3], price_tol)
 
 
 def compare_fills(old: list[list[Any]], new: list[list[Any]], price_tol: float) -> list[Row]:
@@ -157,7 +179,7 @@ def compare_fills(old: list[list[Any]], new: list[list[Any]], price_tol: float) 
 
 
 def _price_diff(old: list[list[Any]], new: list[list[Any]], i: int) -> float | None:
-    if i < len(old) and i < len(new) and _is_num(old[i][3]) and _is_num(new[i][3]):
+    if i < len(old) and i < len(new) and _finite(old[i][3]) and _finite(new[i][3]):
         return abs(float(new[i][3]) - float(old[i][3]))
     return None
 
@@ -165,8 +187,8 @@ def _price_diff(old: list[list[Any]], new: list[list[Any]], i: int) -> float | N
 def format_fill(fill: list[Any]) -> str:
     """``2025-08-26 buy 354 @ 94 (ladder 1)``."""
     date, side, size, price, reason = fill
-    size_txt = f"{size:g}" if _is_num(size) else str(size)
-    price_txt = f"{price:.10g}" if _is_num(price) else str(price)
+    size_txt = f"{size:g}" if _finite(size) else str(size)
+    price_txt = f"{price:.10g}" if _finite(price) else str(price)
     return f"{date} {side} {size_txt} @ {price_txt} ({reason})"
 
 

@@ -56,6 +56,21 @@ def test_metric_within_tolerance_holds_beyond_moves() -> None:
     assert row.diff == pytest.approx(2e-6)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), 10**400])
+@pytest.mark.parametrize("side", ["old", "new"])
+def test_a_non_finite_number_never_holds(bad: float, side: str) -> None:
+    """``diff > tol`` is False for NaN: the comparison must fail it, on either side."""
+    good, broken = content(), content(total_return=bad)
+    old, new = (broken, good) if side == "old" else (good, broken)
+    cmp = compare.compare(old, new)
+    assert not cmp.ok and moved(cmp)["swing"] == ["metric total_return"]
+    both = compare.compare(broken, copy.deepcopy(broken))  # NaN == NaN is no hold either
+    assert not both.ok
+    fills = content()
+    fills["configurations"]["swing"]["fills"][0][3] = bad
+    assert not compare.compare(content(), fills).ok and not compare.compare(fills, content()).ok
+
+
 def test_count_and_string_metrics_exact() -> None:
     assert not compare.compare(content(), content(n_trades=2)).ok
     assert not compare.compare(content(), content(end="2025-04-04")).ok
@@ -195,6 +210,14 @@ def test_load_roundtrip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "mangle, message",
     [
+        (lambda t: t.replace('"sharpe": 1.5', '"sharpe": NaN', 1), "holds NaN where a number"),
+        (lambda t: t.replace('"sharpe": 1.5', '"sharpe": -Infinity', 1), "holds -Infinity"),
+        (lambda t: t.replace('"sharpe": 1.5', '"sharpe": 1e999', 1), "holds 1e999"),
+        (lambda t: t.replace('"sharpe": 1.5', '"sharpe": [1.5]', 1), "metric sharpe = [1.5]"),
+        (lambda t: t.replace('"sharpe": 1.5', '"sharpe": ' + "9" * 400, 1), "metric sharpe ="),
+        (lambda t: t.replace('94.0, "tranche 1"]', 'NaN, "tranche 1"]', 1), "holds NaN"),
+        (lambda t: "[" * 100_000, "nested too deeply"),
+        (lambda t: t.replace('"format": 1', '"format": ' + "1" * 5000), "not valid JSON"),
         (lambda t: t[: len(t) // 2], "corrupted or truncated"),
         (lambda t: t[:-3], "corrupted or truncated"),
         (lambda t: "", "corrupted or truncated"),
@@ -204,7 +227,7 @@ def test_load_roundtrip(tmp_path: Path) -> None:
         (lambda t: t.replace('"format": 1', '"format": 9'), "format 9 is not supported"),
         (
             lambda t: t.replace('"sharpe": 1e-06', '"sharpe": -1'),
-            "tolerance sharpe = -1 must be a number >= 0",
+            "tolerance sharpe = -1 must be a finite number >= 0",
         ),
         (
             lambda t: t.replace('"sharpe": 1e-06', '"sharpe": 1e-06, "sharp": 0.1'),
