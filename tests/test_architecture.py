@@ -29,6 +29,7 @@ STAGES: dict[str, tuple[int, str]] = {
     "engine.errors": (0, "foundation"),
     "engine.result": (0, "foundation"),
     "engine.files": (0, "foundation"),
+    "engine.folders": (0, "foundation"),
     "engine.params": (0, "foundation"),
     "engine.sizing": (0, "foundation"),
     "engine.data": (1, "data"),

@@ -6,7 +6,9 @@ that adds its parser and handler. Command modules never import this one (what th
 ``register`` and add it to :data:`COMMANDS`.
 
 Every user error (bad data, an unknown strategy or parameter, an impossible combination, a failed
-download) is printed as one line ``error: ...`` on stderr with exit code 2, never a traceback.
+download) is printed as one line ``error: ...`` on stderr with exit code 2, never a traceback; so
+is any file-system error a command did not word itself (:func:`engine.errors.os_error`: a file
+that cannot be read or written, and why).
 Warnings about the data (a stale cache, missing sessions) are printed as ``warning: ...``.
 """
 
@@ -27,7 +29,7 @@ from engine.cli import (
     sweep_cmd,
     today_cmd,
 )
-from engine.errors import UserError
+from engine.errors import UserError, os_error
 
 #: Every command module, in ``--help`` order.
 COMMANDS = (
@@ -79,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # the one file-system error path: a file no command turned into its own message
+        # (an unreadable price file, a folder where a file belongs, a read-only disk)
+        err = os_error(exc)
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
     finally:
         warnings.showwarning = old
 

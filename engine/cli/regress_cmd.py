@@ -21,6 +21,7 @@ from typing import Any
 from engine.cli.options import registry
 from engine.errors import ParamError
 from engine.files import atomic_write_text
+from engine.folders import check_file_target
 from engine.regress import baseline, compare, formats
 from engine.regress import run as regress_run
 from engine.variants import default_rule_files, default_variants_path
@@ -87,6 +88,9 @@ def cmd_regress(args: argparse.Namespace) -> int:
     path = Path(args.baseline) if args.baseline else _shown(default_baseline())
     variants = args.config or default_variants_path()
     started = time.perf_counter()
+    for option, target in (("--junit", args.junit), ("--markdown", args.markdown)):
+        if target:
+            check_file_target(target, option)  # before the configurations run
     if args.update:
         return _update(args, path, reg, variants)
     if args.ticker or args.start or args.end:

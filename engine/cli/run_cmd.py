@@ -25,11 +25,13 @@ from engine.cli.options import (
     strategy_class,
 )
 from engine.errors import ParamError, UserError
+from engine.folders import reserved
 from engine.jobs.runner import Config
 from engine.params import suggest
 from engine.report import chart_set
 from engine.report.compare_html import group_marks, groups_text
 from engine.report.montecarlo import format_bands
+from engine.report.run_folder import older_run_folder
 from engine.report.summary_table import MAX_WIDTH, summary_table
 from engine.variants import default_variants_path, find_variant, load_variants
 from strategies import lookup
@@ -238,7 +240,23 @@ def _run_configs(
     mc_settings: Any,
     described: dict[str, str] | None,
 ) -> int:
-    """Run through the Python API (:func:`engine.api.compare`), print, write the folder."""
+    """Run through the Python API (:func:`engine.api.compare`), print, write the folder
+    (checked, and created, before the runs: :func:`engine.folders.reserved`)."""
+    out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
+    if args.no_files:
+        return _run_and_print(args, rank_by, mc_settings, described, configs, None)
+    with reserved(out, adopt=older_run_folder):
+        return _run_and_print(args, rank_by, mc_settings, described, configs, out)
+
+
+def _run_and_print(
+    args: argparse.Namespace,
+    rank_by: str | None,
+    mc_settings: Any,
+    described: dict[str, str] | None,
+    configs: list,
+    out: Path | None,
+) -> int:
     runs = api.compare(
         configs,
         ticker=args.ticker,
@@ -265,8 +283,7 @@ def _run_configs(
         for r in runs:
             print()
             print(format_bands(r.name, r.monte_carlo_summary))
-    out = Path(args.out) if args.out else default_out("compare" if rank_by else "run")
-    if not args.no_files:
+    if out is not None:
         about = _about([r.config for r in runs], described or {})
         written = runs.write(out, plots=not args.no_plots, about=about)
         print(f"wrote {len(written)} files to {out}/ (open {out / 'report.html'})")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from engine.cli.options import add_cost_options, add_data_options, add_rule_options
 from engine.errors import UserError
+from engine.folders import check_file_target
 from engine.sweep.export import export_frame, export_frames
 from engine.sweep.store import SweepStore
 
@@ -202,6 +203,7 @@ def _run_walkforward(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``crwv-bt sweep export``: a store's rows to CSV or Parquet."""
+    check_file_target(args.out, "--out")  # before reading the store
     if not Path(args.store).exists():
         raise UserError(
             f"{args.store}: no sweep store there; run `crwv-bt sweep` first or pass --store PATH"

@@ -11,6 +11,7 @@ import argparse
 import json
 import shlex
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from engine.data.events import fill_earnings, load_events
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.files import atomic_write_text
+from engine.folders import reserved, take_names
 from engine.jobs.runner import load_benchmark
 from engine.jobs.tickers import parse_tickers, travel_params
 from engine.report.display import format_value
@@ -52,6 +54,15 @@ from engine.sweep.store_view import SweepView
 from engine.sweep.tasks import SweepData, make_job
 from engine.sweep.tickers import across_tickers
 from engine.sweep.walkforward import make_folds, run_walkforward
+
+#: The files a sweep / a walk-forward writes whatever its options (charts are named by them).
+SWEEP_FILES = ("sweep.csv", "sweep.parquet", "summary.json", "overfit.json", "sweep.html")
+WALKFORWARD_FILES = (
+    "walkforward_folds.csv",
+    "walkforward_equity.csv",
+    "walkforward.json",
+    "walkforward.png",
+)
 
 
 def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, Any]:
@@ -233,6 +244,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_one(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFrame | None:
+    """:func:`_sweep_and_report`, its ``--out`` folder checked and claimed before the sweep
+    (:func:`engine.folders.reserved`)."""
+    if args.no_files:
+        return _sweep_and_report(args, keep_rows)
+    args.out = str(Path(args.out) if args.out else default_out("sweep"))
+    with reserved(args.out, mark=True):
+        return _sweep_and_report(args, keep_rows)
+
+
+def _sweep_and_report(args: argparse.Namespace, keep_rows: bool = False) -> pd.DataFrame | None:
     """One sweep on ``args.ticker``: run, rank, print, write; every row when ``keep_rows``.
 
     A streamed grid the store has finished before (the same spec: :func:`sweep_spec`) is
@@ -319,6 +340,11 @@ def _sweep_tickers(args: argparse.Namespace) -> int:
     tickers = parse_tickers(args.tickers)
     _rule(args)  # a rule's ref becomes args.strategy before the first ticker
     base = Path(args.out) if args.out else default_out("sweep-tickers")
+    with reserved(base, mark=True) if not args.no_files else nullcontext():
+        return _sweep_each_ticker(args, tickers, base)
+
+
+def _sweep_each_ticker(args: argparse.Namespace, tickers: list[str], base: Path) -> int:
     grid = list(args.grid)
     frames: dict[str, pd.DataFrame] = {}
     for ticker in tickers:
@@ -341,7 +367,7 @@ def _sweep_tickers(args: argparse.Namespace) -> int:
             shown[col] = shown[col].map(lambda v: format_value(args.metric, v))
     print(shown.to_string())
     if not args.no_files:
-        base.mkdir(parents=True, exist_ok=True)
+        take_names(base, ["robustness.csv"])
         atomic_write_text(base / "robustness.csv", table.to_csv())
         print(f"wrote {base / 'robustness.csv'} (every combination) and one folder per ticker")
     return 0
@@ -430,6 +456,7 @@ def _report_sweep(
     out = None
     if not args.no_files:
         out = Path(args.out) if args.out else default_out("sweep")
+        take_names(out, SWEEP_FILES)
         written = write_sweep_files(
             out,
             summary,
@@ -441,6 +468,7 @@ def _report_sweep(
             rerun=line,
             full_csv=args.full_csv,
         )
+        take_names(out, [p.name for p in written if p.parent == out], check=False)
         print(f"wrote {len(written)} files to {out}/ (open sweep.html)")
         if summary.combinations > FULL_CSV_MAX and not args.full_csv:
             print(
@@ -460,6 +488,14 @@ def _report_sweep(
 def cmd_walkforward(args: argparse.Namespace) -> int:
     """``crwv-bt walkforward``: per fold, sweep the training window and trade the winner after it."""
     prep = _prepare(args, bars_for="train")
+    if args.no_files:
+        return _walkforward(args, prep)
+    args.out = str(Path(args.out) if args.out else default_out("walkforward"))
+    with reserved(args.out, mark=True):
+        return _walkforward(args, prep)
+
+
+def _walkforward(args: argparse.Namespace, prep: dict[str, Any]) -> int:
     folds = make_folds(len(prep["data"].prices), args.train, args.test, args.anchored)
     print(_describe(args, prep, "walk-forward") + f"; {len(folds)} folds")
     if prep["combos"].refused:
@@ -489,7 +525,8 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     for note in wf.warnings:
         print(f"warning: {note}")
     if not args.no_files:
-        out = Path(args.out) if args.out else default_out("walkforward")
+        out = Path(args.out)
+        take_names(out, WALKFORWARD_FILES)
         written = write_walkforward_files(out, wf, _header(args, prep), plots=not args.no_plots)
         print(f"wrote {len(written)} files to {out}/")
     return 0

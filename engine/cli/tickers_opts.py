@@ -16,6 +16,7 @@ from engine.data.events import load_events
 from engine.data.load import load_prices
 from engine.errors import ParamError
 from engine.files import atomic_write_text
+from engine.folders import reserved, take_names
 from engine.jobs.tickers import parse_tickers, robustness_table, run_tickers
 from engine.report import interactive
 from engine.report.extras import Extras
@@ -39,6 +40,22 @@ def run(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
     tickers = parse_tickers(args.tickers)
     costs = costs_from(args)
     mc = montecarlo_opts.settings_from(args)
+    if args.no_files:
+        return _run(args, configs, rank_by, tickers, costs, mc, None)
+    out = Path(args.out) if args.out else _default_out(rank_by)
+    with reserved(out, mark=True):  # checked and claimed before the runs
+        return _run(args, configs, rank_by, tickers, costs, mc, out)
+
+
+def _run(
+    args: argparse.Namespace,
+    configs: list,
+    rank_by: str | None,
+    tickers: list[str],
+    costs: Any,
+    mc: Any,
+    out: Path | None,
+) -> int:
 
     def load(ticker: str) -> Any:
         return load_prices(ticker, args.start, args.end, data_dir_=args.data_dir)
@@ -72,8 +89,7 @@ def run(args: argparse.Namespace, configs: list, rank_by: str | None) -> int:
             monte_carlo=got.get("results"),
             summaries=got.get("summaries"),
         )
-    if not args.no_files:
-        out = Path(args.out) if args.out else _default_out(rank_by)
+    if out is not None:
         written = _write(out, runs, table, args, extras)
         print(
             f"wrote {written} files to {out}/ (open {out / 'report.html'}; one folder per ticker)"
@@ -96,7 +112,7 @@ def _default_out(rank_by: str | None) -> Path:
 
 
 def _write(out: Path, runs: list, table: Any, args: argparse.Namespace, extras: dict) -> int:
-    out.mkdir(parents=True, exist_ok=True)
+    take_names(out, ["robustness.csv", "report.html"])
     count = 0
     charts = {}
     for r in runs:

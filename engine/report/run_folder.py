@@ -23,7 +23,12 @@ report.html        one self-contained page, results first (:mod:`engine.report.r
                    link, nothing fetched; the PNGs are files beside it, not inlined
 =================  ============================================================================
 
-Atomicity: everything is built in a temp folder beside the target; only when all of it exists
+plus ``crwv-bt-manifest.json``, the files the run wrote: a run folder owns only those
+(:mod:`engine.folders`). The folder must be new, empty or one a run wrote; a run into it
+again replaces its files and removes those of them it no longer writes (a chart of a strategy
+not in this run); a file the manifest does not list is never removed or replaced.
+
+Atomicity: everything is built in a temp folder inside the target; only when all of it exists
 are the files moved in (``os.replace``, atomic per file), ``report.html`` last. A run that fails
 midway leaves the target as it was and no temp folder behind.
 :func:`rebuild_report` redraws the PNGs and ``report.html`` from the folder alone.
@@ -31,6 +36,8 @@ midway leaves the target as it was and no temp folder behind.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -40,7 +47,8 @@ import pandas as pd
 from engine.analysis.metric_notes import metric_notes
 from engine.data.load import write_price_csv
 from engine.errors import UserError
-from engine.files import json_text, move_into, plain_json, staging_folder
+from engine.files import json_text, plain_json
+from engine.folders import claim_folder, commit_files, reserved, staging_in
 from engine.report import chart_set
 from engine.report import extras as extras_mod
 from engine.report.display import is_benchmark
@@ -52,8 +60,32 @@ from engine.result import FILL_COLUMNS, FILL_RULES, TRADE_COLUMNS, RunResult
 _DATA_FILES = ("metrics.json", "metrics.csv", "trades.csv", "fills.csv", "equity.csv", "prices.csv")
 _FIXED_PNGS = ("indicators.png", "comparison.png")
 _PNG_PATTERNS = ("equity_*.png", "price_*.png", extras_mod.FAN_PATTERN, *_FIXED_PNGS)
-# files a previous run may have left that this one does not write
-_STALE = (*_PNG_PATTERNS, extras_mod.EVENTS_FILE, extras_mod.FAN_FILE)
+# every name a run folder's files may have (an older run folder, without manifest, holds only these)
+_RUN_NAMES = (
+    *_DATA_FILES,
+    *_PNG_PATTERNS,
+    extras_mod.EVENTS_FILE,
+    extras_mod.FAN_FILE,
+    "report.html",
+)
+
+
+def older_run_folder(folder: Path, names: list[str]) -> bool:
+    """Whether a folder without manifest was written by an older crwv-bt run: its
+    ``metrics.json`` is a run's and every file in it has a name a run writes."""
+    if "metrics.json" not in names:
+        return False
+    if not all(any(fnmatch.fnmatchcase(n, p) for p in _RUN_NAMES) for n in names):
+        return False
+    try:
+        doc = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and {"order", "strategies", "fill_rules"} <= set(doc)
+
+
+def _is_chart(name: str) -> bool:
+    return name == "report.html" or any(fnmatch.fnmatchcase(name, p) for p in _PNG_PATTERNS)
 
 
 def metrics_document(
@@ -183,7 +215,8 @@ def write_run(
 
     Parameters
     ----------
-    out_dir : the run folder (created if needed; files of a previous run are replaced)
+    out_dir : the run folder: new, empty, or one a run wrote (created if needed; the files of
+        the previous run there are replaced, and none of anyone else's touched)
     results : the runs, in display order; strategy names must be distinct
     metrics : strategy name -> metrics Series
     prices : the price window the runs used (DatetimeIndex, open high low close adj_close volume)
@@ -207,7 +240,7 @@ def write_run(
     )
     table = pd.DataFrame({n: metrics[n] for n in names if n in metrics})
     table.index.name = "metric"
-    with staging_folder(out_dir) as tmp:
+    with reserved(out_dir, adopt=older_run_folder) as claim, staging_in(claim.path) as tmp:
         files = {
             "metrics.json": json_text(doc),
             "metrics.csv": _csv(table, index=True),
@@ -227,7 +260,7 @@ def write_run(
             tmp, results, metrics, prices, bench, plots=plots, doc=doc, extras=extras
         )
         data = [*_DATA_FILES, *(n for n in files if n not in _DATA_FILES)]
-        return move_into(tmp, out_dir, _report_last([*data, *rendered]), _STALE)
+        return commit_files(claim, tmp, _report_last([*data, *rendered]))
 
 
 def _render(
@@ -285,11 +318,12 @@ def rebuild_report(run_dir: Path) -> Path:
     The path of the new ``report.html``.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "metrics.json").is_file():
+    if run_dir.is_dir() and not (run_dir / "metrics.json").is_file():
         raise UserError(f"{run_dir}: no metrics.json here; give a folder written by a run")
+    claim = claim_folder(run_dir, option="report", adopt=older_run_folder, create=False)
     results, metrics, prices, bench, doc = load_run(run_dir)
     extras = extras_mod.load(run_dir, doc)
-    with staging_folder(run_dir) as tmp:
+    with staging_in(claim.path) as tmp:
         rendered = _render(tmp, results, metrics, prices, bench, plots=True, doc=doc, extras=extras)
-        move_into(tmp, run_dir, _report_last(rendered), _PNG_PATTERNS)
+        commit_files(claim, tmp, _report_last(rendered), replaces=_is_chart)
     return run_dir / "report.html"

@@ -8,6 +8,7 @@ check on the shipped ``results/baselines/crwv.json`` with the data of ``$CRWV_BT
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -269,3 +270,37 @@ def test_metrics_json_byte_identical_across_processes(setup: dict[str, Path]) ->
     first = (outs[0] / "metrics.json").read_bytes()
     assert first == (outs[1] / "metrics.json").read_bytes()
     assert str(setup["tmp"]).encode() not in first
+
+
+def test_nan_in_a_baseline_fails_the_check_never_holds(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One NaN metric, or every metric NaN: exit 2 naming it, never "ok: N of N hold"."""
+    assert run(setup, "--update") == 0
+    good = setup["baseline"].read_text(encoding="utf-8")
+    number = r'("(?:sharpe|total_return|max_drawdown)": )-?[0-9.e+-]+'
+    capsys.readouterr()
+    for pattern, token in (
+        (number, "NaN"),
+        (r'("[a-z_]+": )-?[0-9][0-9.e+-]*', "NaN"),
+        (number, "Infinity"),
+    ):
+        text, n = re.subn(pattern, rf"\1{token}", good, count=1 if token == "Infinity" else 0)
+        assert n >= 1
+        setup["baseline"].write_text(text, encoding="utf-8")
+        assert run(setup) == 2
+        out, err = capsys.readouterr()
+        assert "hold" not in out and err.startswith("error: ") and err.count("\n") == 1
+        assert f"holds {token} where a number belongs" in err
+
+
+def test_markdown_or_junit_at_a_folder_is_one_line_before_the_run(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(setup, "--update") == 0
+    capsys.readouterr()
+    for option in ("--markdown", "--junit"):
+        assert run(setup, option, str(setup["tmp"])) == 2
+        out, err = capsys.readouterr()
+        assert err.startswith("error: ") and err.count("\n") == 1 and "is a folder" in err
+        assert "hold" not in out  # refused before the configurations ran

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from engine.cli.main import main
+from engine.folders import MANIFEST
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "sweeps.md"
 SMALL = [
@@ -46,6 +47,7 @@ def test_sweep_prints_ranking_overfitting_and_warnings_and_writes_files(
     heatmaps = {n for n in names if n.startswith("heatmap_")}
     assert heatmaps in ({"heatmap_fast_slow.png"}, {"heatmap_slow_fast.png"})
     assert names - heatmaps == {
+        MANIFEST,
         "sweep.csv",
         "sweep.parquet",
         "summary.json",
@@ -97,6 +99,7 @@ def test_walkforward_prints_and_writes(workdir: Path, capsys: pytest.CaptureFixt
     assert "walk-forward (rolling; train 250 bars, test 60 bars, 3 folds; winner by sharpe):" in out
     assert "in sample:" in out and "out of sample:" in out
     assert {p.name for p in (workdir / "wf").iterdir()} == {
+        MANIFEST,
         "walkforward_folds.csv",
         "walkforward_equity.csv",
         "walkforward.json",

@@ -10,6 +10,7 @@ import pandas as pd
 from engine.analysis.metrics import compute_metrics
 from engine.backtest.harness import run_backtest
 from engine.data.events import load_events
+from engine.folders import write_manifest
 from engine.jobs.montecarlo_run import MonteCarloSettings, monte_carlo, summaries
 from engine.report.extras import Extras
 from engine.report.run_folder import rebuild_report, write_run
@@ -51,7 +52,8 @@ def test_a_run_without_extras_writes_no_extra_files(crwv: pd.DataFrame, tmp_path
     run = run_backtest(STRATEGIES["buy_hold"], crwv)
     out = tmp_path / "plain"
     (out).mkdir()
-    (out / "events.csv").write_text("stale")  # left by an earlier run: removed
+    (out / "events.csv").write_text("stale")  # left by an earlier run (in its manifest): removed
+    write_manifest(out, ["events.csv"])
     names = {p.name for p in write_run(out, [run], {}, crwv, plots=False)}
     assert "events.csv" not in names and not (out / "events.csv").exists()
     assert "How lucky" not in (out / "report.html").read_text()

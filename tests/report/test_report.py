@@ -15,6 +15,7 @@ import pytest
 
 from engine.analysis.metrics import METRIC_KEYS, compute_metrics
 from engine.errors import UserError
+from engine.folders import MANIFEST
 from engine.report import display, interactive, run_folder
 from engine.result import FILL_COLUMNS, TRADE_COLUMNS, RunResult
 
@@ -110,10 +111,12 @@ def test_format_table(metrics: dict[str, pd.Series]) -> None:
 
 def test_write_run_writes_every_file(run_dir: Path, runs: list[RunResult]) -> None:
     names = sorted(p.name for p in run_dir.iterdir())
-    expected = DATA_FILES + ["comparison.png", "indicators.png", "report.html"]
+    expected = DATA_FILES + ["comparison.png", "indicators.png", "report.html", MANIFEST]
     expected += [f"{k}_{r.strategy}.png" for r in runs for k in ("equity", "price")]
-    assert names == sorted(expected)
-    assert not list(run_dir.parent.glob(".run.*"))  # no staging folder left behind
+    assert names == sorted(expected)  # no staging folder left behind either
+    assert json.loads((run_dir / MANIFEST).read_text())["files"] == sorted(
+        set(expected) - {MANIFEST}
+    )
 
 
 def test_write_run_returns_paths_report_last(tmp_path: Path, runs, metrics, prices) -> None:
