@@ -215,8 +215,8 @@ def commit_files(
     moves (unless the folder was adopted). Returns the paths written.
     """
     out = claim.path
-    owned = read_manifest(out)
-    owned = set(owned if owned is not None else claim.owned)
+    listed = read_manifest(out)
+    owned = set(listed if listed is not None else claim.owned)
     if not claim.adopted:
         clash = [n for n in names if n not in owned and os.path.lexists(out / n)]
         if clash:
