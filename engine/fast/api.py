@@ -172,6 +172,9 @@ def _run_single(spec_name: str, mk: Market, cols: dict[str, np.ndarray], record:
     return sim, eq, pos
 
 
+_ENVS: OrderedDict[tuple, tuple] = OrderedDict()
+
+
 def _env(
     prices: pd.DataFrame,
     mk: Market,
@@ -183,8 +186,35 @@ def _env(
     """(days, common, bench_x, bench_ok, bh_total, rf_daily, P): see :mod:`engine.fast.batch`.
 
     ``bh_mk``: the window with the benchmark's costs (all in, :meth:`Costs.benchmark`) when the
-    run's sizing is another.
+    run's sizing is another. Cached per market and benchmark (a sweep calls this once per
+    chunk; the buy-and-hold run in it costs ~30 ms).
     """
+    bench_key = None
+    if benchmark is not None:
+        bench_key = hashlib.sha1(
+            pd.util.hash_pandas_object(benchmark, index=True).to_numpy().tobytes()
+        ).hexdigest()
+    key = (id(mk), id(bh_mk or mk), bench_key, float(risk_free), int(periods_per_year))
+    hit = _ENVS.get(key)
+    if hit is not None and hit[0] is mk and hit[1] is (bh_mk or mk):
+        _ENVS.move_to_end(key)
+        return hit[2]
+    env = _make_env(prices, mk, benchmark, risk_free, periods_per_year, bh_mk)
+    _ENVS[key] = (mk, bh_mk or mk, env)
+    while len(_ENVS) > _MARKETS_MAX:
+        _ENVS.popitem(last=False)
+    return env
+
+
+def _make_env(
+    prices: pd.DataFrame,
+    mk: Market,
+    benchmark: pd.Series | None,
+    risk_free: float,
+    periods_per_year: int,
+    bh_mk: Market | None = None,
+) -> tuple:
+    """:func:`_env`, computed."""
     dates = bar_dates(prices)
     days = mk.days
     _sim, bh_eq, _pos = _run_single("buy_hold", bh_mk or mk, {}, False)
@@ -375,21 +405,30 @@ def evaluate_arrays(
         yield Chunk(start, stop, out, rets if want_returns else None)
 
 
-def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a metrics matrix as plain dicts, like ``compute_metrics`` gives them.
-
-    Keys in :data:`engine.analysis.metrics.METRIC_KEYS` order; ``start`` / ``end`` are the window's
-    dates; integer metrics are Python ``int`` (NaN stays a float), the rest ``float``.
-    """
+def metrics_columns(matrix: np.ndarray, prices: pd.DataFrame) -> dict[str, list[Any]]:
+    """The columns of a metrics matrix as lists of plain values, like ``compute_metrics`` gives
+    them, keyed in :data:`engine.analysis.metrics.METRIC_KEYS` order: ``start`` / ``end`` are
+    the window's dates; integer metrics are Python ``int`` (NaN stays a float), the rest
+    ``float``."""
     dates = bar_dates(prices)
     n = int(matrix.shape[0])
     span = {"start": dates[0].date().isoformat(), "end": dates[-1].date().isoformat()}
-    # column by column (one list per metric), then one dict per row built by dict(zip(...))
     columns: dict[str, list[Any]] = {}
     for j, key in enumerate(NUM_KEYS):
-        col = matrix[:, j].tolist()
-        if key in INT_KEYS:
-            col = [int(v) if v == v else v for v in col]  # NaN stays a float
-        columns[key] = col
-    ordered = [columns[k] if k in columns else [span[k]] * n for k in METRIC_KEYS]
-    return [dict(zip(METRIC_KEYS, values, strict=True)) for values in zip(*ordered, strict=True)]
+        values = matrix[:, j]
+        if key not in INT_KEYS:
+            columns[key] = values.tolist()
+        elif not np.isnan(values).any():
+            columns[key] = values.astype(np.int64).tolist()
+        else:
+            columns[key] = [int(v) if v == v else v for v in values.tolist()]  # NaN stays a float
+    return {k: columns[k] if k in columns else [span[k]] * n for k in METRIC_KEYS}
+
+
+def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a metrics matrix as plain dicts, like ``compute_metrics`` gives them
+    (:func:`metrics_columns`, one dict per row)."""
+    columns = metrics_columns(matrix, prices)
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]

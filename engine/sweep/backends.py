@@ -22,11 +22,17 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from typing import Any
 
 from engine.errors import UserError
-from engine.sweep.store import Row
+from engine.sweep.store import Batch
 from engine.sweep.tasks import Item, Job, SweepData, Task, evaluate_chunk
 
 BACKENDS = ("local", "dask")
@@ -54,7 +60,7 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _pool_task(job: Job, items: list[Item]) -> list[Row]:
+def _pool_task(job: Job, items: list[Item]) -> Batch:
     """One chunk in a pool worker, on the prices it received once (:func:`_init_worker`)."""
     return evaluate_chunk(_WORKER["data"], job, items)
 
@@ -92,21 +98,47 @@ class Interrupt:
 def run_inline(
     data: SweepData,
     tasks: Iterator[Task],
-    on_rows: Callable[[list[Row]], None],
+    on_rows: Callable[[Batch], None],
     stop: Interrupt,
     jobs: int = 1,
+    overlap: bool = False,
 ) -> None:
-    """Run the tasks one after the other in this process (``jobs`` threads for a threaded engine)."""
-    for job, items in tasks:
-        on_rows(evaluate_chunk(data, job, items, jobs))
-        stop.check()
+    """Run the tasks one after the other in this process (``jobs`` threads for a threaded engine).
+
+    With ``overlap`` (an engine whose kernels release the GIL) the next chunk is evaluated on a
+    helper thread while this one hands the previous chunk to ``on_rows`` (the store's insert:
+    SQLite releases the GIL too), so storing costs no extra wall time while the kernels run. On
+    Ctrl-C the chunk in flight finishes and is handed over before ``KeyboardInterrupt``
+    propagates, as with the other backends.
+    """
+    if not overlap:
+        for job, items in tasks:
+            on_rows(evaluate_chunk(data, job, items, jobs))
+            stop.check()
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-eval") as ahead:
+        pending: Future[Batch] | None = None
+        try:
+            for job, items in tasks:
+                submitted = ahead.submit(evaluate_chunk, data, job, items, jobs)
+                if pending is not None:
+                    on_rows(pending.result())
+                pending = submitted
+                stop.check()
+            if pending is not None:
+                on_rows(pending.result())
+                pending = None
+        except KeyboardInterrupt:
+            if pending is not None and pending.exception() is None:
+                on_rows(pending.result())
+            raise
 
 
 def run_local(
     data: SweepData,
     tasks: Iterator[Task],
     jobs: int,
-    on_rows: Callable[[list[Row]], None],
+    on_rows: Callable[[Batch], None],
     stop: Interrupt,
 ) -> None:
     """Process pool; ``fork`` where available (workers inherit the imported modules)."""
@@ -115,7 +147,7 @@ def run_local(
         max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(data,)
     )
     queue = iter(tasks)
-    pending: set[Future[list[Row]]] = set()
+    pending: set[Future[Batch]] = set()
     submit = lambda t: pool.submit(_pool_task, *t)  # noqa: E731
     try:
         _top_up(pending, queue, jobs * IN_FLIGHT_PER_WORKER, submit)
@@ -178,7 +210,7 @@ def run_dask(
     tasks: Iterator[Task],
     jobs: int,
     scheduler: str | None,
-    on_rows: Callable[[list[Row]], None],
+    on_rows: Callable[[Batch], None],
     stop: Interrupt,
 ) -> None:
     """Run the tasks on a Dask cluster (see the module docstring)."""

@@ -23,14 +23,14 @@ no other list of engines, and importing a module registers nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from engine.analysis.metrics import compute_metrics
+from engine.analysis.metrics import METRIC_KEYS, compute_metrics
 from engine.analysis.returns import daily_returns
 from engine.backtest.harness import run_backtest
 from engine.data.fingerprint import fingerprint
@@ -41,6 +41,46 @@ from engine.result import Costs
 from strategies import STRATEGIES, lookup
 
 Outcome = tuple[dict[str, Any], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Many :data:`Outcome` s column by column: what an engine may return instead of a list.
+
+    ``columns`` maps every :data:`~engine.analysis.metrics.METRIC_KEYS` entry to one value per
+    combination (the Python scalars ``compute_metrics`` gives, NaN as a float); ``returns`` is
+    the ``combinations x (bars - 1)`` float32 matrix of daily returns. Iterating gives the same
+    ``(metrics, returns)`` pairs as a list of outcomes; the sweep store writes the columns as
+    they are (no dict per combination).
+    """
+
+    columns: dict[str, list[Any]]
+    returns: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.returns.shape[0])
+
+    def __iter__(self) -> Iterator[Outcome]:
+        keys = list(self.columns)
+        rows = zip(*self.columns.values(), strict=True)
+        for values, ret in zip(rows, self.returns, strict=True):
+            yield dict(zip(keys, values, strict=True)), ret
+
+    @classmethod
+    def of(cls, outcomes: Scores | list[Outcome], bars: int) -> Scores:
+        """``outcomes`` as :class:`Scores` (a list of outcomes is transposed; ``bars`` sizes an
+        empty returns matrix)."""
+        if isinstance(outcomes, Scores):
+            return outcomes
+        columns: dict[str, list[Any]] = {k: [] for k in METRIC_KEYS}
+        for metrics, _ in outcomes:
+            for key, col in columns.items():
+                col.append(metrics.get(key))
+        width = max(bars - 1, 0)
+        returns = np.empty((len(outcomes), width), dtype=np.float32)
+        for i, (_, ret) in enumerate(outcomes):
+            returns[i] = np.asarray(ret, dtype=np.float32)
+        return cls(columns, returns)
 
 
 @dataclass(frozen=True)
@@ -64,7 +104,7 @@ class EngineInput:
     jobs: int | None = None
 
 
-Evaluate = Callable[[EngineInput], list[Outcome]]
+Evaluate = Callable[[EngineInput], "list[Outcome] | Scores"]
 
 
 @dataclass(frozen=True)
@@ -162,18 +202,20 @@ def evaluate_backtrader(inp: EngineInput) -> list[Outcome]:
 # ------------------------------------------------------------------------------------ fast
 
 
-def evaluate_fast(inp: EngineInput) -> list[Outcome]:
+def evaluate_fast(inp: EngineInput) -> Scores:
     """Score the combinations with the compiled kernels, on ``inp.jobs`` threads.
 
     Same results as :func:`evaluate_backtrader` (the equivalence suite checks fills and every
-    metric); ``fractional=True`` is not covered.
+    metric); ``fractional=True`` is not covered. The result is columnar (:class:`Scores`):
+    the kernels' metrics matrix and returns go to the store without a dict per combination.
     """
     if not fast_api.supports(inp.strategy, fractional=inp.fractional):
         why = "fractional shares" if inp.fractional else f"strategy {inp.strategy!r}"
         raise ParamError(f"the fast engine does not cover {why}; use --engine backtrader")
     if not inp.params_list:
-        return []
-    out: list[Outcome] = []
+        return Scores.of([], len(inp.prices))
+    metrics: list[np.ndarray] = []
+    returns: list[np.ndarray] = []
     for chunk in fast_api.evaluate_arrays(
         inp.strategy,
         fast_api.columns_from_dicts(inp.params_list),
@@ -186,9 +228,11 @@ def evaluate_fast(inp: EngineInput) -> list[Outcome]:
         jobs=inp.jobs,
     ):
         assert chunk.returns is not None
-        metrics = fast_api.metrics_dicts(chunk.metrics, inp.prices)
-        out.extend(zip(metrics, list(chunk.returns), strict=True))
-    return out
+        metrics.append(chunk.metrics)
+        returns.append(chunk.returns)
+    matrix = metrics[0] if len(metrics) == 1 else np.concatenate(metrics)
+    rets = returns[0] if len(returns) == 1 else np.concatenate(returns)
+    return Scores(fast_api.metrics_columns(matrix, inp.prices), rets)
 
 
 # ------------------------------------------------------------------------------------ the table
@@ -198,7 +242,7 @@ ENGINES: dict[str, EngineSpec] = {
     "backtrader": EngineSpec(evaluate_backtrader),
     # whole shares only; big chunks (a compiled call scores thousands a second); own threads
     "fast": EngineSpec(
-        evaluate_fast, covers=fast_api.supports, fractional=False, chunk=2048, threaded=True
+        evaluate_fast, covers=fast_api.supports, fractional=False, chunk=8192, threaded=True
     ),
 }
 #: The default engine: the first of these that covers the strategy (and the share sizing).

@@ -28,8 +28,8 @@ from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.sweep.backends import BACKENDS, Interrupt, run_dask, run_inline, run_local
 from engine.sweep.engines import get_engine
-from engine.sweep.store import Row, SweepStore, code_version
-from engine.sweep.tasks import Item, Job, SweepData, Task, combo_keys
+from engine.sweep.store import Batch, SweepStore, code_version
+from engine.sweep.tasks import Item, Job, SweepData, Task, items_of
 
 MAX_CHUNK = 16  # combinations per task: ~0.3 s of backtrader work, small enough to lose on a kill
 
@@ -88,13 +88,14 @@ def run_sweep(
         an unknown backend, or ``jobs`` < 1.
     """
     jobs = _check_options(backend, jobs)
-    keys = [combo_keys(job, params) for job, params in plans]
+    items = [items_of(job, params) for job, params in plans]
+    keys = [[it[0] for it in its] for its in items]
     done = store.done_keys(k for ks in keys for k in ks)
     todo = [
-        (job, (k, p))
-        for (job, params), ks in zip(plans, keys, strict=True)
-        for k, p in zip(ks, params, strict=True)
-        if k not in done
+        (job, it)
+        for (job, _), its in zip(plans, items, strict=True)
+        for it in its
+        if it[0] not in done
     ]
     total = sum(len(k) for k in keys)
     tasks = _make_tasks(todo, jobs, chunk_size)
@@ -180,7 +181,7 @@ def run_sweep_stream(
     store: SweepStore,
     data: SweepData,
     job: Job,
-    chunks: Iterable[list[dict[str, Any]]],
+    chunks: Iterable[list[dict[str, Any]] | tuple[list[dict[str, Any]], list[str]]],
     total: int,
     *,
     backend: str = "local",
@@ -189,7 +190,8 @@ def run_sweep_stream(
     chunk_size: int | None = None,
     progress: bool = True,
 ) -> StreamRun:
-    """:func:`run_sweep` for one plan whose combinations arrive in chunks (any number of them).
+    """:func:`run_sweep` for one plan whose combinations arrive in chunks (any number of them):
+    lists of parameter dicts, or ``(dicts, texts)`` with each dict's canonical JSON.
 
     Memory stays bounded: each chunk of parameter dicts is keyed, the store is asked which of
     its keys are done (one query per chunk), the rest is evaluated and written, and only the
@@ -203,8 +205,10 @@ def run_sweep_stream(
 
     def tasks() -> Iterator[Task]:
         pos = 0
-        for params in chunks:
-            keys = combo_keys(job, params)
+        for chunk in chunks:
+            params, texts = chunk if isinstance(chunk, tuple) else (chunk, None)
+            items = items_of(job, params, texts)
+            keys = [it[0] for it in items]
             if pos + len(keys) > total:
                 raise ValueError(f"run_sweep_stream: more than total={total} combinations")
             run.digests[pos : pos + len(keys)] = np.frombuffer(
@@ -214,7 +218,7 @@ def run_sweep_stream(
             done = store.done_keys(keys)
             run.done_before += len(done)
             bar_skip.append(len(done))
-            todo = [(k, p) for k, p in zip(keys, params, strict=True) if k not in done]
+            todo = [it for it in items if it[0] not in done] if done else items
             for lo in range(0, len(todo), size):
                 yield job, todo[lo : lo + size]
         if pos != total:
@@ -266,7 +270,7 @@ def _execute(
         dynamic_ncols=True,
     )
 
-    def on_rows(rows: list[Row]) -> None:
+    def on_rows(rows: Batch) -> None:
         nonlocal added, seen
         added += store.add(rows)
         skip = sum(skipped) if skipped else 0
@@ -282,7 +286,9 @@ def _execute(
             elif backend == "dask":
                 run_dask(data, tasks, jobs, scheduler, on_rows, stop)
             elif jobs == 1 or threaded:
-                run_inline(data, tasks, on_rows, stop, jobs)  # threaded engines bring their own
+                # threaded engines bring their own threads; their next chunk runs while this
+                # one is stored
+                run_inline(data, tasks, on_rows, stop, jobs, overlap=threaded)
             else:
                 run_local(data, tasks, min(jobs, n_tasks or jobs), on_rows, stop)
         if skipped:  # stored combinations found after the last chunk was written

@@ -54,6 +54,7 @@ they are opened: the columns are added and filled from ``params`` and ``returns`
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -179,39 +180,69 @@ class Row:
     metrics: dict[str, Any]
     returns: np.ndarray
 
-    def values(
-        self,
-        metric_keys: list[str],
-        version: str,
-        now: str,
-        settings: str | None = None,
-        blob: bytes | None = None,
-        extra: tuple[Any, ...] = (),
-    ) -> tuple[Any, ...]:
-        """The row's SQL values (fixed columns, returns, ``extra``, metrics); ``settings`` is its
-        canonical JSON and ``blob`` its returns as float32 bytes, when the caller has them."""
-        get = self.metrics.get
-        fixed = (
-            self.key,
-            self.strategy,
-            canonical_json(self.params),
-            self.engine,
-            self.ticker,
-            self.data["start"],
-            self.data["end"],
-            int(self.data["bars"]),
-            self.data["sha"],
-            settings if settings is not None else canonical_json(self.settings),
-            version,
-            now,
-            blob if blob is not None else returns_blob(self.returns),
-            *extra,
-        )
-        # Python floats and ints (what the engines give) pass as they are; NaN is NULL.
-        return fixed + tuple(
-            (None if v != v else v) if type(v) in _PLAIN else _sql_value(v)
-            for v in map(get, metric_keys)
-        )
+
+@dataclass(frozen=True)
+class Batch:
+    """Evaluated combinations of one job, column by column: what :meth:`SweepStore.add` writes
+    in one go (no object per combination).
+
+    ``metrics`` maps metric keys to one value per combination (missing keys are NULL);
+    ``returns`` is the ``len(keys) x (bars - 1)`` float32 matrix of daily returns; ``texts``
+    the canonical JSON of each parameter dict when the caller has it (the combination's key
+    was hashed from it), else it is computed here.
+    """
+
+    strategy: str
+    engine: str
+    ticker: str
+    data: dict[str, Any]  # start, end, bars, sha
+    settings: dict[str, Any]
+    keys: list[str]
+    params: list[dict[str, Any]]
+    metrics: dict[str, list[Any]]
+    returns: np.ndarray
+    texts: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def of_rows(cls, rows: list[Row]) -> list[Batch]:
+        """``rows`` as batches: one per run of rows sharing their provenance and the length of
+        their returns (in order of first appearance)."""
+        groups: dict[tuple[Any, ...], list[Row]] = {}
+        for r in rows:
+            head = (
+                r.strategy,
+                r.engine,
+                r.ticker,
+                canonical_json(r.data),
+                canonical_json(r.settings),
+                len(r.returns),
+            )
+            groups.setdefault(head, []).append(r)
+        out = []
+        for group in groups.values():
+            first = group[0]
+            keys = dict.fromkeys(k for r in group for k in r.metrics)
+            metrics = {k: [r.metrics.get(k) for r in group] for k in keys}
+            returns = np.empty((len(group), len(first.returns)), dtype=np.float32)
+            for i, r in enumerate(group):
+                returns[i] = np.asarray(r.returns, dtype=np.float32)
+            out.append(
+                cls(
+                    first.strategy,
+                    first.engine,
+                    first.ticker,
+                    first.data,
+                    first.settings,
+                    [r.key for r in group],
+                    [r.params for r in group],
+                    metrics,
+                    returns,
+                )
+            )
+        return out
 
 
 def returns_blob(returns: Any) -> bytes:
@@ -242,6 +273,47 @@ def blob_sharpes(blobs: list[bytes]) -> list[float | None]:
         for i, v in zip(idx, sr.tolist(), strict=True):
             out[i] = None if v != v else v
     return out
+
+
+def matrix_sharpes(returns: np.ndarray) -> list[float | None]:
+    """:func:`blob_sharpes` of the rows of a ``combinations x T`` float32 returns matrix."""
+    if returns.shape[1] < 2:
+        return [None] * returns.shape[0]
+    sr = np.asarray(per_period_sharpe(np.ascontiguousarray(returns.T, dtype=float)))
+    return [None if v != v else v for v in sr.tolist()]
+
+
+def _by_names(params: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[int] | None]]:
+    """The parameter names of the rows, with the rows that have them (None: every row)."""
+    if len(names := {tuple(p) for p in params}) == 1:
+        return [(names.pop(), None)]
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, p in enumerate(params):
+        groups.setdefault(tuple(p), []).append(i)
+    return list(groups.items())
+
+
+def _take(values: list[Any], idx: list[int] | None) -> list[Any]:
+    return values if idx is None else [values[i] for i in idx]
+
+
+def _param_sql_column(values: list[Any]) -> list[Any]:
+    """:func:`param_sql` of each value (a column of plain ints or text passes as it is)."""
+    kinds = set(map(type, values))
+    if kinds <= {int, str, type(None)}:
+        return values
+    return [param_sql(v) for v in values]
+
+
+def _metric_sql_column(values: list[Any]) -> list[Any]:
+    """A metric column as SQL values: numpy scalars as Python values, NaN as NULL (a column of
+    plain floats and ints is checked for NaN with numpy and passes as it is without one)."""
+    kinds = set(map(type, values))
+    if kinds <= {int, str, type(None)}:
+        return values
+    if kinds <= {float, int} and not np.isnan(np.asarray(values, dtype=float)).any():
+        return values
+    return [(None if v != v else v) if type(v) in _PLAIN else _sql_value(v) for v in values]
 
 
 def param_sql(value: Any) -> Any:
@@ -374,52 +446,93 @@ class SweepStore:
 
     # ------------------------------------------------------------------ writing
 
-    def add(self, rows: Iterable[Row]) -> int:
-        """Insert rows in one transaction (``INSERT OR IGNORE``); returns how many were new."""
-        rows = list(rows)
-        if not rows:
+    def add(self, rows: Iterable[Row] | Batch) -> int:
+        """Insert rows (or a :class:`Batch`) in one transaction (``INSERT OR IGNORE``); returns
+        how many were new."""
+        batches = [rows] if isinstance(rows, Batch) else Batch.of_rows(list(rows))
+        batches = [b for b in batches if len(b)]
+        if not batches:
             return 0
         version, now = code_version(), datetime.now(UTC).isoformat(timespec="seconds")
-        blobs = [returns_blob(r.returns) for r in rows]
-        sharpes = blob_sharpes(blobs)
-        settings: dict[int, str] = {}  # the rows of a chunk share one settings dict
-        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        blobs_by_result: dict[int, bytes] = {}
-        for r, blob, sr in zip(rows, blobs, sharpes, strict=True):
-            text = settings.get(id(r.settings))
-            if text is None:
-                text = settings[id(r.settings)] = canonical_json(r.settings)
-            names = tuple(r.params)
-            extra = (
-                result_hash(blob, r.metrics.get("n_trades")),
-                sr,
-                *(param_sql(r.params[k]) for k in names),
-            )
-            groups.setdefault(names, []).append(
-                r.values(self.metric_keys, version, now, text, b"", extra)
-            )
-            blobs_by_result[extra[0]] = blob
         with self.conn:
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)",
-                blobs_by_result.items(),
+            return sum(self._insert(batch, version, now) for batch in batches)
+
+    def _insert(self, batch: Batch, version: str, now: str) -> int:
+        """Write one batch (inside the caller's transaction); returns how many rows were new.
+
+        Every column is built as a list (numbers checked for NaN with numpy, not one by one)
+        and the rows are the ``zip`` of the columns, so nothing per combination is built in
+        Python but the tuple ``executemany`` binds.
+        """
+        n = len(batch)
+        rets = np.ascontiguousarray(batch.returns, dtype="<f4").reshape(n, -1)
+        width = rets.shape[1] * 4
+        buf = rets.tobytes()
+        blobs = [buf[i * width : (i + 1) * width] for i in range(n)]
+        trades = batch.metrics.get("n_trades") or [None] * n
+        results = [result_hash(b, t) for b, t in zip(blobs, trades, strict=True)]
+        # one row per distinct result: its blob is stored once and its Sharpe ratio computed
+        # once (rows with the same result have the same returns)
+        unique: dict[int, int] = {}
+        for i, r in enumerate(results):
+            unique.setdefault(r, i)
+        firsts = list(unique.values())
+        by_result = dict(zip(unique, matrix_sharpes(rets[firsts]), strict=True))
+        sharpes = [by_result[r] for r in results]
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)",
+            ((r, blobs[i]) for r, i in unique.items()),
+        )
+        texts = (
+            batch.texts if batch.texts is not None else [canonical_json(p) for p in batch.params]
+        )
+        new = 0
+        for names, idx in _by_names(batch.params):
+            self._add_param_columns(dict.fromkeys(names), self.param_names)
+            params = _take(batch.params, idx)
+            pcols = [_param_sql_column([p[k] for p in params]) for k in names]
+            mcols = [
+                _metric_sql_column(batch.metrics[k])
+                if k in batch.metrics
+                else itertools.repeat(None)
+                for k in self.metric_keys
+            ]
+            data = batch.data
+            fixed = [
+                _take(batch.keys, idx),
+                itertools.repeat(batch.strategy),
+                _take(texts, idx),
+                itertools.repeat(batch.engine),
+                itertools.repeat(batch.ticker),
+                itertools.repeat(data["start"]),
+                itertools.repeat(data["end"]),
+                itertools.repeat(int(data["bars"])),
+                itertools.repeat(data["sha"]),
+                itertools.repeat(canonical_json(batch.settings)),
+                itertools.repeat(version),
+                itertools.repeat(now),
+                itertools.repeat(b""),
+                _take(results, idx),
+                _take(sharpes, idx),
+            ]
+            if idx is not None:
+                mcols = [c if isinstance(c, itertools.repeat) else _take(c, idx) for c in mcols]
+            cols = (
+                FIXED_COLUMNS
+                + ["returns"]
+                + RESULT_COLUMNS
+                + [param_column(k) for k in names]
+                + self.metric_keys
             )
-            after_returns = self.conn.total_changes
-            for names, values in groups.items():
-                self._add_param_columns(dict.fromkeys(names), self.param_names)
-                cols = (
-                    FIXED_COLUMNS
-                    + ["returns"]
-                    + RESULT_COLUMNS
-                    + [param_column(k) for k in names]
-                    + self.metric_keys
-                )
-                sql = (
-                    f"INSERT OR IGNORE INTO runs ({', '.join(quote_name(c) for c in cols)}) "
-                    f"VALUES ({', '.join('?' * len(cols))})"
-                )
-                self.conn.executemany(sql, values)
-        return self.conn.total_changes - after_returns
+            sql = (
+                f"INSERT OR IGNORE INTO runs ({', '.join(quote_name(c) for c in cols)}) "
+                f"VALUES ({', '.join('?' * len(cols))})"
+            )
+            before = self.conn.total_changes
+            # (not strict: the columns every row shares are endless repeats)
+            self.conn.executemany(sql, zip(*fixed, *pcols, *mcols, strict=False))
+            new += self.conn.total_changes - before
+        return new
 
     # ------------------------------------------------------------------ sweeps
 
@@ -670,11 +783,21 @@ def float_columns(
     conn: sqlite3.Connection, metric_keys: list[str], source: str, args: tuple[Any, ...] = ()
 ) -> set[str]:
     keys = [k for k in metric_keys if k not in ("start", "end")]
+    # a column whose first row is NULL or REAL is float; only the others need the whole scan
+    first = conn.execute(
+        f"SELECT {', '.join(f'typeof({quote_name(k)})' for k in keys)} {source} LIMIT 1", args
+    ).fetchone()
+    if first is None:
+        return set()
+    floats = {k for k, t in zip(keys, first, strict=True) if t in ("null", "real")}
+    rest = [k for k in keys if k not in floats]
+    if not rest:
+        return floats
     parts = ", ".join(
-        f"MAX({quote_name(k)} IS NULL OR typeof({quote_name(k)}) = 'real')" for k in keys
+        f"MAX({quote_name(k)} IS NULL OR typeof({quote_name(k)}) = 'real')" for k in rest
     )
     row = conn.execute(f"SELECT {parts} {source}", args).fetchone()
-    return {k for k, v in zip(keys, row, strict=True) if v}
+    return floats | {k for k, v in zip(rest, row, strict=True) if v}
 
 
 def json_path(name: str) -> str:

@@ -4,7 +4,7 @@ A sweep is a list of *plans*, each a :class:`Job` (strategy, engine, price windo
 parameter dicts to run on it (a plain sweep has one plan; a walk-forward one per fold). Every
 combination is keyed by :func:`combo_key` (what the store resumes by); :func:`evaluate_chunk`
 scores a chunk of combinations with the job's engine (:mod:`engine.sweep.engines`) and turns the
-outcomes into store rows. It runs wherever a backend sends it (:mod:`engine.sweep.backends`).
+outcomes into the store's rows, column by column (a :class:`~engine.sweep.store.Batch`). It runs wherever a backend sends it (:mod:`engine.sweep.backends`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import pandas as pd
 from engine.data.fingerprint import fingerprint
 from engine.files import canonical_json
 from engine.result import Costs, run_settings
-from engine.sweep.engines import EngineInput, get_engine
-from engine.sweep.store import Row
+from engine.sweep.engines import EngineInput, Scores, get_engine
+from engine.sweep.store import Batch
 from strategies.rule import register_texts
 
-Item = tuple[str, dict[str, Any]]  # (combination key, resolved params)
+Item = tuple[str, dict[str, Any], str]  # (combination key, resolved params, their canonical JSON)
 Task = tuple["Job", list[Item]]
 
 
@@ -100,25 +100,36 @@ def combo_key(job: Job, params: dict[str, Any]) -> str:
 
 
 def combo_keys(job: Job, params: list[dict[str, Any]]) -> list[str]:
-    """:func:`combo_key` of each parameter dict: the job's part of the hashed text is rendered
-    once (the text is exactly ``canonical_json`` of the whole payload: its keys sorted are
-    data, engine, params, settings, strategy)."""
+    """:func:`combo_key` of each parameter dict."""
+    return text_keys(job, [canonical_json(p) for p in params])
+
+
+def text_keys(job: Job, texts: list[str]) -> list[str]:
+    """:func:`combo_key` of each parameter dict given as its canonical JSON text: the job's part
+    of the hashed text is rendered once (the text is exactly ``canonical_json`` of the whole
+    payload: its keys sorted are data, engine, params, settings, strategy)."""
     head = (
         '{"data":'
         + canonical_json(job.data["sha"])
         + ',"engine":'
         + canonical_json(job.engine)
         + ',"params":'
-    )
+    ).encode()
     tail = (
         ',"settings":'
         + canonical_json(job.settings)
         + ',"strategy":'
         + canonical_json(job.strategy)
         + "}"
-    )
+    ).encode()
     sha = hashlib.sha256
-    return [sha((head + canonical_json(p) + tail).encode()).hexdigest()[:32] for p in params]
+    return [sha(head + t.encode() + tail).hexdigest()[:32] for t in texts]
+
+
+def items_of(job: Job, params: list[dict[str, Any]], texts: list[str] | None = None) -> list[Item]:
+    """``(key, params, canonical JSON)`` of each combination (``texts``: the JSON, if known)."""
+    texts = texts if texts is not None else [canonical_json(p) for p in params]
+    return list(zip(text_keys(job, texts), params, texts, strict=True))
 
 
 def _combo_key_reference(job: Job, params: dict[str, Any]) -> str:
@@ -135,41 +146,46 @@ def _combo_key_reference(job: Job, params: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def evaluate_chunk(
-    data: SweepData, job: Job, items: list[Item], jobs: int | None = None
-) -> list[Row]:
-    """Run one chunk of combinations with the job's engine; one store row per combination.
+def evaluate_chunk(data: SweepData, job: Job, items: list[Item], jobs: int | None = None) -> Batch:
+    """Run one chunk of combinations with the job's engine; the store's rows as one
+    :class:`~engine.sweep.store.Batch`.
 
     ``jobs`` goes to a threaded engine (one that parallelises itself, run in this process).
     """
     register_texts(data.rules)
     prices = window_prices(data, job.window)
     spec = get_engine(job.engine)
-    outcomes = spec.evaluate(
-        EngineInput(
-            job.strategy,
-            [p for _, p in items],
-            prices,
-            job.costs,
-            job.cash,
-            fractional=job.fractional,
-            ticker=data.ticker,
-            data_fp=job.data_fp,
-            benchmark=window_benchmark(data, prices),
-            jobs=jobs if jobs and spec.threaded else None,
-        )
+    params = [it[1] for it in items]
+    scores = Scores.of(
+        spec.evaluate(
+            EngineInput(
+                job.strategy,
+                params,
+                prices,
+                job.costs,
+                job.cash,
+                fractional=job.fractional,
+                ticker=data.ticker,
+                data_fp=job.data_fp,
+                benchmark=window_benchmark(data, prices),
+                jobs=jobs if jobs and spec.threaded else None,
+            )
+        ),
+        len(prices),
     )
-    return [
-        Row(
-            key,
-            job.strategy,
-            params,
-            job.engine,
-            data.ticker,
-            job.data,
-            job.settings,
-            metrics,
-            returns,
+    if len(scores) != len(items):
+        raise RuntimeError(
+            f"engine {job.engine}: {len(scores)} results for {len(items)} combinations"
         )
-        for (key, params), (metrics, returns) in zip(items, outcomes, strict=True)
-    ]
+    return Batch(
+        job.strategy,
+        job.engine,
+        data.ticker,
+        job.data,
+        job.settings,
+        [it[0] for it in items],
+        params,
+        scores.columns,
+        scores.returns,
+        [it[2] for it in items],
+    )
