@@ -365,7 +365,7 @@ def sweep(
     if random is None:
         combos = GridStream(s.cls, s.axes, s.constraints, bars).scan()
         count = int(combos.count)
-        chunks = combos.chunks(8_192)
+        chunks = combos.text_chunks(8_192)
     else:
         combos = build_combinations(
             s.cls, s.axes, s.constraints, sample=random, seed=seed, bars=bars

@@ -185,9 +185,10 @@ def _count(combos: Any) -> int:
 
 
 def _chunks(combos: Any, size: int = 8_192) -> Any:
-    """The combinations' parameter dicts, ``size`` at a time (a stream or a list)."""
-    if hasattr(combos, "chunks"):
-        return combos.chunks(size)
+    """The combinations' parameter dicts, ``size`` at a time (a stream, with their canonical
+    JSON, or a list)."""
+    if hasattr(combos, "text_chunks"):
+        return combos.text_chunks(size)
     return (combos.params[lo : lo + size] for lo in range(0, len(combos.params), size))
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from engine import params as params_mod
 from engine.errors import ParamError
+from engine.files import canonical_json
 from engine.sweep.constraints import Constraint
 
 MAX_AXIS_VALUES = 10_000  # values one KEY=SPEC may expand to
@@ -460,6 +461,34 @@ class GridStream:
         while chunk := list(itertools.islice(it, size)):
             yield chunk
 
+    def text_chunks(
+        self, size: int = STREAM_CHUNK
+    ) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+        """:meth:`chunks` with each dict's canonical JSON (:func:`engine.files.canonical_json`,
+        what its key is hashed from and the store keeps), assembled from the JSON of each axis
+        value rendered once: the same text, without encoding every dict."""
+        if getattr(self, "_mask", None) is None:
+            for plain in self.chunks(size):
+                yield plain, [canonical_json(p) for p in plain]
+            return
+        declared = params_mod.declared(self.cls)
+        names = list(self.axes)
+        parts = []
+        for key in sorted({*declared, *names}):
+            if key in self.axes:
+                parts.append(_braces(canonical_json(key)) + ":{" + str(names.index(key)) + "}")
+            else:
+                parts.append(_braces(canonical_json(key) + ":" + canonical_json(declared[key])))
+        template = "{{" + ",".join(parts) + "}}"
+        pairs = [[(v, canonical_json(v)) for v in values] for values in self.axes.values()]
+        points = itertools.compress(itertools.product(*pairs), self._mask)
+        while chunk := list(itertools.islice(points, size)):
+            dicts = [
+                {**declared, **{n: v for n, (v, _) in zip(names, pt, strict=True)}} for pt in chunk
+            ]
+            texts = [template.format(*[t for _, t in pt]) for pt in chunk]
+            yield dicts, texts
+
     def info(self) -> dict[str, Any]:
         """What :meth:`scan` found (JSON-ready), for :meth:`restore`."""
         return {
@@ -477,3 +506,8 @@ class GridStream:
 
     def refusal_text(self) -> str:
         return Combinations.refusal_text(self)  # type: ignore[arg-type]
+
+
+def _braces(text: str) -> str:
+    """``text`` as a literal part of a :meth:`str.format` template."""
+    return text.replace("{", "{{").replace("}", "}}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.errors import ParamError
+from engine.files import canonical_json
 from engine.sweep import grid
 from engine.sweep.constraints import Constraint, parse_constraints
 from engine.sweep.grid import GridStream, _Memo, build_combinations, parse_grid, parse_values
@@ -220,6 +222,32 @@ def test_streaming_grid_yields_the_same_combinations_and_keys() -> None:
         GridStream(
             MA, parse_grid(MA, ["fast=5,10", "slow=20,40"]), parse_constraints(["fast > slow"], MA)
         ).scan()
+
+
+def test_text_chunks_give_each_dicts_canonical_json() -> None:
+    # floats, -0.0, lists, booleans, dates and text with JSON's special characters: the text
+    # assembled from the axis values' JSON must be canonical_json of the dict, byte for byte
+    axes = parse_grid(
+        SWING,
+        [
+            "stop=78:80:0.5",
+            "ladder=94,90.5,86|95,91,87",
+            "rearm=true,false",
+            "active_from=2025-08-25,2025-09-02",
+        ],
+    )
+    axes["stop"] = (*axes["stop"], -0.0, 1e-300)
+    stream = GridStream(SWING, axes).scan()
+    plain = [p for chunk in stream.chunks(7) for p in chunk]
+    pairs = [
+        (d, t) for dicts, texts in stream.text_chunks(7) for d, t in zip(dicts, texts, strict=True)
+    ]
+    assert [list(d.items()) for d, _ in pairs] == [list(p.items()) for p in plain]
+    assert [t for _, t in pairs] == [canonical_json(d) for d, _ in pairs]
+    odd = GridStream(MA, {"mode": ('cr"o{ss}', "reclaim")})
+    odd._mask = np.ones(2, dtype=bool)  # as scan() would leave it (the check refuses the text)
+    [(dicts, texts)] = list(odd.text_chunks())
+    assert texts == [canonical_json(d) for d in dicts] and '"cr\\"o{ss}"' in texts[0]
 
 
 def test_memo_caches_by_the_values_read() -> None:
