@@ -250,6 +250,13 @@ def _combine(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, int]:
     return _codes(a * nb + b)
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, sorted (``np.unique`` by a plain sort: numpy's
+    hash-based ``unique`` took ~0.35 s on a million rows, the sort ~0.03 s)."""
+    s = np.sort(values)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if s.size else s
+
+
 def unused_params(params: dict[str, np.ndarray], result: np.ndarray) -> list[str]:
     """The parameters of ``params`` (name -> one value per row) that never change ``result``:
     within every group of rows that agree on all the other parameters and hold two or more of
@@ -265,8 +272,8 @@ def unused_params(params: dict[str, np.ndarray], result: np.ndarray) -> list[str
             if other != name:
                 group, ng = _combine(group, c, k)
         # one entry per distinct (group, value) and per distinct (group, result)
-        values_per_group = np.bincount(np.unique(group * n + code) // n, minlength=ng)
-        results_per_group = np.bincount(np.unique(group * nres + res) // nres, minlength=ng)
+        values_per_group = np.bincount(_distinct(group * n + code) // n, minlength=ng)
+        results_per_group = np.bincount(_distinct(group * nres + res) // nres, minlength=ng)
         several = values_per_group >= 2
         if several.any() and bool(np.all(results_per_group[several] == 1)):
             out.append(name)
