@@ -4,7 +4,9 @@ Every consumer (CLI ``--param``, sweeps, variant files, reports) goes through th
 
 * :func:`declared` - the strategy's parameters and defaults, in declaration order;
 * :func:`describe` - the comment written next to each parameter in the class source;
-* :func:`coerce` - a user's text turned into the type of the default;
+* :func:`coerce` - a user's value turned into the type of the default and checked: a number
+  must be finite and within :data:`engine.checks.LIMIT` (list elements too), a whole number is
+  not true/false, a date is inside :data:`engine.checks.DATE_RANGE`;
 * :func:`resolve` - defaults + overrides, unknown names rejected with a "did you mean" hint,
   and the strategy's own ``check_params`` run before anything trades.
 """
@@ -19,6 +21,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from engine import checks
 from engine.errors import ParamError
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
@@ -99,21 +102,41 @@ def suggest(name: str, choices: list[str] | dict[str, Any]) -> str:
 
 
 def coerce(cls: type, key: str, value: Any) -> Any:
-    """Convert ``value`` (often text from the command line) to the type of ``key``'s default."""
+    """Convert ``value`` (often text from the command line) to the type of ``key``'s default,
+    checked by :mod:`engine.checks` (finite, in range)."""
     defaults = declared(cls)
     if key not in defaults:
         raise ParamError(
-            f"unknown parameter {key!r} for {getattr(cls, 'alias', cls.__name__)}{suggest(key, defaults)}; "
-            f"known: {', '.join(defaults)}"
+            f"unknown parameter {checks.shorten(repr(key))} for {getattr(cls, 'alias', cls.__name__)}"
+            f"{suggest(key, defaults)}; known: {', '.join(defaults)}"
         )
     default = defaults[key]
     try:
-        return _convert(default, value)
-    except (TypeError, ValueError):
+        out = _convert(default, value)
+    except (TypeError, ValueError, OverflowError):
         kind = _kind(default)
         raise ParamError(
-            f"parameter {key}={value!r} is not {kind} (default {default!r}); give {kind}"
+            f"parameter {key}={checks.shorten(repr(value))} is not {kind} (default {default!r}); "
+            f"give {kind}"
         ) from None
+    _check(key, default, out)
+    return out
+
+
+def _check(key: str, default: Any, value: Any) -> None:
+    """A converted value's numbers finite and in range, its date plausible (engine.checks)."""
+    what = f"parameter {key}"
+    if isinstance(default, bool) or isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        checks.number(value, what, need=f"{_kind(default)} (default {default!r})")
+    elif isinstance(value, tuple):
+        for i, v in enumerate(value):
+            checks.number(
+                v, f"{what} (item {i + 1})", need=f"{_kind(default)} (default {default!r})"
+            )
+    elif isinstance(value, str) and isinstance(default, str) and _is_date(default):
+        checks.check_date(date.fromisoformat(value), what)
 
 
 def _kind(default: Any) -> str:
@@ -122,9 +145,9 @@ def _kind(default: Any) -> str:
     if isinstance(default, int):
         return "a whole number"
     if isinstance(default, float):
-        return "a number"
+        return "a finite number"
     if isinstance(default, tuple):
-        return "a comma-separated list of numbers"
+        return "a comma-separated list of finite numbers"
     if isinstance(default, str) and _is_date(default):
         return "a date YYYY-MM-DD"
     return "text"
@@ -139,6 +162,10 @@ def _is_date(text: str) -> bool:
 
 
 def _convert(default: Any, value: Any) -> Any:
+    # true/false is never a number here (TOML's `hold_bars = true` would otherwise become 1),
+    # nor is a list or table a single value (TOML's `mode = ["x"]`)
+    if isinstance(value, list | dict) and not isinstance(default, tuple):
+        raise ValueError(value)
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
@@ -149,7 +176,7 @@ def _convert(default: Any, value: Any) -> Any:
             return False
         raise ValueError(value)
     if isinstance(default, int):
-        if isinstance(value, float) and not value.is_integer():
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
         if isinstance(value, str):
             f = float(value)
@@ -165,6 +192,10 @@ def _convert(default: Any, value: Any) -> Any:
         if isinstance(value, str):
             parts = [p for p in value.replace(";", ",").split(",") if p.strip()]
             return tuple(float(p) for p in parts)
+        if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
+            raise ValueError(value)
+        if any(isinstance(v, bool) for v in value):
+            raise ValueError(value)
         return tuple(float(v) for v in value)
     if isinstance(default, str):
         if isinstance(value, date):

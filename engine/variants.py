@@ -32,6 +32,7 @@ from typing import Any
 
 import strategies
 from engine import params as params_mod
+from engine.checks import shorten
 from engine.errors import ParamError
 from engine.rules import load_rules
 from engine.sizing import canonical, parse_sizing, refuse_without_stop
@@ -97,7 +98,15 @@ def _variant(p: Path, name: str, table: Any, registry: dict[str, type]) -> Varia
         params_mod.resolve(cls, overrides)
     except ParamError as exc:
         raise ParamError(f"{p}: [{name}] {exc}") from None
+    if not isinstance(table.get("description", ""), str):
+        raise ParamError(
+            f'{p}: [{name}] description must be text, e.g. description = "stop at $84"'
+        )
     sizing = table.get("sizing", "")
+    if not isinstance(sizing, str):
+        raise ParamError(
+            f'{p}: [{name}] sizing = {shorten(repr(sizing))} must be text, e.g. sizing = "risk:0.01"'
+        )
     try:
         sizing = canonical(sizing) if sizing else ""
         if sizing:
@@ -129,6 +138,11 @@ def variant_strategy(
         cls = rule_strategy(book.get(table["rule"]))
         return cls.rule.ref(), cls  # type: ignore[union-attr]
     strategy = table.get("strategy")
+    if not isinstance(strategy, str):
+        raise ParamError(
+            f"{p}: [{name}] strategy = {shorten(repr(strategy))} must be one name in quotes, "
+            f'e.g. strategy = "swing"; known: {", ".join(registry)}'
+        )
     if strategy not in registry:
         raise ParamError(
             f"{p}: [{name}] strategy {strategy!r} is not registered"

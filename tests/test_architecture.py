@@ -31,6 +31,7 @@ STAGES: dict[str, tuple[int, str]] = {
     "engine.files": (0, "foundation"),
     "engine.folders": (0, "foundation"),
     "engine.params": (0, "foundation"),
+    "engine.checks": (0, "foundation"),
     "engine.sizing": (0, "foundation"),
     "engine.data": (1, "data"),
     "engine.analysis": (1, "analysis"),

@@ -62,7 +62,12 @@ def test_coerce_from_text(key: str, text: str, value: object) -> None:
     [
         ("max_wait_days", "2.5", "is not a whole number"),
         ("rearm", "maybe", "is not true/false"),
-        ("stop", "low", "is not a number"),
+        ("stop", "low", "is not a finite number"),
+        ("stop", "nan", "parameter stop nan is not a finite number"),
+        ("stop", "-inf", "parameter stop -inf is not a finite number"),
+        ("stop", "1e300", "parameter stop 1e\\+300 is out of range"),
+        ("ladder", "nan,90,86", "parameter ladder \\(item 1\\) nan is not a finite number"),
+        ("active_from", "1600-01-01", "outside the plausible range"),
         ("active_from", "soon", "is not a date"),
         ("ladder", "94,x", "comma-separated list"),
         ("stp", "1", "did you mean 'stop'"),

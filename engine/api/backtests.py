@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine import checks
 from engine import params as params_mod
 from engine.analysis.metrics import METRIC_KEYS
 from engine.data.events import load_events
@@ -69,8 +70,9 @@ def make_costs(
     borrow_fee: float | None = None,
 ) -> Costs:
     """``costs`` (default :class:`Costs`) with the given ``commission`` / ``commission_min`` /
-    ``commission_max`` / ``slippage`` replaced, checked with ``cash``: costs >= 0, slippage a
-    fraction below 0.1, cash > 0, ``sizing`` (:mod:`engine.sizing`, also inside ``costs``) a
+    ``commission_max`` / ``slippage`` replaced, checked with ``cash`` (:mod:`engine.checks`:
+    finite numbers): costs >= 0, the commission cap a fraction up to 1, slippage a fraction
+    below 0.1, the borrow fee an annual fraction below 1, cash > 0, ``sizing`` (:mod:`engine.sizing`, also inside ``costs``) a
     valid sizing. ``cli`` names the options as the CLI spells them."""
 
     def name(key: str) -> str:
@@ -87,37 +89,49 @@ def make_costs(
     }
     given: dict[str, Any] = {}
     for key, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ParamError(f"{name(key)}={value!r} is not a number")
-        given[_COST_FIELDS[key]] = float(value)
+        if value is not None:
+            given[_COST_FIELDS[key]] = value
     if sizing is not None:
         given["sizing"] = sizing
     if borrow_fee is not None:
-        if isinstance(borrow_fee, bool) or not isinstance(borrow_fee, int | float):
-            raise ParamError(f"{name('borrow_fee')}={borrow_fee!r} is not a number")
-        given["borrow_fee"] = float(borrow_fee)
+        given["borrow_fee"] = borrow_fee
     out = replace(base, **given)
     out = replace(out, sizing=canonical(out.sizing))  # checked: engine.sizing
-    for key, field_name in _COST_FIELDS.items():
-        value = getattr(out, field_name)
-        if math.isnan(value):
-            raise ParamError(f"{name(key)} is NaN; give a number >= 0")
-        if value < 0:
-            raise ParamError(f"{name(key)} {value:g} is negative; costs must be >= 0")
-    if not 0 <= out.borrow_fee < 1:  # NaN fails too
-        raise ParamError(
-            f"{name('borrow_fee')} {out.borrow_fee:g} is an annual fraction (0.03 = 3%); give 0 to < 1"
+    # one check per number (engine.checks): a real, finite number inside its range
+    checked = {
+        field_name: checks.number(getattr(out, field_name), name(key), low=0.0, need=need)
+        for key, field_name, need in (
+            ("commission", "commission_per_share", "dollars per share >= 0"),
+            ("commission_min", "commission_min", "dollars per order >= 0"),
         )
-    if out.slippage >= 0.1:
-        raise ParamError(
-            f"{name('slippage')} {out.slippage:g} is a fraction (0.0005 = 5 bp); give a value below 0.1"
-        )
-    if isinstance(cash, bool) or not isinstance(cash, int | float):
-        raise ParamError(f"{name('cash')}={cash!r} is not a number")
-    if not cash > 0:
-        raise ParamError(f"{name('cash')} {cash:g} must be positive")
+    }
+    checked["commission_max_pct"] = checks.number(
+        out.commission_max_pct,
+        name("commission_max"),
+        low=0.0,
+        high=1.0,
+        need="a fraction of the fill value from 0 to 1 (0.01 = 1%)",
+    )
+    checked["slippage"] = checks.number(
+        out.slippage,
+        name("slippage"),
+        low=0.0,
+        high=0.1,
+        high_open=True,
+        need="a fraction from 0 to below 0.1 (0.0005 = 5 bp)",
+    )
+    checked["borrow_fee"] = checks.number(
+        out.borrow_fee,
+        name("borrow_fee"),
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        need="an annual fraction from 0 to below 1 (0.03 = 3%)",
+    )
+    checks.number(
+        cash, name("cash"), low=0.0, low_open=True, need=f"dollars > 0 (at most {checks.LIMIT:g})"
+    )
+    out = replace(out, **checked)
     return out
 
 

@@ -3,7 +3,8 @@
 :class:`Constraint` compiles an expression by walking Python's ``ast`` over a whitelist of node
 types: comparisons, ``and`` / ``or`` / ``not``, ``+ - * /``, parameter names and literals.
 Nothing is ever passed to ``eval``. Names must be parameters the strategy declares (with a "did
-you mean" hint).
+you mean" hint). Arithmetic takes numbers only: text or a list times a number is refused, never
+built.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class Constraint:
             ) from None
         except TypeError:
             raise ParamError(
-                f"constraint {self.text!r} mixes text and numbers at {_show(params, self.names)}"
+                f"constraint {self.text!r} uses text or a list where a number belongs "
+                f"(arithmetic and < > take numbers) at {_show(params, self.names)}"
             ) from None
 
 
@@ -107,14 +109,14 @@ def _compile(
         if isinstance(node.op, ast.Not):
             return lambda p: not inner(p)
         sign = -1 if isinstance(node.op, ast.USub) else 1
-        return lambda p: sign * inner(p)
+        return lambda p: sign * _number(inner(p))
     if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
         terms = [sub(node.left)] + [sub(c) for c in node.comparators]
         ops = [_COMPARE[type(op)] for op in node.ops]
         return lambda p: _chain(ops, [t(p) for t in terms])
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
         left, right, op = sub(node.left), sub(node.right), _ARITH[type(node.op)]
-        return lambda p: op(left(p), right(p))
+        return lambda p: op(_number(left(p)), _number(right(p)))
     if isinstance(node, ast.Name):
         if node.id not in declared:
             raise ParamError(
@@ -130,6 +132,15 @@ def _compile(
     what = type(node).__name__
     snippet = ast.get_source_segment(text.strip(), node) or what
     raise ParamError(f"constraint {text!r}: {snippet!r} ({what}) is not allowed; {_ALLOWED_HELP}")
+
+
+def _number(value: Any) -> int | float:
+    """``value`` when it is a number: arithmetic on text or a list (``mode * 100000000000``,
+    ``ladder * 10**9``) would build a string or tuple as large as memory, so it is a TypeError
+    (:meth:`Constraint.holds` turns it into one line)."""
+    if isinstance(value, int | float):
+        return value
+    raise TypeError(f"{value!r} is not a number")
 
 
 def _chain(ops: list[Callable[[Any, Any], bool]], values: list[Any]) -> bool:

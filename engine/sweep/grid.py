@@ -22,11 +22,12 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from typing import Any
 
 import numpy as np
 
+from engine import checks
 from engine import params as params_mod
 from engine.errors import ParamError
 from engine.files import canonical_json
@@ -67,6 +68,7 @@ def parse_grid(cls: type, specs: list[str]) -> dict[str, tuple[Any, ...]]:
 def parse_values(cls: type, key: str, spec: str) -> tuple[Any, ...]:
     """The values of one SPEC, coerced to ``key``'s type, duplicates dropped (order kept)."""
     default = params_mod.declared(cls)[key]
+    shown = checks.shorten(spec)  # a 50 KB spec is not echoed whole
     if not spec:
         raise ParamError(f"--grid {key}= has no values; give start:stop:step or a,b,c")
     if isinstance(default, tuple):
@@ -76,42 +78,57 @@ def parse_values(cls: type, key: str, spec: str) -> tuple[Any, ...]:
     else:
         parts = [p.strip() for p in spec.split(",")]
     if any(p == "" for p in parts):
-        raise ParamError(f"--grid {key}={spec}: empty value; separate values with single commas")
+        raise ParamError(f"--grid {key}={shown}: empty value; separate values with single commas")
+    if len(parts) > MAX_AXIS_VALUES:
+        raise ParamError(
+            f"--grid {key}={shown} gives {len(parts):,} values (max {MAX_AXIS_VALUES:,}); use fewer"
+        )
     values = [params_mod.coerce(cls, key, p) for p in parts]
     unique = tuple(dict.fromkeys(values))
     if len(unique) > MAX_AXIS_VALUES:
         raise ParamError(
-            f"--grid {key}={spec} gives {len(unique):,} values (max {MAX_AXIS_VALUES:,}); use a larger step"
+            f"--grid {key}={shown} gives {len(unique):,} values (max {MAX_AXIS_VALUES:,}); use a larger step"
         )
     return unique
 
 
 def _range(key: str, default: Any, spec: str) -> list[str]:
     """``start:stop:step`` (inclusive) as decimal strings; numbers only, step > 0."""
+    shown = checks.shorten(spec)
     if isinstance(default, bool) or not isinstance(default, (int, float)):
         raise ParamError(
-            f"--grid {key}={spec}: a range needs a numeric parameter; {key} is not a number, "
+            f"--grid {key}={shown}: a range needs a numeric parameter; {key} is not a number, "
             "so list its values: a,b,c"
         )
     parts = spec.split(":")
     if len(parts) != 3:
         raise ParamError(
-            f"--grid {key}={spec}: a range is start:stop:step (three numbers), e.g. 10:50:10"
+            f"--grid {key}={shown}: a range is start:stop:step (three numbers), e.g. 10:50:10"
         )
     try:
         start, stop, step = (Decimal(p.strip()) for p in parts)
-    except InvalidOperation:
-        raise ParamError(f"--grid {key}={spec}: start, stop and step must be numbers") from None
-    if not all(d.is_finite() for d in (start, stop, step)):
-        raise ParamError(f"--grid {key}={spec}: start, stop and step must be finite numbers")
-    if step <= 0:
-        raise ParamError(f"--grid {key}={spec}: step must be positive")
-    if stop < start:
-        raise ParamError(f"--grid {key}={spec}: stop {stop} is below start {start}")
-    count = int((stop - start) / step) + 1
-    if count > MAX_AXIS_VALUES:
+    except DecimalException:
+        raise ParamError(f"--grid {key}={shown}: start, stop and step must be numbers") from None
+    # the one range of numbers (engine.checks): finite and within its limit, as every parameter
+    if not all(
+        d.is_finite() and d.copy_abs() <= Decimal(checks.LIMIT) for d in (start, stop, step)
+    ):
         raise ParamError(
-            f"--grid {key}={spec} gives {count:,} values (max {MAX_AXIS_VALUES:,}); use a larger step"
+            f"--grid {key}={shown}: start, stop and step must be finite numbers within "
+            f"+-{checks.LIMIT:g}"
+        )
+    if step <= 0:
+        raise ParamError(f"--grid {key}={shown}: step must be positive")
+    if stop < start:
+        raise ParamError(f"--grid {key}={shown}: stop {stop} is below start {start}")
+    try:
+        count = int((stop - start) / step) + 1
+    except DecimalException:  # a step so small the count overflows the decimal context
+        count = None
+    if count is None or count > MAX_AXIS_VALUES:
+        many = f"{count:,}" if count is not None and count <= checks.LIMIT else "more than 1e15"
+        raise ParamError(
+            f"--grid {key}={shown} gives {many} values (max {MAX_AXIS_VALUES:,}); use a larger step"
         )
     return [str(start + i * step) for i in range(count)]
 
@@ -201,6 +218,7 @@ def build_combinations(
     total = math.prod(sizes)
     if sample is not None and sample < 1:
         raise ParamError(f"--random {sample} must be at least 1")
+    checks.number(seed, "--seed", low=0, whole=True, need="a whole number >= 0")
     if sample is None and total > MAX_GRID:
         raise ParamError(
             f"the grid has {total:,} combinations (max {MAX_GRID:,}); narrow it or sample with --random N"

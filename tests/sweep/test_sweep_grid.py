@@ -70,6 +70,10 @@ def test_parse_grid_keeps_order() -> None:
         ("fast=5,,6", "empty value"),
         ("fast=1:1000000:1", "max 10,000"),
         ("rearm=0:1:1", "is not a number"),
+        ("fast=1:1e999999999:1", "start, stop and step must be finite numbers within"),
+        ("fast=1:2:1e-999999999", "gives more than 1e15 values (max 10,000)"),
+        ("fast=nan,5", "parameter fast='nan' is not a whole number"),
+        ("slow=inf:10:1", "must be finite numbers"),
     ],
 )
 def test_bad_specs_are_refused_with_one_line(spec: str, message: str) -> None:
@@ -78,6 +82,23 @@ def test_bad_specs_are_refused_with_one_line(spec: str, message: str) -> None:
         parse_grid(cls, [spec])
     assert message in str(exc.value)
     assert "\n" not in str(exc.value)
+
+
+def test_a_float_grid_refuses_nan_and_a_long_spec_is_not_echoed() -> None:
+    with pytest.raises(ParamError, match="parameter stop nan is not a finite number"):
+        parse_grid(SWING, ["stop=nan,79.99"])
+    spec = ",".join(str(v) for v in range(20, 20_020))  # 20,000 values, ~120 KB
+    with pytest.raises(ParamError) as exc:
+        parse_grid(MA, [f"slow={spec}"])
+    message = str(exc.value)
+    assert "gives 20,000 values (max 10,000)" in message and len(message) < 200
+
+
+def test_a_negative_or_fractional_seed_is_refused() -> None:
+    axes = parse_grid(MA, ["slow=40:60:10"])
+    for seed, why in ((-1, "--seed -1 is out of range"), (1.5, "--seed 1.5 is not a whole")):
+        with pytest.raises(ParamError, match=why):
+            build_combinations(MA, axes, sample=2, seed=seed)  # type: ignore[arg-type]
 
 
 def test_repeated_key_is_refused() -> None:
@@ -137,8 +158,12 @@ def test_constraint_runtime_errors_are_user_errors() -> None:
     with pytest.raises(ParamError, match="divides by zero at slow=60, fast=5"):
         c.holds({"fast": 5, "slow": 60})
     text = Constraint.parse("mode < 3", MA)
-    with pytest.raises(ParamError, match="mixes text and numbers"):
+    with pytest.raises(ParamError, match="uses text or a list where a number belongs"):
         text.holds({"mode": "cross"})
+    # text times a number is refused before it is built (it once asked for 1e11 characters)
+    huge = Constraint.parse("mode * 100000000000 == 'x'", MA)
+    with pytest.raises(ParamError, match="where a number belongs .* at mode='cross'"):
+        huge.holds({"mode": "cross"})
 
 
 # ------------------------------------------------------------------------------------ combinations

@@ -1,0 +1,68 @@
+"""engine.variants: every value of a variants file checked before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ParamError
+from engine.variants import load_variants
+from strategies import STRATEGIES
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            'strategy = "swing"\nparams = { stop = nan }',
+            "[x] parameter stop nan is not a finite number",
+        ),
+        (
+            'strategy = "swing"\nparams = { stop = inf }',
+            "[x] parameter stop inf is not a finite number",
+        ),
+        (
+            'strategy = "swing"\nparams = { ladder = [nan, 90, 86] }',
+            "parameter ladder (item 1) nan",
+        ),
+        (
+            'strategy = "swing"\nparams = { ladder = [true, 90, 86] }',
+            "parameter ladder=[True, 90, 86] is not",
+        ),
+        (
+            'strategy = "ma_trend"\nparams = { hold_bars = true }',
+            "parameter hold_bars=True is not a whole number",
+        ),
+        (
+            'strategy = "ma_trend"\nparams = { mode = ["cross"] }',
+            "parameter mode=['cross'] is not text",
+        ),
+        (
+            'strategy = "swing"\nparams = { active_from = 1600-01-01 }',
+            "outside the plausible range",
+        ),
+        (
+            'strategy = ["swing"]',
+            "[x] strategy = ['swing'] must be one name in quotes, e.g. strategy = \"swing\"",
+        ),
+        ('strategy = "swing"\nsizing = 5', "[x] sizing = 5 must be text"),
+        ('strategy = "swing"\ndescription = ["a"]', "[x] description must be text"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variant(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text(f"[x]\n{body}\n")
+    with pytest.raises(ParamError) as exc:
+        load_variants(path, STRATEGIES)
+    assert message in str(exc.value) and str(path) in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_a_good_variant_keeps_its_values(tmp_path: Path) -> None:
+    path = tmp_path / "v.toml"
+    path.write_text('[x]\nstrategy = "ma_trend"\nparams = { hold_bars = 5, mode = "cross" }\n')
+    (v,) = load_variants(path, STRATEGIES)
+    assert (v.name, v.strategy, v.params) == ("x", "ma_trend", {"hold_bars": 5, "mode": "cross"})
