@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.checks import check_date
 from engine.data.download import download
 from engine.data.validate import (
     COLUMNS,
@@ -36,10 +37,11 @@ from engine.data.validate import (
     find_problems,
     missing_sessions,
     normalize_frame,
+    odd_sessions,
     parse_dates,
     validate,
 )
-from engine.errors import DataError
+from engine.errors import DataError, ParamError
 from engine.files import atomic_write_text
 
 DATA_DIR_ENV = "CRWV_BT_DATA_DIR"
@@ -208,9 +210,16 @@ def _parse_bound(value: str | date | None, name: str) -> pd.Timestamp | None:
     if value is None or value == "":
         return None
     try:
-        return pd.Timestamp(value).normalize()
-    except (ValueError, TypeError):
+        stamp = pd.Timestamp(value).normalize()
+    except (ValueError, TypeError, OverflowError):
         raise DataError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
+    if stamp is pd.NaT:
+        raise DataError(f"{name} {value!r} is not a date; use YYYY-MM-DD")
+    try:
+        check_date(stamp.date(), name)  # the plausible range of daily prices (engine.checks)
+    except ParamError as exc:
+        raise DataError(str(exc)) from None
+    return stamp
 
 
 def _warn_if_stale(
@@ -229,16 +238,22 @@ def _warn_if_stale(
 
 
 def check_file(path: str | os.PathLike[str]) -> tuple[pd.DataFrame | None, list[str]]:
-    """Read a CSV and list *every* problem (for ``crwv-bt data check``), without raising."""
+    """Read a CSV and list *every* problem (for ``crwv-bt data check``), without raising;
+    warnings (ignored columns, missing NYSE sessions, zero volume, weekend rows) end in
+    ``(warning)``."""
     p = Path(path)
-    try:
-        df = parse_dates(normalize_frame(_read_raw(p), str(p)), str(p))
-    except DataError as exc:
-        return None, [str(exc)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        try:
+            df = parse_dates(normalize_frame(_read_raw(p), str(p)), str(p))
+        except DataError as exc:
+            return None, [str(exc)]
+    notes = [f"{w.message} (warning)" for w in caught if issubclass(w.category, DataWarning)]
     messages = [str(pr) for pr in find_problems(df)]
     frame = None
     if not messages:
         frame = df.set_index("date")[COLUMNS].astype(float)
+        notes += [f"{line} (warning)" for line in odd_sessions(frame, str(p))]
         gaps = missing_sessions(pd.DatetimeIndex(frame.index))
-        messages.extend(f"{g.strftime('%Y-%m-%d')}: missing NYSE session (warning)" for g in gaps)
-    return frame, messages
+        notes.extend(f"{g.strftime('%Y-%m-%d')}: missing NYSE session (warning)" for g in gaps)
+    return frame, messages + notes

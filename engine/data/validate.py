@@ -1,14 +1,20 @@
 """Price tables: accepted layouts, normalisation and validation (no I/O).
 
-:func:`normalize_frame` maps our lowercase layout, Yahoo's CSV export and yfinance 1.x frames
-(two-level ``(Price, Ticker)`` columns) to ``date`` + :data:`COLUMNS`; :func:`find_problems`
-lists every problem in a table; :func:`validate` turns a normalised table into the indexed float
+:func:`normalize_frame` maps our lowercase layout, Yahoo's CSV export (``download`` or
+``Ticker.history().to_csv()``, whose dates carry a UTC offset that changes with daylight
+saving), TradingView's chart export (``time`` in Unix seconds) and yfinance 1.x frames
+(two-level ``(Price, Ticker)`` columns) to ``date`` + :data:`COLUMNS`; other columns are
+dropped with one :class:`DataWarning` naming them. :func:`parse_dates` reads the dates;
+:func:`find_problems` lists every problem in a table, values outside the plausible ranges of
+:mod:`engine.checks` included; :func:`validate` turns a normalised table into the indexed float
 frame the engine uses, or raises :class:`engine.errors.DataError` naming the first problem.
-Missing NYSE sessions are a :class:`DataWarning`, not an error.
+Missing NYSE sessions, sessions without volume and weekend rows are a :class:`DataWarning`
+each (one line), not an error.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +24,7 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from engine.checks import DATE_RANGE, PRICE_RANGE, VOLUME_MAX
 from engine.errors import DataError
 
 COLUMNS = ["open", "high", "low", "close", "adj_close", "volume"]
@@ -29,6 +36,7 @@ _ALIASES = {
     "date": "date",
     "datetime": "date",
     "timestamp": "date",
+    "time": "date",  # TradingView's chart export (Unix seconds)
     "open": "open",
     "high": "high",
     "low": "low",
@@ -96,9 +104,14 @@ def normalize_frame(raw: pd.DataFrame, source: str, ticker: str | None = None) -
         else:
             unknown.append(str(col))
     if unknown:
-        raise DataError(
-            f"{source}: unknown column(s) {', '.join(repr(u) for u in unknown)}; "
-            f"expected {','.join(['date', *COLUMNS])} (or Yahoo's Date,Open,High,Low,Close,Adj Close,Volume)"
+        # a chart export carries its indicators (TradingView's "Plot", "MA"...): read the
+        # prices, say once what was left out
+        shown = ", ".join(repr(u[:40]) for u in unknown[:8])
+        more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        warnings.warn(
+            f"{source}: ignored column(s) {shown}{more}; only date,{','.join(COLUMNS)} are read",
+            DataWarning,
+            stacklevel=2,
         )
     df = df.rename(columns=rename)
     df = df[[c for c in df.columns if c in rename.values()]]
@@ -143,25 +156,79 @@ def _drop_ticker_level(df: pd.DataFrame, source: str, ticker: str | None) -> pd.
     return df
 
 
+# A date with a time and a UTC offset, as ``Ticker.history().to_csv()`` writes it
+# ("2025-03-28 00:00:00-04:00"): the session is the date as written (the exchange's local date),
+# whatever the offset, which changes with daylight saving inside one file.
+_STAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?"
+)
+# Unix seconds, as TradingView's chart export writes them (9 or 10 digits: 1973 to 2286)
+_UNIX = re.compile(r"\d{9,10}(?:\.0*)?")
+
+
 def parse_dates(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The ``date`` column as tz-naive session dates, each inside :data:`engine.checks.DATE_RANGE`.
+
+    Accepted: ``YYYY-MM-DD`` (and what pandas reads as a date), a date with a time and a UTC
+    offset (the date as written: the exchange's local date), a tz-aware column (its local
+    date, never converted to UTC first), and Unix seconds (the UTC date: a US daily bar's
+    stamp, at midnight UTC or at the 9:30 open, falls on its session's date).
+    """
     col = df["date"]
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        # Keep the exchange-local calendar date; never convert to UTC first.
-        parsed = col.dt.tz_localize(None)
+        parsed = col.dt.tz_localize(None)  # keep the exchange-local calendar date
+    elif pd.api.types.is_datetime64_dtype(col.dtype):
+        parsed = col
     else:
-        parsed = pd.to_datetime(col, errors="coerce", format="mixed")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
+        parsed = _parse_text_dates(col)
         bad = parsed.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"{source}: line {i + 2}: cannot parse date {str(col.iloc[i])!r}; "
+                f"{source}: line {i + 2}: cannot parse date {str(col.iloc[i])[:40]!r}; "
                 "write dates as YYYY-MM-DD"
             )
+    days = pd.DatetimeIndex(parsed).normalize()
+    first, last = (pd.Timestamp(d) for d in DATE_RANGE)
+    outside = (days < first) | (days > last)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise DataError(
+            f"{source}: line {i + 2}: date {days[i].date()} is outside the plausible range "
+            f"{DATE_RANGE[0]} to {DATE_RANGE[1]}; fix or remove the row"
+        )
     out = df.copy()
-    out["date"] = parsed.dt.normalize()
+    out["date"] = days
     return out
+
+
+def _parse_text_dates(col: pd.Series) -> pd.Series:
+    """Text dates -> naive timestamps (NaT where a cell does not parse)."""
+    text = col.astype("string").str.strip()
+    filled = text.fillna("")
+    if len(text) and filled.str.fullmatch(_UNIX).all():
+        seconds = filled.astype(float)
+        return pd.to_datetime(seconds, unit="s", utc=True).dt.tz_localize(None)
+    local = filled.str.extract(f"^{_STAMP.pattern}$", expand=False)
+    text = local.where(local.notna(), text)
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        return parsed
+    except (ValueError, OverflowError, TypeError):
+        # offsets or zones pandas will not mix in one column: one cell at a time
+        return pd.Series([_one_date(t) for t in text], index=col.index, dtype="datetime64[us]")
+
+
+def _one_date(text: object) -> pd.Timestamp | None:
+    try:
+        stamp = pd.Timestamp(str(text))
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,8 +240,9 @@ def find_problems(df: pd.DataFrame) -> list[Problem]:
     """Every problem in a normalised frame (``date`` column plus :data:`COLUMNS`).
 
     Checked: empty table, NaN or empty fields, non-numeric values, duplicate dates, unsorted
-    dates, non-positive prices, negative volume, ``high < max(open, close)``,
-    ``low > min(open, close)``, ``high < low``.
+    dates, non-positive prices, negative volume, infinite values, values outside the plausible
+    ranges (:data:`engine.checks.PRICE_RANGE`, :data:`engine.checks.VOLUME_MAX`),
+    ``high < max(open, close)``, ``low > min(open, close)``, ``high < low``.
     """
     problems: list[Problem] = []
     if len(df) == 0:
@@ -227,6 +295,7 @@ def find_problems(df: pd.DataFrame) -> list[Problem]:
                     f"volume is {values['volume'][i]:g}; volume cannot be negative",
                 )
             )
+        problems += _implausible(values, line, ds)
         o, h, lo, c = (values[k] for k in ("open", "high", "low", "close"))
         top = np.maximum(o, c)
         bottom = np.minimum(o, c)
@@ -244,6 +313,50 @@ def find_problems(df: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(int(line[i]), ds(i), f"high {h[i]:g} is below low {lo[i]:g}"))
     problems.sort(key=lambda p: p.row or 0)
     return problems
+
+
+def _implausible(values: dict[str, np.ndarray], line: np.ndarray, ds: Any) -> list[Problem]:
+    """Infinite values and positive values outside the plausible ranges (engine.checks): a
+    price of 1e300 or 1e-300 is a broken export, not a market (it once broke alpha/beta and
+    gave a volatility of 4,949%)."""
+    low, high = PRICE_RANGE
+    out = []
+    with np.errstate(invalid="ignore"):
+        for col in PRICE_COLUMNS:
+            v = values[col]
+            for i in np.flatnonzero(np.isposinf(v) | ((v > 0) & ((v < low) | (v > high)))):
+                why = (
+                    "a price must be a finite number"
+                    if np.isinf(v[i])
+                    else f"outside the plausible range of prices ({low:g} to {high:g})"
+                )
+                out.append(Problem(int(line[i]), ds(i), f"{col} is {v[i]:g}; {why}"))
+        v = values["volume"]
+        for i in np.flatnonzero(np.isposinf(v) | (v > VOLUME_MAX)):
+            why = (
+                "volume must be a finite number"
+                if np.isinf(v[i])
+                else f"above the plausible {VOLUME_MAX:g} shares a session"
+            )
+            out.append(Problem(int(line[i]), ds(i), f"volume is {v[i]:g}; {why}"))
+    return out
+
+
+def odd_sessions(frame: pd.DataFrame, source: str) -> list[str]:
+    """One line each for sessions with zero volume and for rows dated on a weekend: allowed
+    (a halted session, a data vendor's quirk) but worth a look."""
+    out = []
+    for what, mask in (
+        ("session(s) with zero volume", (frame["volume"] == 0).to_numpy()),
+        ("row(s) dated on a weekend", pd.DatetimeIndex(frame.index).day_of_week.to_numpy() >= 5),
+    ):
+        if mask.any():
+            days = [d.strftime("%Y-%m-%d") for d in frame.index[mask][:5]]
+            more = ", ..." if mask.sum() > 5 else ""
+            out.append(
+                f"{source}: {int(mask.sum())} {what} ({', '.join(days)}{more}); check the source"
+            )
+    return out
 
 
 def missing_sessions(index: pd.DatetimeIndex) -> list[pd.Timestamp]:
@@ -297,6 +410,8 @@ def validate(df: pd.DataFrame, source: str, *, calendar_check: bool = True) -> p
     out = df.set_index("date")[COLUMNS].astype(float)
     out.index = pd.DatetimeIndex(out.index, name="date")
     out.columns = pd.Index(COLUMNS)  # drop yfinance's "Price" level name
+    for line in odd_sessions(out, source):
+        warnings.warn(line, DataWarning, stacklevel=2)
     if calendar_check:
         gaps = missing_sessions(out.index)
         if gaps:

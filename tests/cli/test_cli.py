@@ -63,6 +63,8 @@ BAD_INPUTS = [
     (["run", "--commission-min", "inf"], "--commission-min inf is not a finite number"),
     (["run", "--strategy", "swing", "--param", "stop=nan"], "parameter stop nan is not a finite"),
     (["run", "--strategy", "swing", "--param", "ladder=nan,90,86"], "ladder (item 1) nan"),
+    (["run", "--start", "1600-01-01"], "--start 1600-01-01 is outside the plausible range"),
+    (["run", "--end", "9999-01-01"], "--end 9999-01-01 is outside the plausible range"),
     (
         ["run", "--strategy", "ma_trend", "--sizing", "risk:0.01"],
         "ma_trend has no stop to measure the risk to",

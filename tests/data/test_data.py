@@ -57,6 +57,61 @@ def test_reads_our_format(tmp_path: Path) -> None:
     assert df["close"].tolist() == [100.5, 101.0, 102.0]
 
 
+def test_reads_yahoo_history_export_across_a_dst_change(tmp_path: Path) -> None:
+    """``Ticker.history().to_csv()`` writes each date with its UTC offset, which changes with
+    daylight saving inside one file (pandas refuses to mix them); the session is the date as
+    written."""
+    lines = [
+        "2025-10-31 00:00:00-04:00,100,101,99,100.5,1000,0.0,0.0",
+        "2025-11-03 00:00:00-05:00,100.5,102,100,101,1200,0.0,0.0",
+        "2025-11-04 00:00:00-05:00,101,103,100.5,102,1100,0.0,0.0",
+    ]
+    header = "Date,Open,High,Low,Close,Volume,Dividends,Stock Splits\n"
+    df = read_price_csv(write(tmp_path, lines, header=header))
+    assert list(df.index.strftime("%Y-%m-%d")) == ["2025-10-31", "2025-11-03", "2025-11-04"]
+    assert df["adj_close"].tolist() == df["close"].tolist() == [100.5, 101.0, 102.0]
+
+
+def test_reads_tradingview_export_with_one_warning_for_extra_columns(tmp_path: Path) -> None:
+    """TradingView's chart export: ``time`` in Unix seconds (the 9:30 open or midnight UTC,
+    both on the session's date), ``Volume`` capitalised, and its indicators as extra columns:
+    read, with one warning naming the columns left out."""
+    ours = read_price_csv(write(tmp_path, GOOD))
+    stamps = [1755523800, 1755561600, 1755696600]  # 08-18 13:30Z, 08-19 00:00Z, 08-20 13:30Z
+    rows = [
+        f"{t},{','.join(line.split(',')[1:5])},{line.split(',')[6]},1.5,2"
+        for t, line in zip(stamps, GOOD, strict=True)
+    ]
+    path = write(
+        tmp_path, rows, header="time,open,high,low,close,Volume,Plot,MA 20\n", name="T.csv"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tv = read_price_csv(path)
+    pd.testing.assert_frame_equal(tv, ours)
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert notes == [
+        f"{path}: ignored column(s) 'Plot', 'MA 20'; only date,open,high,low,close,adj_close,volume are read"
+    ]
+    frame, messages = check_file(path)
+    assert frame is not None and messages == [f"{notes[0]} (warning)"]
+
+
+def test_zero_volume_and_weekend_rows_are_one_warning_each(tmp_path: Path) -> None:
+    lines = [GOOD[0], "2025-08-19,100.5,102,100,101,101,0", "2025-08-23,101,103,100.5,102,102,1100"]
+    path = write(tmp_path, lines)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_price_csv(path)
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert f"{path}: 1 session(s) with zero volume (2025-08-19); check the source" in notes
+    assert f"{path}: 1 row(s) dated on a weekend (2025-08-23); check the source" in notes
+    _, messages = check_file(path)
+    assert (
+        f"{path}: 1 row(s) dated on a weekend (2025-08-23); check the source (warning)" in messages
+    )
+
+
 def test_reads_yahoo_export_and_fingerprint_matches(tmp_path: Path) -> None:
     ours = read_price_csv(write(tmp_path, GOOD))
     yahoo = read_price_csv(
@@ -70,7 +125,6 @@ def test_reads_yahoo_export_and_fingerprint_matches(tmp_path: Path) -> None:
     ("lines", "header", "message"),
     [
         (GOOD, "date,open,high,low,adj_close,volume\n", "missing column"),
-        (GOOD, "date,open,high,low,close,adj_close,volume,foo\n", "unknown column"),
         (
             ["2025-08-18,100,101,99,100.5,100.5,1000", "18/19/2025,1,1,1,1,1,1"],
             HEADER,
@@ -88,6 +142,33 @@ def test_reads_yahoo_export_and_fingerprint_matches(tmp_path: Path) -> None:
         (["2025-08-18,100,100.2,99,100.5,100.5,1000", GOOD[1]], HEADER, "high 100.2 is below max"),
         (["2025-08-18,100,101,100.3,100.5,100.5,1000", GOOD[1]], HEADER, "low 100.3 is above min"),
         ([], HEADER, "no rows"),
+        (["2025-08-18,100,inf,99,100.5,100.5,1000", GOOD[1]], HEADER, "high is inf; a price"),
+        (["2025-08-18,100,101,99,100.5,100.5,inf", GOOD[1]], HEADER, "volume is inf; volume"),
+        (
+            ["2025-08-18,1e300,1e300,1e300,1e300,1e300,1000", GOOD[1]],
+            HEADER,
+            "line 2 2025-08-18: open is 1e\\+300; outside the plausible range of prices",
+        ),
+        (
+            ["2025-08-18,1e-300,1e-300,1e-300,1e-300,1e-300,1000", GOOD[1]],
+            HEADER,
+            "open is 1e-300; outside the plausible range",
+        ),
+        (
+            ["2025-08-18,100,101,99,100.5,100.5,1e20", GOOD[1]],
+            HEADER,
+            "above the plausible 1e\\+13",
+        ),
+        (
+            ["1600-01-03,100,101,99,100.5,100.5,1000", GOOD[1]],
+            HEADER,
+            "line 2: date 1600-01-03 is outside",
+        ),
+        (
+            [GOOD[0], "9999-12-31,100,101,99,100.5,100.5,1000"],
+            HEADER,
+            "line 3: date 9999-12-31 is outside",
+        ),
     ],
 )
 def test_each_bad_file_is_one_clear_error(
