@@ -28,7 +28,15 @@ from engine.data.validate import normalize_frame, validate
 from engine.errors import DataError, ParamError
 from engine.jobs.montecarlo_exec import check as check_replays
 from engine.jobs.montecarlo_run import MonteCarloSettings, for_batch, summaries
-from engine.jobs.runner import Batch, Config, load_benchmark, rank, run_configs, with_earnings
+from engine.jobs.runner import (
+    Batch,
+    Config,
+    benchmark_labels,
+    load_benchmark,
+    rank,
+    run_configs,
+    with_earnings,
+)
 from engine.params import suggest
 from engine.report import interactive
 from engine.report.display import format_table
@@ -686,6 +694,7 @@ def run_window(
     dates of strategies that stand aside, buy & hold and SPY (from ``data_dir``) are the
     benchmarks, ``metric`` orders the runs best first."""
     events = load_events(ticker, data_dir)
+    configs = benchmark_labels(configs, STRATEGIES["buy_hold"], costs)  # names kept for it
     configs = with_earnings(configs, events, prices)
     batch = run_configs(
         configs,

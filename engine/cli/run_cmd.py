@@ -190,7 +190,9 @@ def _about(configs: list[Config], described: dict[str, str]) -> dict[str, dict]:
     names = {cls: name for name, cls in registry().items()}
     return {
         c.label: {
-            "description": described.get(c.label) or getattr(c.strategy_cls, "summary", ""),
+            "description": described.get(c.label)
+            or described.get(c.label.split(" (")[0])  # a name kept for the benchmark (runner)
+            or getattr(c.strategy_cls, "summary", ""),
             "base": names.get(c.strategy_cls, getattr(c.strategy_cls, "alias", c.label)),
             "defaults": params_mod.declared(c.strategy_cls),
         }

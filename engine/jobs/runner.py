@@ -3,7 +3,11 @@
 Data flows one way: prices (loaded once) -> :func:`engine.backtest.harness.run_backtest` per
 configuration -> :func:`engine.analysis.metrics.compute_metrics` -> plain results for the report.
 Buy-and-hold is always run on the same window with the same costs: it is the benchmark of
-every ``buy_hold_return`` / ``excess_return``.
+every ``buy_hold_return`` / ``excess_return``. Its names (``buy_hold``, ``bh``, ``benchmark``...:
+:func:`engine.result.is_benchmark`) are reserved for it: another run called so (a variant
+``[buy_hold]`` of ma_trend, buy and hold with parameters or another sizing, a rule named
+``buy_hold``) is shown as ``buy_hold (ma_trend)`` (:func:`benchmark_labels`), so it can never
+take the benchmark's place in a table, a chart or ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from engine.data.events import fill_earnings
 from engine.data.fingerprint import fingerprint
 from engine.data.load import load_prices
 from engine.data.validate import DataWarning
-from engine.errors import DataError
-from engine.result import Costs, RunResult
+from engine.errors import DataError, ParamError
+from engine.result import Costs, RunResult, is_benchmark
 from engine.sizing import effective
 
 
@@ -60,6 +64,48 @@ def load_benchmark(
     return window if len(window) > 1 else None
 
 
+def is_the_benchmark(cfg: Config, buy_hold_cls: type, costs: Costs) -> bool:
+    """True when ``cfg`` runs exactly the benchmark: buy and hold, its defaults, all in."""
+    return (
+        cfg.strategy_cls is buy_hold_cls
+        and not cfg.params
+        and effective(costs.sizing, cfg.sizing) == "all_in"
+    )
+
+
+def benchmark_labels(configs: list[Config], buy_hold_cls: type, costs: Costs) -> list[Config]:
+    """``configs`` with the benchmark's names kept for the benchmark: a run labelled like it
+    that is something else is relabelled ``LABEL (WHAT)`` (its strategy, ``rule``, its
+    parameters or its sizing), with one warning line."""
+    taken = {c.label for c in configs}
+    out = []
+    for c in configs:
+        if not is_benchmark(c.label) or is_the_benchmark(c, buy_hold_cls, costs):
+            out.append(c)
+            continue
+        if getattr(c.strategy_cls, "rule", None) is not None:
+            what = "rule"
+        elif c.strategy_cls is buy_hold_cls:
+            what = ", ".join(f"{k}={v}" for k, v in c.params.items()) or effective(
+                costs.sizing, c.sizing
+            )
+        else:
+            what = params_mod.strategy_name(c.strategy_cls)
+        label, i = f"{c.label} ({what})", 1
+        while label in taken:
+            i += 1
+            label = f"{c.label} ({what}, {i})"
+        taken.add(label)
+        warnings.warn(
+            f"{c.label!r} is the buy-and-hold benchmark's name; this run ({what}) is shown as "
+            f"{label!r}",
+            UserWarning,
+            stacklevel=2,
+        )
+        out.append(replace(c, label=label))
+    return out
+
+
 def run_configs(
     configs: list[Config],
     prices: pd.DataFrame,
@@ -71,7 +117,17 @@ def run_configs(
     fractional: bool = False,
     benchmark: pd.Series | None = None,
 ) -> Batch:
-    """Run every configuration plus the buy-and-hold benchmark; metrics for each."""
+    """Run every configuration plus the buy-and-hold benchmark; metrics for each.
+
+    A configuration labelled with a benchmark name must be the benchmark
+    (:func:`benchmark_labels` relabels the others first); anything else is a :class:`ParamError`.
+    """
+    for cfg in configs:
+        if is_benchmark(cfg.label) and not is_the_benchmark(cfg, buy_hold_cls, costs):
+            raise ParamError(
+                f"{cfg.label!r} is the buy-and-hold benchmark's name, reserved for buy_hold with "
+                "its defaults; give this run another name"
+            )
     fp = fingerprint(prices, ticker)
     common: dict[str, Any] = dict(
         cash=cash, costs=costs, fractional=fractional, ticker=ticker, data_fp=fp
@@ -82,11 +138,7 @@ def run_configs(
     )
     results = []
     for cfg in configs:
-        if (
-            cfg.strategy_cls is buy_hold_cls
-            and not cfg.params
-            and effective(costs.sizing, cfg.sizing) == "all_in"
-        ):
+        if is_the_benchmark(cfg, buy_hold_cls, costs):
             results.append(RunResult(**{**bh.__dict__, "strategy": cfg.label}))
             continue
         own = effective(costs.sizing, cfg.sizing)

@@ -2,7 +2,8 @@
 
 The one mapping from the metrics' snake_case keys to display titles (:data:`TITLES`) and
 formats (:data:`FORMATS`), used by the terminal table, the HTML report, the sweep and
-walk-forward output; and the names the buy-and-hold benchmark goes by (:func:`is_benchmark`).
+walk-forward output; and (re-exported from :mod:`engine.result`) the names the buy-and-hold
+benchmark goes by (:func:`is_benchmark`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from engine.analysis.metrics import METRIC_GROUPS, METRIC_KEYS
+from engine.result import is_benchmark  # noqa: F401  (the report's modules import it from here)
 
 #: Display title of every metric key: the one mapping used by the table, the CSV-free views
 #: and the HTML report.
@@ -150,9 +152,3 @@ def format_table(metrics: dict[str, pd.Series]) -> str:
         vals = "".join(f"  {c:>{w}}" for c, w in zip(cells[key], widths, strict=True))
         lines.append(title(key).ljust(left) + vals)
     return "\n".join(lines)
-
-
-def is_benchmark(name: str) -> bool:
-    """True for the buy-and-hold benchmark's usual names (``buy_hold``, ``BuyAndHold``, ...)."""
-    key = "".join(ch for ch in name.lower() if ch.isalnum())
-    return key in {"buyhold", "buyandhold", "bh", "benchmark", "buyholdbenchmark"}

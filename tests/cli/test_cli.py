@@ -99,6 +99,28 @@ def test_broken_csv_and_data_check(broken_csv: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and "high 99 is below" in out
 
 
+def test_a_variant_named_like_the_benchmark_does_not_take_its_place(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 8 of issue 14: ``[buy_hold]`` of ma_trend is shown as ``buy_hold (ma_trend)``, and
+    the report's benchmark stays buy and hold."""
+    variants = tmp_path / "v.toml"
+    variants.write_text('[buy_hold]\nstrategy = "ma_trend"\n')
+    out = tmp_path / "out"
+    argv = ["compare", "--config", str(variants), "--data-dir", str(data_dir), "--out", str(out)]
+    code, stdout, err = run_cli([*argv, "--no-plots"], capsys)
+    assert code == 0, err
+    assert (
+        "warning: 'buy_hold' is the buy-and-hold benchmark's name; this run (ma_trend) is shown as 'buy_hold (ma_trend)'"
+        in err
+    )
+    doc = json.loads((out / "metrics.json").read_text())
+    assert list(doc["strategies"]) == ["buy_hold (ma_trend)"] and doc["benchmark"] == "buy_hold"
+    entry = doc["strategies"]["buy_hold (ma_trend)"]
+    assert entry["metrics"]["buy_hold_return"] == pytest.approx(1.0887533, abs=1e-6)
+    assert entry["metrics"]["total_return"] < 0  # ma_trend's own -62%, not buy and hold's
+
+
 def test_data_check_good_file(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["data", "check", str(data_dir / "CRWV.csv")], capsys)
     assert code == 0 and "386 rows, 2025-03-28 to 2026-10-09" in out
