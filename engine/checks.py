@@ -1,6 +1,6 @@
 """The one check of a number or a date a user gives: a real, finite value inside its range.
 
-Every cost (:func:`engine.api_run.make_costs`), every strategy or rule parameter
+Every cost (:func:`engine.api.backtests.make_costs`), every strategy or rule parameter
 (:func:`engine.params.coerce`, which the CLI's ``--param``, variant files, the API and sweep
 grids all go through), every ``--start`` / ``--end`` and every price file
 (:mod:`engine.data.validate`) is checked here or against the ranges defined here. A comparison
@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from datetime import date
 from typing import Any
+
+import numpy as np
 
 from engine.errors import ParamError
 
@@ -49,11 +51,10 @@ def number(
     Raises :class:`ParamError` with one line ``WHAT VALUE is ...; give NEED``.
     """
     need = need or _between(low, high, low_open, high_open)
+    if isinstance(value, np.integer | np.floating):
+        value = value.item()  # a numpy scalar
     if isinstance(value, bool) or not isinstance(value, int | float):
-        if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "iuf":
-            value = value.item()  # a numpy scalar
-        else:
-            raise ParamError(f"{what}={shorten(repr(value))} is not a number; give {need}")
+        raise ParamError(f"{what}={shorten(repr(value))} is not a number; give {need}")
     try:
         x = float(value)
     except OverflowError:  # an int too large for a float

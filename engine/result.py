@@ -131,7 +131,7 @@ TRADE_COLUMNS = [
 
 def is_benchmark(name: str) -> bool:
     """True for the buy-and-hold benchmark's names (``buy_hold``, ``BuyAndHold``, ``bh``,
-    ``benchmark``, ...): reserved for the benchmark run itself (:func:`engine.runner.run_configs`
+    ``benchmark``, ...): reserved for the benchmark run itself (:func:`engine.jobs.runner.run_configs`
     shows any other run under such a name as ``NAME (what it is)``)."""
     key = "".join(ch for ch in name.lower() if ch.isalnum())
     return key in {"buyhold", "buyandhold", "bh", "benchmark", "buyholdbenchmark"}

@@ -106,40 +106,41 @@ def make_costs(
     out = replace(base, **given)
     out = replace(out, sizing=canonical(out.sizing))  # checked: engine.sizing
     # one check per number (engine.checks): a real, finite number inside its range
-    checked = {
-        field_name: checks.number(getattr(out, field_name), name(key), low=0.0, need=need)
-        for key, field_name, need in (
-            ("commission", "commission_per_share", "dollars per share >= 0"),
-            ("commission_min", "commission_min", "dollars per order >= 0"),
-        )
-    }
-    checked["commission_max_pct"] = checks.number(
-        out.commission_max_pct,
-        name("commission_max"),
-        low=0.0,
-        high=1.0,
-        need="a fraction of the fill value from 0 to 1 (0.01 = 1%)",
-    )
-    checked["slippage"] = checks.number(
-        out.slippage,
-        name("slippage"),
-        low=0.0,
-        high=0.1,
-        high_open=True,
-        need="a fraction from 0 to below 0.1 (0.0005 = 5 bp)",
-    )
-    checked["borrow_fee"] = checks.number(
-        out.borrow_fee,
-        name("borrow_fee"),
-        low=0.0,
-        high=1.0,
-        high_open=True,
-        need="an annual fraction from 0 to below 1 (0.03 = 3%)",
+    out = replace(
+        out,
+        commission_per_share=checks.number(
+            out.commission_per_share, name("commission"), low=0.0, need="dollars per share >= 0"
+        ),
+        commission_min=checks.number(
+            out.commission_min, name("commission_min"), low=0.0, need="dollars per order >= 0"
+        ),
+        commission_max_pct=checks.number(
+            out.commission_max_pct,
+            name("commission_max"),
+            low=0.0,
+            high=1.0,
+            need="a fraction of the fill value from 0 to 1 (0.01 = 1%)",
+        ),
+        slippage=checks.number(
+            out.slippage,
+            name("slippage"),
+            low=0.0,
+            high=0.1,
+            high_open=True,
+            need="a fraction from 0 to below 0.1 (0.0005 = 5 bp)",
+        ),
+        borrow_fee=checks.number(
+            out.borrow_fee,
+            name("borrow_fee"),
+            low=0.0,
+            high=1.0,
+            high_open=True,
+            need="an annual fraction from 0 to below 1 (0.03 = 3%)",
+        ),
     )
     checks.number(
         cash, name("cash"), low=0.0, low_open=True, need=f"dollars > 0 (at most {checks.LIMIT:g})"
     )
-    out = replace(out, **checked)
     return out
 
 
