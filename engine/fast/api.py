@@ -45,7 +45,7 @@ from engine.sizing import (
     refuse_without_stop,
     sized_costs,
 )
-from strategies import RULE_PREFIX, lookup
+from strategies import lookup
 from strategies.base import ArticleStrategy
 
 DEFAULT_CHUNK = 65_536  # combinations per compiled call without returns
@@ -268,22 +268,7 @@ def full_columns(
             out[key] = arr
         else:
             out[key] = np.full(m, default)
-    _refuse_uncovered(strategy, out)
     return out, m
-
-
-def _refuse_uncovered(strategy: str, cols: dict[str, np.ndarray]) -> None:
-    """The signal kernel stands aside before earnings for rules (:mod:`engine.fast.aside`), not
-    for the built-in classes (their per-class state around it is not mirrored): refuse rather
-    than ignore ``stand_aside`` > 0 there."""
-    if strategy.startswith(RULE_PREFIX):
-        return
-    aside = cols.get("stand_aside")
-    if aside is not None and np.any(np.asarray(aside, dtype=float) != 0):
-        raise ParamError(
-            f"the fast engine does not cover {strategy} with stand_aside > 0 (standing aside "
-            "before earnings); use --engine backtrader"
-        )
 
 
 def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarray]:

@@ -1,6 +1,7 @@
 """Standing aside before earnings on the signal kernel: one flag row per distinct setting.
 
-A rule with ``stand_aside`` (:mod:`strategies.rule`) asks on each close whether the next
+A built-in long/flat strategy (:class:`strategies.base.SignalStrategy`), or a rule with the
+``stand_aside`` key (:mod:`strategies.rule`), standing aside asks on each close whether the next
 session lies inside a stand-aside window: one of the ``stand_aside`` sessions before an
 earnings reaction session (:func:`strategies.base.aside_next`). That reads only dates, so it is
 computed here once per distinct ``(stand_aside, earnings)`` pair as a row of 1.0 / 0.0 per bar,

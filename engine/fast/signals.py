@@ -14,13 +14,15 @@ exit and stop, ``BuyAndHold``'s single order).
 Per bar from ``first``, in this order:
 
 1. *arming* (``ARM_REARM``): ``rearm`` true re-arms the entry, else holding disarms it
-   (``MATrend``: one entry per reclaim). ``ARM_ONCE``: the first order sent disarms for good;
-2. with no market order pending, when flat: ``entry`` (and armed) sends a market buy with all
-   the cash, sized at the close;
-   (and the next session is not a stand-aside session, ``C_ASIDE``);
-3. when holding: the next session a stand-aside session (:mod:`engine.fast.aside`), or ``exit`` true, or (with ``mark`` / ``exit2``) ``exit2`` after ``mark`` was true on
-   an earlier close of the trade, or the ``max_bars``-th close in the market, cancels the
-   protective group and sends a market sell of the position;
+   (``MATrend``: one entry per reclaim; a filled stand-aside exit re-arms it, as
+   ``MATrend.stood_aside``: the reclaim may be taken again after the report). ``ARM_ONCE``: the
+   first order sent disarms for good;
+2. with no market order pending, when flat: ``entry`` (armed, and the next session not a
+   stand-aside session, ``C_ASIDE``) sends a market order sized at the close;
+3. when holding: the next session a stand-aside session (:mod:`engine.fast.aside`), or ``exit``
+   true, or (with ``mark`` / ``exit2``) ``exit2`` after ``mark`` was true on an earlier close of
+   the trade, or the ``max_bars``-th close in the market, cancels the protective group and sends
+   a market order that closes the position;
 4. else the protective group (stop at the higher of the stop-loss and trailing levels, take-profit
    limit, one OCO group) is sent after the entry, and sent again when the trailing level rises.
 
@@ -80,6 +82,17 @@ def notified(events: np.ndarray, meta: np.ndarray, ref: int) -> int:
         if events[e, L.E_REF] == ref and events[e, L.E_STATUS] >= L.COMPLETED:
             return 0
     return ref
+
+
+@njit(cache=True)
+def completed(events: np.ndarray, meta: np.ndarray, ref: int) -> bool:
+    """True when order ``ref`` filled on this bar (not cancelled or rejected)."""
+    if ref == 0:
+        return False
+    for e in range(meta[L.M_NEVENTS]):
+        if events[e, L.E_REF] == ref and events[e, L.E_STATUS] == L.COMPLETED:
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -263,6 +276,7 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
     latched = False
     held_n = 0
     high = 0.0
+    aside_ref = 0  # the stand-aside exit in flight (its fill re-arms an ARM_REARM entry)
     meta, acct, events = sim[1], sim[2], sim[5]
     for i in range(c.shape[0]):
         if shorts:
@@ -272,6 +286,9 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
         elif shorts and costs[L.C_BORROW] > 0:  # broker_next charges the borrow fee
             B.charge_borrow(acct, px[L.PX_DAY, i], costs)
         if meta[L.M_NEVENTS] != 0:  # most bars have no fills, cancels or rejections
+            if arm == ARM_REARM and aside_ref != 0 and completed(events, meta, aside_ref):
+                armed = True  # MATrend.stood_aside: the reclaim may be taken again after it
+            aside_ref = notified(events, meta, aside_ref)
             pending = notified(events, meta, pending)
             stop_ref = notified(events, meta, stop_ref)
             tp_ref = notified(events, meta, tp_ref)
@@ -341,6 +358,8 @@ def run_signal(px, rows, srow, fp, ctl, lev, code, consts, xseed, costs, sim, eq
                     if out:
                         cash = cash_after_close(acct, c[i], costs)
                         pending = close_out(sim, i, c[i], stop_ref, tp_ref, reason)
+                        if reason == REASON_ASIDE:
+                            aside_ref = pending
                         stop_ref = 0
                         tp_ref = 0
                         if signal_out and side == SIDE_BOTH:  # reverse: the other side

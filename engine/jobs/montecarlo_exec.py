@@ -243,7 +243,7 @@ def _equity_of(
     from engine.fast.api import supports  # numba: see replay_schedules
     from engine.fast.trace import simulate
 
-    if supports(alias, fractional=fractional) and not params.get("stand_aside"):
+    if supports(alias, fractional=fractional):
         return simulate(alias, prices, params, costs=costs, cash=cash).equity.to_numpy()
     run = run_backtest(strategy_cls, prices, params, cash=cash, costs=costs, fractional=fractional)
     return run.equity.to_numpy()

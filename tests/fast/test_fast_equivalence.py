@@ -20,6 +20,10 @@ cases; the defects they exposed were on the fast side and are named regression t
 that a long swing ladder overflowed), next to hand-made cases for the rules most easily got
 wrong (a tie in a crossover, a gapped limit sell floored at its limit, resizing, rejection).
 
+Standing aside before earnings: every built-in strategy with the option on synthetic paths
+with report dates drawn around its own entries and exits, on CRWV with the events file's dates,
+and in one batch of mixed settings; random rules with ``stand_aside`` on synthetic paths.
+
 Rules: random rules (:func:`engine.testing.rules.rule_texts`: every function and operator,
 nested, parameters in periods and thresholds, protective orders) against the backtrader rule
 strategy, ``N_RULES`` on synthetic paths and ``N_RULES_REAL`` on real CRWV (set
@@ -370,6 +374,112 @@ def test_random_rules_standing_aside_on_synthetic_paths(
     case["params"].update(stand_aside=sessions, earnings=_earnings(prices, rng))
     assume(parse_rules(text)["r"].warmup(case["params"]) + 1 <= len(prices))
     assert check(ref, case) == [], (text, case["params"]["earnings"])
+
+
+# ------------------------------------------------------------------------------------ stand aside
+# Every built-in strategy with the option (``stand_aside`` / ``earnings``, SignalStrategy) on the
+# signal kernel: report dates drawn around the run's own entries and exits (so that the windows
+# cut trades short, hold off entries and, for ma_trend, re-arm a reclaim after the report), at
+# random, and past the window's end; the real CRWV history with the events file's dates.
+ASIDE_FAMILIES = [s for s in FAMILIES if "stand_aside" in params_mod.declared(STRATEGIES[s])]
+N_ASIDE = 30  # synthetic cases per strategy
+
+
+def test_every_strategy_with_the_option_is_covered() -> None:
+    assert ASIDE_FAMILIES == ["ma_trend", "macd", "rsi", "confluence"]
+
+
+def _earnings_near_fills(
+    prices: pd.DataFrame, fill_dates: pd.Series, rng: np.random.Generator
+) -> str:
+    """Reaction sessions 0 to 4 sessions after some of the fills, one at random, one past the end."""
+    days = pd.DatetimeIndex(prices.index).normalize()
+    at = days.get_indexer(pd.DatetimeIndex(fill_dates).normalize())
+    chosen = rng.choice(at, size=min(len(at), 3), replace=False) if len(at) else at
+    picks = [days[min(int(i) + int(rng.integers(0, 5)), len(days) - 1)] for i in chosen]
+    picks.append(days[int(rng.integers(0, len(days)))])
+    picks.append(
+        pd.bdate_range(days[-1] + pd.Timedelta(days=1), periods=3)[int(rng.integers(0, 3))]
+    )
+    return ",".join(sorted({d.date().isoformat() for d in picks}))
+
+
+@pytest.mark.parametrize("seed", range(N_ASIDE))
+@pytest.mark.parametrize("strategy", ASIDE_FAMILIES)
+def test_builtins_standing_aside_on_synthetic_paths(strategy: str, seed: int) -> None:
+    case = draw_case(strategy, seed)
+    rng = np.random.default_rng(9_000 + seed)
+    plain = run_backtest(
+        STRATEGIES[strategy], case["prices"], case["params"], costs=case["costs"], cash=case["cash"]
+    )
+    earnings = _earnings_near_fills(case["prices"], plain.fills["date"], rng)
+    case["params"] = {
+        **case["params"],
+        "stand_aside": int(rng.integers(1, 5)),
+        "earnings": earnings,
+    }
+    assert check(strategy, case) == [], case["params"]
+
+
+@pytest.mark.parametrize("strategy", ASIDE_FAMILIES)
+def test_builtins_standing_aside_on_real_history(
+    strategy: str,
+    crwv: pd.DataFrame,
+    data_dir,  # noqa: ANN001
+) -> None:
+    """CRWV with the report dates of data/events/CRWV.toml (as ``crwv-bt run`` fills them): the
+    defaults and two random parameter sets, each standing aside 1 to 3 sessions."""
+    from engine.data.events import fill_earnings, load_events
+
+    events = load_events("CRWV", str(data_dir))
+    found, aside_fills = [], 0
+    for seed in range(3):
+        rng = np.random.default_rng(800 + seed)
+        drawn = {} if seed == 0 else _signal_params(strategy, rng, len(crwv))
+        try:
+            resolved = params_mod.resolve(STRATEGIES[strategy], drawn)
+        except ParamError:
+            continue
+        resolved = fill_earnings(
+            {**resolved, "stand_aside": seed + 1}, events, pd.DatetimeIndex(crwv.index)
+        )
+        case = {
+            "prices": crwv,
+            "params": resolved,
+            "costs": draw_costs(rng),
+            "cash": 100_000.0,
+            "benchmark": None,
+        }
+        found += [f"{drawn}: {p}" for p in check(strategy, case)]
+        fast = simulate(strategy, crwv, resolved, costs=case["costs"])
+        aside_fills += int((fast.fills["reason"] == "stand aside").sum())
+    assert found == []
+    assert aside_fills > 0  # the windows cut trades short on CRWV
+    assert resolved["earnings"].count("-") >= 10  # the events file's dates were used
+
+
+def test_builtins_standing_aside_in_one_batch(crwv: pd.DataFrame, data_dir) -> None:  # noqa: ANN001
+    """A sweep's batch mixing settings (0 to 3 sessions, two sets of dates): one flag row per
+    distinct setting, each combination on its own; the same rows as the backtrader engine."""
+    from engine.data.events import fill_earnings, load_events
+    from engine.sweep.engines import evaluate_backtrader
+
+    events = load_events("CRWV", str(data_dir))
+    dates = fill_earnings({"stand_aside": 1, "earnings": ""}, events, pd.DatetimeIndex(crwv.index))[
+        "earnings"
+    ]
+    base = params_mod.resolve(STRATEGIES["ma_trend"], {"hold_bars": 1})
+    params_list = [
+        {**base, "stand_aside": n, "earnings": e}
+        for n in range(4)
+        for e in (dates, dates.split(",", 1)[1])
+    ]
+    inp = EngineInput("ma_trend", params_list, crwv, Costs(), 100_000.0)
+    fast, ref = evaluate_fast(inp), evaluate_backtrader(inp)
+    for (fm, fr), (rm, rr) in zip(fast, ref, strict=True):
+        assert all(same_number(rm[k], fm[k], 1e-9) for k in rm), fm
+        assert np.array_equal(fr, rr)
+    assert len({round(m["total_return"], 9) for m, _ in ref}) >= 4  # the settings matter
 
 
 # ------------------------------------------------------------------------------------ sizing

@@ -55,10 +55,25 @@ def test_bad_values_are_refused() -> None:
         _run(stand_aside=1, earnings="14 Aug")
 
 
-def test_fast_engine_refuses_rather_than_ignores() -> None:
+def test_fast_engine_fills_the_same() -> None:
+    """The signal kernel stands aside as the class does, fill for fill; above all it re-enters
+    the reclaim it stood aside from (``MATrend.stood_aside``), which one entry per reclaim
+    would otherwise forbid."""
     prices = bars([(c,) for c in CLOSES], start="2025-08-04")
-    with pytest.raises(ParamError, match="stand_aside"):
-        simulate("ma_trend", prices, {**PARAMS, "stand_aside": 1, "earnings": "2025-08-14"})
-    # stand_aside 0 is covered, with any earnings text
-    run = simulate("ma_trend", prices, {**PARAMS, "earnings": "2025-08-14"}, costs=NO_COSTS)
-    assert len(run.fills) == 1
+    for extra in (
+        {"stand_aside": 2, "earnings": "2025-08-14"},
+        {"stand_aside": 2, "earnings": "2025-08-12"},
+        {"stand_aside": 1, "earnings": "2025-08-14,2025-08-18"},
+        {"stand_aside": 1, "earnings": "2025-08-21"},  # past the last bar
+        {"earnings": "2025-08-14"},  # stand_aside 0: off, whatever the dates
+    ):
+        params = {**PARAMS, **extra}
+        ref = run_backtest(STRATEGIES["ma_trend"], prices, params, costs=NO_COSTS)
+        fast = simulate("ma_trend", prices, params, costs=NO_COSTS)
+        assert fills_list(fast) == fills_list(ref), extra
+        assert fast.equity.tolist() == ref.equity.tolist(), extra
+    # the re-entry after the report, within the same run of closes above the SMA
+    got = fills_list(
+        simulate("ma_trend", prices, {**PARAMS, "stand_aside": 2, "earnings": "2025-08-14"})
+    )
+    assert [f[1] for f in got] == ["buy", "sell", "buy"] and got[2][0] == "2025-08-14"
