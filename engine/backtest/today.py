@@ -115,7 +115,10 @@ def _one(cfg, prices, *, cash, costs, fractional, close, atr_now) -> dict[str, A
             "avg_entry": entry,
             "value": size * close,
             "unrealised_pnl": unreal,
-            "unrealised_pct": (close / entry - 1.0) if entry else None,
+            # on the money at risk: a short gains as the price falls
+            "unrealised_pct": (close / entry - 1.0) * (1.0 if size > 0 else -1.0)
+            if entry
+            else None,
         },
         "cash": float(broker.getcash()),
         "equity": float(broker.getvalue()),

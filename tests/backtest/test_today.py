@@ -135,3 +135,17 @@ def test_cli_today_runs_rules_from_a_file(tmp_path, capsys) -> None:  # noqa: AN
     assert "unknown parameter 'nn'" in capsys.readouterr().err
     assert main(["today", "--csv", str(csv), "--rule", "up"]) == 2
     assert "--rule up needs --rules FILE" in capsys.readouterr().err
+
+
+def test_a_short_position_gains_as_the_price_falls() -> None:
+    """The unrealised P&L and its percentage agree in sign for a short (on the money at risk)."""
+    from engine.rules import parse_rules
+    from strategies.rule import rule_strategy
+
+    rule = parse_rules('[dn]\nside = "short"\nentry = "true"\nexit = "false"\n')["dn"]
+    prices = bars([(10,), (10,), (9,), (8,)])  # sold short at the open of bar 1 (10)
+    cfg = Config("dn", rule_strategy(rule), {})
+    pos = plan_today([cfg], prices, ticker="XYZ", costs=NO_COSTS)["strategies"][0]["position"]
+    assert pos["shares"] < 0 and pos["avg_entry"] == pytest.approx(10.0)
+    assert pos["unrealised_pnl"] == pytest.approx(-pos["shares"] * 2.0)
+    assert pos["unrealised_pct"] == pytest.approx(0.2)
