@@ -37,7 +37,7 @@ from engine.report.figures import (
     new_figure,
     save_png,
 )
-from engine.report.levels import event_color
+from engine.report.levels import event_color, event_key
 from engine.result import RunResult
 
 STRATEGY_COLOR = "#1f77b4"
@@ -258,7 +258,9 @@ def indicator_figure(
         ax.plot(ind.index, ind[f"sma{n}"], color=color, lw=1.1, label=f"SMA {n}")
     _small_fill_markers(ax, result)
     if events is not None:
-        draw_event_markers(ax, chart_events(events, pd.DatetimeIndex(ind.index)))
+        placed = chart_events(events, pd.DatetimeIndex(ind.index))
+        draw_event_markers(ax, placed)
+        draw_event_key(ax, placed, 1.01, 0.52)  # below the legend
     ax.set_ylabel("price")
     dollar_axis(ax)
     legends = [ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)]
@@ -333,6 +335,31 @@ def _draw_rsi(ax: Axes, values: pd.Series) -> Any:
     ax.set_yticks([0, 30, 50, 70, 100])
     ax.set_ylabel("RSI")
     return ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8.5)
+
+
+def draw_event_key(ax: Axes, placed: pd.DataFrame, x: float, y: float) -> list[Any]:
+    """What the event markers mean (each label drawn as on the chart, then its meaning), one
+    line each downwards from ``(x, y)`` in ``ax``'s axes fraction (outside the axes too).
+    Returns the texts (none when no event is placed)."""
+    key = event_key(placed)
+    if not key:
+        return []
+    style: dict[str, Any] = {
+        "xycoords": "axes fraction",
+        "textcoords": "offset points",
+        "va": "top",
+        "ha": "left",
+        "annotation_clip": False,
+    }
+    texts = [ax.annotate("events (dotted lines)", (x, y), xytext=(0, 0), fontsize=8, **style)]
+    for k, (label, name, kind) in enumerate(key, start=1):
+        dy = -13.0 * k - 2.0
+        box = {"boxstyle": "round,pad=0.2", "fc": event_color(kind), "ec": "none", "alpha": 0.9}
+        texts.append(
+            ax.annotate(label, (x, y), xytext=(2, dy), fontsize=7, color="white", bbox=box, **style)
+        )
+        texts.append(ax.annotate(name, (x, y), xytext=(24, dy), fontsize=7.5, **style))
+    return texts
 
 
 def draw_event_markers(ax: Axes, placed: pd.DataFrame) -> list[Any]:

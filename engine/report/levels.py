@@ -44,10 +44,21 @@ def event_color(kind: str) -> str:
     return EVENT_COLORS.get(kind, "#7f7f7f")
 
 
+def event_key(placed: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """``[(label, meaning, kind), ...]``: the markers a chart uses, once each in order of first
+    appearance, for its key (``("E", "earnings", "earnings")``)."""
+    if len(placed) == 0:
+        return []
+    first = placed.drop_duplicates("label")
+    return [
+        (str(label), EVENT_NAMES.get(str(label), str(kind)), str(kind))
+        for label, kind in zip(first["label"], first["kind"], strict=True)
+    ]
+
+
 def event_legend_text(placed: pd.DataFrame) -> str:
-    """``E earnings, L lock-up expiry, ...``: the labels a chart uses, for its caption."""
-    used = list(dict.fromkeys(placed["label"])) if len(placed) else []
-    return ", ".join(f"{u} {EVENT_NAMES.get(u, u)}" for u in used)
+    """``E earnings, L lock-up expiry, ...``: the key of :func:`event_key` as one line."""
+    return ", ".join(f"{u} {name}" for u, name, _ in event_key(placed))
 
 
 def level_segments(levels: dict[str, Any]) -> list[tuple[str, float, str]]:

@@ -23,7 +23,13 @@ from matplotlib.ticker import FuncFormatter
 
 from engine.analysis.indicators import sma
 from engine.data.events import chart_events
-from engine.report.charts import SMA_COLORS, draw_event_markers, price_window, run_title
+from engine.report.charts import (
+    SMA_COLORS,
+    draw_event_key,
+    draw_event_markers,
+    price_window,
+    run_title,
+)
 from engine.report.figures import (
     bar_collection,
     date_axis,
@@ -165,6 +171,10 @@ def price_figure(
     skipped = _draw_price(ax, result, win, smas, events, zoom)
     _draw_volume(vol_ax, win)
     _draw_profile(prof_ax, win)
+    if events is not None:  # the markers' key, in the free cell right of the volume bars
+        key_ax = fig.add_subplot(gs[1, 1])
+        key_ax.axis("off")
+        draw_event_key(key_ax, chart_events(events, index), 0.04, 0.92)
     fig.suptitle(run_title(result, "Price, levels and fills"), fontsize=12, y=1 - 0.08 / height)
     left = [ax, vol_ax]
     if zoom is not None:
