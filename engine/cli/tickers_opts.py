@@ -17,7 +17,13 @@ from engine.data.load import load_prices
 from engine.errors import ParamError
 from engine.files import atomic_write_text
 from engine.folders import reserved, take_names
-from engine.jobs.tickers import parse_tickers, robustness_table, run_tickers
+from engine.jobs.tickers import (
+    parse_tickers,
+    partial_medians,
+    rank_strategies,
+    robustness_table,
+    run_tickers,
+)
 from engine.report import interactive
 from engine.report.extras import Extras
 from engine.report.run_folder import write_run
@@ -78,6 +84,12 @@ def _run(
         table = _ranked(table, rank_by)
     print(f"{window_note(runs)}; {costs.describe()}")
     print(format_table(table))
+    if rank_by and rank_by in table.index.get_level_values("metric"):
+        for label, missing in partial_medians(table, rank_by).items():
+            print(
+                f"note: {label} has no {rank_by} on {', '.join(missing)}: its median is over "
+                "fewer tickers, so it ranks after the configurations measured on every ticker"
+            )
     extras = {}
     for r in runs:
         got: dict[str, Any] = {}
@@ -102,9 +114,9 @@ def _ranked(table: Any, metric: str) -> Any:
         if metric not in METRIC_KEYS:
             raise ParamError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_KEYS)}")
         return table
-    ascending = metric in ("max_drawdown_duration", "volatility")
-    order = table.loc[metric, "median"].sort_values(ascending=ascending, na_position="last").index
-    return table.reindex(order, level="strategy")
+    return rank_strategies(
+        table, metric, ascending=metric in ("max_drawdown_duration", "volatility")
+    )
 
 
 def _default_out(rank_by: str | None) -> Path:

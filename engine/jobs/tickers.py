@@ -96,6 +96,34 @@ def run_tickers(
     return out
 
 
+def rank_strategies(table: pd.DataFrame, metric: str, ascending: bool = False) -> pd.DataFrame:
+    """``table`` with its strategies in ``metric``'s order: those with a value on the most
+    tickers first, then by the median (best first; ``ascending`` for lower-is-better metrics).
+
+    A median over fewer tickers (a Sharpe ratio is undefined on a ticker where the
+    configuration never traded) must not outrank one over all of them.
+    """
+    block = table.loc[metric]
+    tickers = [c for c in block.columns if c != "median"]
+    order = pd.DataFrame({"n": block[tickers].notna().sum(axis=1), "median": block["median"]})
+    order = order.sort_values(
+        ["n", "median"], ascending=[False, ascending], na_position="last", kind="stable"
+    )
+    return table.reindex(order.index, level="strategy")
+
+
+def partial_medians(table: pd.DataFrame, metric: str) -> dict[str, list[str]]:
+    """Strategy -> the tickers where ``metric`` has no value (only strategies with some)."""
+    block = table.loc[metric]
+    tickers = [c for c in block.columns if c != "median"]
+    out = {}
+    for label, row in block[tickers].iterrows():
+        missing = [t for t in tickers if pd.isna(row[t])]
+        if missing:
+            out[str(label)] = missing
+    return out
+
+
 def robustness_table(
     runs: list[TickerRun], metrics: tuple[str, ...] = TABLE_METRICS
 ) -> pd.DataFrame:

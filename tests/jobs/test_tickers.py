@@ -80,3 +80,26 @@ def test_crwv_and_nvda(data_dir) -> None:  # noqa: ANN001
     table = robustness_table(runs)
     crwv_swing = table.loc[("total_return", "swing"), "CRWV"]
     assert crwv_swing == pytest.approx(runs[0].batch.metrics["swing"]["total_return"])
+
+
+def test_ranking_puts_medians_over_fewer_tickers_last() -> None:
+    """compare --tickers ranks by the median, but a configuration without a value on a ticker
+    (a Sharpe ratio where it never traded) ranks after those measured on every ticker."""
+    from engine.jobs.tickers import partial_medians, rank_strategies
+
+    runs = [
+        _run("AAA", {"lucky": {"sharpe": 1.5}, "both": {"sharpe": 1.0}, "worse": {"sharpe": 0.1}}),
+        _run(
+            "BBB",
+            {"lucky": {"sharpe": float("nan")}, "both": {"sharpe": 0.5}, "worse": {"sharpe": 0.2}},
+        ),
+    ]
+    t = robustness_table(runs, metrics=("sharpe",))
+    ranked = rank_strategies(t, "sharpe")
+    assert list(ranked.loc["sharpe"].index) == ["both", "worse", "lucky"]
+    assert list(rank_strategies(t, "sharpe", ascending=True).loc["sharpe"].index) == [
+        "worse",
+        "both",
+        "lucky",
+    ]
+    assert partial_medians(t, "sharpe") == {"lucky": ["BBB"]}

@@ -19,7 +19,16 @@ def test_across_tickers_by_hand() -> None:
     assert t["median"].tolist() == pytest.approx([0.4, 0.0, -0.5])
     assert t["n"].tolist() == [2, 2, 1] and t.index.tolist() == [1, 2, 3]
     low = across_tickers({"AAA": a, "BBB": b}, ["fast"], "sharpe", ascending=True, top=1)
-    assert low["fast"].tolist() == ["20"]
+    assert low["fast"].tolist() == ["5"]  # fast=20's -0.5 is over one ticker: it ranks last
+
+
+def test_a_median_over_fewer_tickers_ranks_after_the_robust_ones() -> None:
+    """A combination with a value on one ticker only (refused, or NaN: no trade) never
+    outranks one measured on every ticker, whatever its median."""
+    a = pd.DataFrame({"fast": [5, 10, 20], "sharpe": [1.0, 0.2, 3.0]})
+    b = pd.DataFrame({"fast": [5, 10, 20], "sharpe": [-1.0, 0.6, float("nan")]})
+    t = across_tickers({"AAA": a, "BBB": b}, ["fast"], "sharpe")
+    assert t["fast"].tolist() == ["10", "5", "20"] and t["n"].tolist() == [2, 2, 1]
 
 
 def test_sweep_tickers_command(data_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
