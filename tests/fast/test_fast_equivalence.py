@@ -380,7 +380,8 @@ def test_random_rules_standing_aside_on_synthetic_paths(
 # Every built-in strategy with the option (``stand_aside`` / ``earnings``, SignalStrategy) on the
 # signal kernel: report dates drawn around the run's own entries and exits (so that the windows
 # cut trades short, hold off entries and, for ma_trend, re-arm a reclaim after the report), at
-# random, and past the window's end; the real CRWV history with the events file's dates.
+# random, and past the window's end; two thirds of them short or both ways; the real CRWV history
+# with the events file's dates; a batch mixing settings and sides.
 ASIDE_FAMILIES = [s for s in FAMILIES if "stand_aside" in params_mod.declared(STRATEGIES[s])]
 N_ASIDE = 30  # synthetic cases per strategy
 
@@ -407,7 +408,8 @@ def _earnings_near_fills(
 @pytest.mark.parametrize("seed", range(N_ASIDE))
 @pytest.mark.parametrize("strategy", ASIDE_FAMILIES)
 def test_builtins_standing_aside_on_synthetic_paths(strategy: str, seed: int) -> None:
-    case = draw_case(strategy, seed)
+    # a third long, the others short or both ways (with sizings and borrow fees: sided_case)
+    case = draw_case(strategy, seed) if seed % 3 == 0 else sided_case(strategy, seed)
     rng = np.random.default_rng(9_000 + seed)
     plain = run_backtest(
         STRATEGIES[strategy], case["prices"], case["params"], costs=case["costs"], cash=case["cash"]
@@ -470,9 +472,10 @@ def test_builtins_standing_aside_in_one_batch(crwv: pd.DataFrame, data_dir) -> N
     ]
     base = params_mod.resolve(STRATEGIES["ma_trend"], {"hold_bars": 1})
     params_list = [
-        {**base, "stand_aside": n, "earnings": e}
+        {**base, "stand_aside": n, "earnings": e, "side": side}
         for n in range(4)
         for e in (dates, dates.split(",", 1)[1])
+        for side in ("long", "both")
     ]
     inp = EngineInput("ma_trend", params_list, crwv, Costs(), 100_000.0)
     fast, ref = evaluate_fast(inp), evaluate_backtrader(inp)
