@@ -62,8 +62,13 @@ def plan_today(
     costs: Costs | None = None,
     fractional: bool = False,
     today: date | None = None,
+    end: str | None = None,
 ) -> dict[str, Any]:
-    """Every configuration's state on the last bar of ``prices`` (plain JSON-ready data)."""
+    """Every configuration's state on the last bar of ``prices`` (plain JSON-ready data).
+
+    ``end``: the ``--end`` the window was cut at (the state as of that close, not today's): the
+    sessions since are then not a stale data file, and ``stale`` stays false.
+    """
     costs = costs or Costs()
     last = pd.Timestamp(prices.index[-1])
     close = float(prices["close"].iloc[-1])
@@ -84,7 +89,8 @@ def plan_today(
         "atr_period": ATR_PERIOD,
         "today": today.isoformat(),
         "missing_sessions": missing,
-        "stale": missing > 0,
+        "stale": missing > 0 and end is None,
+        "end": end,
         "strategies": rows,
         "exit_code": EXIT_ORDER if any(r["action"] for r in rows) else EXIT_NOTHING,
     }

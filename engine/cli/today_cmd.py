@@ -97,7 +97,13 @@ def cmd_today(args: argparse.Namespace) -> int:
         prices = load_window(args, min_bars=_warmup(configs) + 1)
     configs = with_earnings(configs, load_events(args.ticker, args.data_dir), prices)
     report = plan_today(
-        configs, prices, ticker=args.ticker, cash=args.cash, costs=costs, fractional=args.fractional
+        configs,
+        prices,
+        ticker=args.ticker,
+        cash=args.cash,
+        costs=costs,
+        fractional=args.fractional,
+        end=args.end,
     )
     print(json.dumps(report, indent=2) if args.json else format_today(report))
     return int(report["exit_code"])

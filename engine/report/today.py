@@ -10,6 +10,8 @@ def format_today(report: dict[str, Any]) -> str:
     r = report
     atr_txt = f", ATR({r['atr_period']}) {r['atr']:.2f}" if r["atr"] else ""
     lines = [f"{r['ticker']} last bar {r['last_date']}: close {r['last_close']:.2f}{atr_txt}"]
+    if r.get("end"):
+        lines.append(f"as of the close of {r['last_date']} (--end {r['end']}), not today")
     if r["stale"]:
         lines.append(
             f"warning: data is stale: {r['missing_sessions']} session(s) have closed since "

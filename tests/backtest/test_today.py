@@ -149,3 +149,18 @@ def test_a_short_position_gains_as_the_price_falls() -> None:
     assert pos["shares"] < 0 and pos["avg_entry"] == pytest.approx(10.0)
     assert pos["unrealised_pnl"] == pytest.approx(-pos["shares"] * 2.0)
     assert pos["unrealised_pct"] == pytest.approx(0.2)
+
+
+def test_an_end_date_is_a_past_close_not_stale_data(capsys) -> None:  # noqa: ANN001
+    """``--end D``: the state as of that close; the sessions since are not a stale file."""
+    from engine.cli.main import main
+
+    prices = bars([(10,), (10,), (10,), (9,), (11,)])
+    cfg = Config("ma", STRATEGIES["ma_trend"], {"slow": 3, "fast": 2, "hold_bars": 1})
+    rep = plan_today([cfg], prices, ticker="XYZ", costs=NO_COSTS, end="2025-08-10")
+    assert not rep["stale"] and rep["missing_sessions"] > 0 and rep["end"] == "2025-08-10"
+    text = format_today(rep)
+    assert "--end 2025-08-10" in text and "stale" not in text
+    assert main(["today", "--strategy", "macd", "--end", "2025-08-08"]) == 3  # bundled CRWV
+    out = capsys.readouterr().out
+    assert "as of the close of 2025-08-08" in out and "stale" not in out
