@@ -148,7 +148,8 @@ def _combo_key_reference(job: Job, params: dict[str, Any]) -> str:
 
 def evaluate_chunk(data: SweepData, job: Job, items: list[Item], jobs: int | None = None) -> Batch:
     """Run one chunk of combinations with the job's engine; the store's rows as one
-    :class:`~engine.sweep.store.Batch`.
+    :class:`~engine.sweep.store.Batch`, prepared (its SQL columns computed here, where the
+    chunk ran, not in the process or thread that writes the store).
 
     ``jobs`` goes to a threaded engine (one that parallelises itself, run in this process).
     """
@@ -188,4 +189,4 @@ def evaluate_chunk(data: SweepData, job: Job, items: list[Item], jobs: int | Non
         scores.columns,
         scores.returns,
         [it[2] for it in items],
-    )
+    ).prepare()
