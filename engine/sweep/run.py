@@ -202,6 +202,9 @@ def run_sweep_stream(
     size = chunk_size or get_engine(job.engine).chunk or MAX_CHUNK
     threaded = get_engine(job.engine).threaded
     bar_skip: list[int] = []
+    # an empty store holds nothing to skip: no key is looked up (a writer started beside this
+    # one may store some of them first; INSERT OR IGNORE keeps each once all the same)
+    fresh = store.is_empty()
 
     def tasks() -> Iterator[Task]:
         pos = 0
@@ -215,7 +218,7 @@ def run_sweep_stream(
                 bytes.fromhex("".join(keys)), dtype=np.uint8
             ).reshape(-1, 16)
             pos += len(keys)
-            done = store.done_keys(keys)
+            done = set() if fresh else store.done_keys(keys)
             run.done_before += len(done)
             bar_skip.append(len(done))
             todo = [it for it in items if it[0] not in done] if done else items

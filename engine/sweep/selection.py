@@ -352,7 +352,7 @@ def summarise_view(
     arrays = view.arrays(metric, [k for k in grid_keys if k in view.params])
     params = {k[2:]: v for k, v in arrays.items() if k.startswith("p:")}
     trials = trial_structure(params, arrays["result"], arrays[metric])
-    ranked = _distinct_top(view, metric, ascending, min_trades, max(top, 1))
+    ranked = _distinct_top(view, arrays, metric, ascending, min_trades, max(top, 1))
     chosen = ranked.iloc[0]
     where = np.flatnonzero(arrays["pos"] == int(chosen.name))
     store = view.store
@@ -385,22 +385,37 @@ def summarise_view(
     )
 
 
+def ranking_order(
+    arrays: dict[str, np.ndarray], metric: str, ascending: bool, min_trades: int
+) -> np.ndarray:
+    """Indices of ``arrays``' rows best first, in the order of
+    :meth:`~engine.sweep.store_view.SweepView.ranked` (eligible first, then the metric in its
+    direction, NULL last, ties in grid order), computed in numpy from the columns already read."""
+    m, pos = arrays[metric], arrays["pos"]
+    eligible = np.nan_to_num(arrays["n_trades"], nan=0.0) >= min_trades
+    null = np.isnan(m)
+    key = np.where(null, 0.0, m if ascending else -m)
+    return np.lexsort((pos, key, null, ~eligible))
+
+
 def _distinct_top(
-    view: Any, metric: str, ascending: bool, min_trades: int, top: int
+    view: Any,
+    arrays: dict[str, np.ndarray],
+    metric: str,
+    ascending: bool,
+    min_trades: int,
+    top: int,
 ) -> pd.DataFrame:
     """The best ``top`` distinct results, best first: the first row (in ranking order) of each,
-    with ``same`` = the sweep's combinations sharing it."""
-    limit = max(TIE_SCAN, 20 * top)
-    while True:
-        rows = next(view.ranked(metric, ascending, min_trades, limit=limit))
-        kept = rows.drop_duplicates("result", keep="first")
-        if len(kept) >= top or len(rows) < limit:
-            break
-        limit *= 4
-    kept = kept.head(top).copy()
-    counts = view.result_counts([int(r) for r in kept["result"]])
-    kept["same"] = [counts.get(int(r), 1) for r in kept["result"]]
-    kept.attrs = rows.attrs
+    with ``same`` = the sweep's combinations sharing it; ``rank`` is the row's place in the
+    whole ranking. Ordered from the view's ``arrays``; only the rows shown are read."""
+    order = ranking_order(arrays, metric, ascending, min_trades)
+    results = arrays["result"][order]
+    values, first, counts = np.unique(results, return_index=True, return_counts=True)
+    shown = np.sort(first)[:top]  # places (0-based) of each result's first row, best first
+    same = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    kept = view.rows_at(arrays["pos"][order[shown]].tolist(), shown + 1, min_trades)
+    kept["same"] = [same.get(int(r), 1) for r in kept["result"]]
     return kept
 
 

@@ -635,6 +635,9 @@ class SweepStore:
 
     # ------------------------------------------------------------------ reading
 
+    def is_empty(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None
+
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 

@@ -120,12 +120,7 @@ class SweepView:
         NaN last, ties in grid order), with ``rank`` and ``eligible`` columns and the grid
         positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given."""
         eligible, order = self._order(metric, ascending, min_trades)
-        names = (
-            FIXED_COLUMNS
-            + [param_column(p) for p in self.params]
-            + self.store.metric_keys
-            + ["result"]
-        )
+        names = self._names()
         cols = ", ".join(quote_name(c) for c in names)
         if limit is None:
             sql = f"SELECT {cols}, {eligible} AS eligible, _sweep.pos {SOURCE} ORDER BY {order}"
@@ -143,23 +138,48 @@ class SweepView:
                 f"FROM ({top}) t JOIN runs ON runs.rowid = t.run "
                 f"ORDER BY t.eligible DESC, t.mv IS NULL, t.mv {direction}, t.pos"
             )
-        floats = self.float_columns()
         cur = self.conn.execute(sql)
         done = 0
         while True:
             rows = cur.fetchmany(chunk)
             if not rows:
                 break
-            raw = pd.DataFrame.from_records(
-                rows, columns=names + ["eligible", "_pos"], coerce_float=True
-            )
-            frame = typed_rows(raw, self.params, self.bools, self.store.metric_keys)
-            unify_floats(frame, floats)
-            frame["eligible"] = raw["eligible"].astype(bool).to_numpy()
-            frame.insert(0, "rank", np.arange(done + 1, done + len(frame) + 1))
-            frame.index = pd.Index(raw["_pos"].to_numpy(), name=None)  # grid positions
-            done += len(frame)
-            yield frame
+            yield self._frame(rows, names, np.arange(done + 1, done + len(rows) + 1))
+            done += len(rows)
+
+    def _names(self) -> list[str]:
+        return (
+            FIXED_COLUMNS
+            + [param_column(p) for p in self.params]
+            + self.store.metric_keys
+            + ["result"]
+        )
+
+    def _frame(self, rows: list[Any], names: list[str], ranks: np.ndarray) -> pd.DataFrame:
+        """Rows of ``names`` + ``eligible`` + grid position as the ranking's frame."""
+        raw = pd.DataFrame.from_records(
+            rows, columns=names + ["eligible", "_pos"], coerce_float=True
+        )
+        frame = typed_rows(raw, self.params, self.bools, self.store.metric_keys)
+        unify_floats(frame, self.float_columns())
+        frame["eligible"] = raw["eligible"].astype(bool).to_numpy()
+        frame.insert(0, "rank", ranks)
+        frame.index = pd.Index(raw["_pos"].to_numpy(), name=None)  # grid positions
+        return frame
+
+    def rows_at(self, positions: list[int], ranks: np.ndarray, min_trades: int = 0) -> pd.DataFrame:
+        """The rows at these grid positions, in that order, as :meth:`ranked` gives them
+        (``ranks``: their places in the ranking)."""
+        eligible, _ = self._order("n_trades", False, min_trades)
+        names = self._names()
+        cols = ", ".join(quote_name(c) for c in names)
+        found: dict[int, Any] = {}
+        for lo in range(0, len(positions), 20_000):
+            part = [int(p) for p in positions[lo : lo + 20_000]]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT {cols}, {eligible} AS eligible, _sweep.pos {SOURCE} WHERE _sweep.pos IN ({marks})"
+            found.update((row[-1], row) for row in self.conn.execute(sql, part))
+        return self._frame([found[int(p)] for p in positions], names, ranks)
 
     def float_columns(self) -> set[str]:
         """Metric columns with a NULL or a REAL in this sweep: float64 in every chunk (as a
@@ -167,6 +187,18 @@ class SweepView:
         if self._floats is None:
             self._floats = float_columns(self.conn, self.store.metric_keys, SOURCE)
         return self._floats
+
+    def _first_types(self) -> tuple[set[str], list[str]]:
+        """The metric columns whose first row is NULL or REAL (float whatever follows), and the
+        others (integer or text in the first row: float only if some row is)."""
+        keys = [k for k in self.store.metric_keys if k not in ("start", "end")]
+        row = self.conn.execute(
+            f"SELECT {', '.join(f'typeof({quote_name(k)})' for k in keys)} {SOURCE} LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return set(), []
+        first = {k for k, t in zip(keys, row, strict=True) if t in ("null", "real")}
+        return first, [k for k in keys if k not in first]
 
     def metric_values(self, metric: str) -> np.ndarray:
         """One float per row (NaN for NULL), in no particular order."""
@@ -224,17 +256,27 @@ class SweepView:
 
     def arrays(self, metric: str, params: list[str]) -> dict[str, np.ndarray]:
         """One array per column over the sweep's rows (the same row order in each, grid
-        order): ``pos``, ``run``, ``sr``, ``result``, the ``metric`` and each parameter of
-        ``params`` (text parameters as objects); NULL is NaN (None for text)."""
-        cols = ["_sweep.pos", "_sweep.run", "sr", "result", quote_name(metric)]
+        order): ``pos``, ``run``, ``sr``, ``result``, the ``metric``, ``n_trades`` and each
+        parameter of ``params`` (text parameters as objects); NULL is NaN (None for text)."""
+        # the same scan finds the float metric columns (float_columns: one flag bit per column
+        # whose first row holds an integer) instead of a scan of its own
+        first, rest = self._first_types()
+        flags = " | ".join(
+            f"(({quote_name(k)} IS NULL OR typeof({quote_name(k)}) = 'real') << {j})"
+            for j, k in enumerate(rest)
+        )
+        cols = ["_sweep.pos", "_sweep.run", "sr", "result", quote_name(metric), '"n_trades"']
         cols += [quote_name(param_column(p)) for p in params]
+        cols.append(flags or "0")
         cur = self.conn.execute(f"SELECT {', '.join(cols)} {SOURCE} ORDER BY _sweep.pos")
         # converted to arrays a chunk at a time (a million rows as Python objects is ~0.5 GB);
         # text values are shared (interned) so that an object column holds pointers only
-        parts: list[list[np.ndarray]] = [[] for _ in cols]
+        parts: list[list[np.ndarray]] = [[] for _ in cols[:-1]]  # (the flags: below)
         texts: dict[Any, Any] = {}
+        seen = 0
         while rows := cur.fetchmany(EXPORT_CHUNK):
             columns = list(zip(*rows, strict=True))
+            seen |= int(np.bitwise_or.reduce(np.asarray(columns.pop(), dtype=np.int64)))
             results = columns[3]
             if None in results:
                 results = tuple(0 if v is None else v for v in results)
@@ -243,14 +285,18 @@ class SweepView:
             parts[2].append(np.asarray(columns[2], dtype=float))  # None reads as NaN
             parts[3].append(np.asarray(results, dtype=np.int64))
             parts[4].append(np.asarray(columns[4], dtype=float))
-            for part, column in zip(parts[5:], columns[5:], strict=True):
+            parts[5].append(np.asarray(columns[5], dtype=float))
+            for part, column in zip(parts[6:], columns[6:], strict=True):
                 if str in set(map(type, column)):
                     column = tuple(texts.setdefault(v, v) for v in column)
                 part.append(pd.Series(column).to_numpy())
+        if self._floats is None:
+            self._floats = first | {k for j, k in enumerate(rest) if seen >> j & 1}
         out: dict[str, np.ndarray] = {}
-        for name, part in zip(["pos", "run", "sr", "result", metric], parts, strict=False):
+        fixed = ["pos", "run", "sr", "result", metric, "n_trades"]
+        for name, part in zip(fixed, parts, strict=False):
             out[name] = np.concatenate(part) if part else np.zeros(0, _EMPTY.get(name, float))
-        for name, part in zip(params, parts[5:], strict=True):
+        for name, part in zip(params, parts[6:], strict=True):
             out[f"p:{name}"] = (
                 pd.Series(np.concatenate(part)).to_numpy() if part else pd.Series([]).to_numpy()
             )

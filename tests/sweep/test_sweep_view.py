@@ -11,7 +11,7 @@ import pytest
 
 from engine.analysis.metrics import METRIC_KEYS
 from engine.sweep.export import export_frame, export_frames
-from engine.sweep.selection import heatmap_table, metric_order, rank
+from engine.sweep.selection import heatmap_table, metric_order, rank, ranking_order
 from engine.sweep.store import Row, SweepStore
 from engine.sweep.store_view import SweepView
 
@@ -67,6 +67,28 @@ def test_sql_ranking_equals_the_pandas_ranking(store, metric: str, min_trades: i
     pd.testing.assert_frame_equal(got, expected)
     pd.testing.assert_frame_equal(top, expected.head(4))
     assert list(got.index) == [keys.index(k) for k in got["key"]]  # grid positions
+
+
+@pytest.mark.parametrize("metric", ["sharpe", "volatility", "max_consecutive_wins"])
+@pytest.mark.parametrize("min_trades", [0, 3])
+def test_ranking_from_the_arrays_equals_the_sql_ranking(
+    store, metric: str, min_trades: int
+) -> None:
+    # summarise_view orders the rows in numpy from the one scan it reads (NaN metric and
+    # NaN trades included) and reads only the rows it shows: the same rows, ranks and dtypes
+    s, keys = store
+    with SweepView(s, [keys[:5], keys[5:]]) as view:
+        arrays = view.arrays(metric, ["fast", "slow", "mode"])
+        order = ranking_order(arrays, metric, metric_order(metric), min_trades)
+        sql = pd.concat(list(view.ranked(metric, metric_order(metric), min_trades)))
+        assert list(arrays["pos"][order]) == list(sql.index)
+        picked = order[[0, 3, 7]]
+        rows = view.rows_at(arrays["pos"][picked].tolist(), np.array([1, 4, 8]), min_trades)
+    pd.testing.assert_frame_equal(rows, sql.iloc[[0, 3, 7]])
+    with SweepView(s, [keys]) as fresh:  # the dtypes without arrays() having run first
+        pd.testing.assert_frame_equal(
+            next(fresh.ranked(metric, metric_order(metric), min_trades)), sql
+        )
 
 
 def test_streamed_export_equals_the_whole_frame_export(store, tmp_path: Path) -> None:
