@@ -230,12 +230,11 @@ class Batch:
         if self.prepared is not None:
             return self
         n = len(self)
+        if n == 0:
+            return dataclasses.replace(self, prepared=Prepared([], [], {}, [], [], {}))
         rets = np.ascontiguousarray(self.returns, dtype="<f4").reshape(n, -1)
-        width = rets.shape[1] * 4
-        buf = rets.tobytes()
-        blobs = [buf[i * width : (i + 1) * width] for i in range(n)]
         trades = self.metrics.get("n_trades") or [None] * n
-        results = [result_hash(b, t) for b, t in zip(blobs, trades, strict=True)]
+        results = result_hashes(rets, trades)
         # one row per distinct result: its blob is stored once and its Sharpe ratio computed
         # once (rows with the same result have the same returns)
         unique: dict[int, int] = {}
@@ -250,7 +249,7 @@ class Batch:
         prepared = Prepared(
             results=results,
             sharpes=[by_result[r] for r in results],
-            blobs={r: blobs[i] for r, i in unique.items()},
+            blobs={r: rets[i].tobytes() for r, i in unique.items()},
             texts=texts,
             groups=groups,
             metrics={k: _metric_sql_column(v) for k, v in self.metrics.items()},
@@ -306,6 +305,26 @@ def result_hash(blob: bytes, n_trades: Any) -> int:
     trades = b"" if n_trades is None or n_trades != n_trades else str(int(n_trades)).encode()
     digest = hashlib.blake2b(blob + b"|" + trades, digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
+
+
+def result_hashes(returns: np.ndarray, trades: list[Any]) -> list[int]:
+    """:func:`result_hash` of each row of a C-ordered little-endian float32 returns matrix (its
+    bytes hashed in place, not copied into a blob per row)."""
+    view = memoryview(np.ascontiguousarray(returns, dtype="<f4")).cast("B")
+    width = returns.shape[1] * 4 if returns.ndim == 2 else 0
+    tails: dict[Any, bytes] = {}
+    out = []
+    blake2b = hashlib.blake2b
+    for i, t in enumerate(trades):
+        tail = tails.get(t) if t == t else None  # (NaN is no dict key: it never equals itself)
+        if tail is None:
+            tail = b"|" + (b"" if t is None or t != t else str(int(t)).encode())
+            if t == t:
+                tails[t] = tail
+        h = blake2b(view[i * width : (i + 1) * width], digest_size=8)
+        h.update(tail)
+        out.append(int.from_bytes(h.digest(), "little", signed=True))
+    return out
 
 
 def blob_sharpes(blobs: list[bytes]) -> list[float | None]:

@@ -14,7 +14,7 @@ from engine.analysis.metrics import METRIC_KEYS
 from engine.errors import UserError
 from engine.files import canonical_json
 from engine.sweep.export import export_frame
-from engine.sweep.store import Row, SweepStore
+from engine.sweep.store import Row, SweepStore, result_hash, result_hashes
 
 
 def make_row(key: str, fast: int = 5, sharpe: float = 1.25, n: int = 6, seed: int = 0) -> Row:
@@ -135,3 +135,12 @@ def test_canonical_json_is_order_independent() -> None:
         == canonical_json({"a": [1.0, 2], "b": 1})
         == '{"a":[1.0,2],"b":1}'
     )
+
+
+def test_result_hashes_of_a_matrix_equal_each_rows_result_hash() -> None:
+    rets = np.random.default_rng(3).normal(0, 0.02, (6, 9)).astype(np.float32)
+    rets[4] = rets[1]
+    trades = [3, 3.0, math.nan, None, 3, 0]
+    want = [result_hash(r.tobytes(), t) for r, t in zip(rets, trades, strict=True)]
+    assert result_hashes(rets, trades) == want
+    assert want[4] == want[1] and len(set(want)) == 5  # same returns and trades: same result
