@@ -182,7 +182,14 @@ class SweepResult:
     metric : the metric the ranking is by
     overfit : the Deflated Sharpe Ratio and the PBO with their inputs
         (:class:`engine.sweep.selection.Overfit`)
-    warnings : what the terminal prints as ``warning:`` lines
+    warnings : what the terminal prints as ``warning:`` lines (few trades, short window, DSR,
+        PBO, unused parameters, ties, distinct results)
+    combinations : how many combinations ran
+    distinct : how many distinct results they gave (identical daily returns and trades count
+        once): the Deflated Sharpe Ratio's number of trials
+    unused : grid parameters that never changed a result (given the others)
+    top : the best ``top`` distinct results, as the terminal's table: each result once, with
+        ``same`` = how many combinations share it and ``rank`` its place in :attr:`frame`
     """
 
     frame: pd.DataFrame
@@ -194,6 +201,9 @@ class SweepResult:
     varying: list[str]
     setup: _Setup = field(repr=False)
     combinations: int = 0
+    distinct: int = 0
+    unused: list[str] = field(default_factory=list)
+    top: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def best(self) -> dict[str, Any]:
@@ -308,6 +318,7 @@ def sweep(
     fractional: bool = False,
     data_dir: Any = None,
     progress: bool = False,
+    top: int = 10,
 ) -> SweepResult:
     """Run every combination of ``grid`` (``crwv-bt sweep``) and rank them by ``metric``.
 
@@ -328,6 +339,7 @@ def sweep(
     random, seed : run ``random`` combinations drawn with ``seed`` instead of all
     min_trades : only combinations with at least this many closed trades can be chosen
     pbo_splits, pbo_max_trials : the PBO's CSCV blocks and its sample cap (``--pbo-*``)
+    top : distinct results in :attr:`SweepResult.top` (``--top``; the ties warning counts them)
     progress : show the progress bar
 
     Returns
@@ -335,6 +347,8 @@ def sweep(
     :class:`SweepResult`
     """
     opts = _options(jobs, backend, progress)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ParamError(f"top={top!r} must be a whole number >= 1")
     if not isinstance(pbo_splits, int) or pbo_splits < 2 or pbo_splits % 2:
         raise ParamError(f"pbo_splits={pbo_splits!r} must be even and at least 2")
     if not isinstance(pbo_max_trials, int) or pbo_max_trials < 2:
@@ -391,7 +405,7 @@ def sweep(
                     returns_of=db.returns_matrix,
                     pbo_max_trials=pbo_max_trials,
                     seed=seed,
-                    top=1,
+                    top=top,
                 )
                 frame = pd.concat(list(view.ranked(metric, ascending, min_trades)))
     varying = [c for c, n in summary.grid_names.items() if len(s.axes[n]) > 1]
@@ -405,6 +419,9 @@ def sweep(
         varying=varying,
         setup=s,
         combinations=summary.combinations,
+        distinct=summary.trials.distinct if summary.trials else summary.combinations,
+        unused=list(summary.trials.unused) if summary.trials else [],
+        top=summary.ranked,
     )
 
 

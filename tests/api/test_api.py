@@ -189,6 +189,26 @@ def test_a_list_parameter_sweep_draws_a_full_heatmap_and_reruns_its_winner() -> 
     assert sw.combinations == 8 and len(sw.frame) == 8
 
 
+def test_a_sweep_counts_its_distinct_trials_and_warns_as_the_cli() -> None:
+    # hold_bars is never read in cross mode: 24 combinations, 6 distinct results
+    sw = bt.sweep(
+        "ma_trend",
+        grid={"mode": "cross", "fast": [5, 10, 20], "slow": [40, 60], "hold_bars": "1:4:1"},
+        jobs=1,
+        top=3,
+    )
+    assert (sw.combinations, sw.distinct, sw.unused) == (24, 6, ["hold_bars"])
+    assert sw.overfit.dsr is not None and sw.overfit.dsr.n_trials == 6
+    assert len(sw.top) == 3 and list(sw.top["same"]) == [4, 4, 4]
+    assert list(sw.top["rank"]) == [1, 5, 9]  # each result once, at its place in sw.frame
+    assert any(w.startswith("hold_bars changes nothing") for w in sw.warnings)
+    assert any(
+        w.startswith("ties: the top 3 distinct results are shared by 12") for w in sw.warnings
+    )
+    with pytest.raises(ParamError, match="top=0 must be"):
+        bt.sweep("ma_trend", grid={"fast": [5, 10]}, top=0)
+
+
 def test_a_kept_store_resumes(tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite"
     grid = {"mode": "cross", "fast": [5, 10], "slow": [50, 100]}
