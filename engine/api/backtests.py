@@ -618,6 +618,8 @@ def compare(
     commission_min: float | None = None,
     commission_max: float | None = None,
     slippage: float | None = None,
+    sizing: str | None = None,
+    borrow_fee: float | None = None,
     fractional: bool = False,
     metric: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
@@ -633,6 +635,8 @@ def compare(
     prices, ticker, start, end : the window (module docstring); default CRWV from the data dir
     cash, costs, commission, commission_min, commission_max, slippage, fractional : as
         ``crwv-bt run``'s options (defaults: $100,000 and :class:`~engine.result.Costs`)
+    sizing, borrow_fee : ``--sizing`` (docs/sizing.md: ``"risk:0.01"``, ``"fraction:0.5"``,
+        ...; default ``all_in``, or a variant's own) and ``--borrow-fee`` (annual, on shorts)
     metric : rank the runs by this metric key, best first (default: the order given)
     data_dir, csv : where the prices (and SPY, the events) are read from, as ``--data-dir`` /
         ``--csv``
@@ -663,6 +667,8 @@ def compare(
         commission_min=commission_min,
         commission_max=commission_max,
         slippage=slippage,
+        sizing=sizing,
+        borrow_fee=borrow_fee,
     )
     window, name = price_window(
         prices, ticker, start, end, csv=csv, data_dir=data_dir, min_bars=_warmup(configs) + 1
@@ -756,6 +762,8 @@ def backtest(
     commission_min: float | None = None,
     commission_max: float | None = None,
     slippage: float | None = None,
+    sizing: str | None = None,
+    borrow_fee: float | None = None,
     fractional: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
     **params: Any,
@@ -770,6 +778,8 @@ def backtest(
     start, end : first and last date (inclusive), ``"YYYY-MM-DD"`` or a date
     cash, costs, commission, commission_min, commission_max, slippage, fractional : the
         account and its costs, as ``crwv-bt run``'s options
+    sizing, borrow_fee : the position size of each entry (``"risk:0.01"``, ...; docs/sizing.md)
+        and the annual borrow fee on shorts, as ``--sizing`` / ``--borrow-fee``
     data_dir : the price folder (default ``$CRWV_BT_DATA_DIR``, else ``data/``)
     **params : the strategy's parameters (``crwv-bt strategies`` lists them)
 
@@ -790,6 +800,8 @@ def backtest(
         commission_min=commission_min,
         commission_max=commission_max,
         slippage=slippage,
+        sizing=sizing,
+        borrow_fee=borrow_fee,
         fractional=fractional,
         data_dir=data_dir,
     )

@@ -315,6 +315,8 @@ def sweep(
     commission_min: float | None = None,
     commission_max: float | None = None,
     slippage: float | None = None,
+    sizing: str | None = None,
+    borrow_fee: float | None = None,
     fractional: bool = False,
     data_dir: Any = None,
     progress: bool = False,
@@ -330,7 +332,7 @@ def sweep(
     metric : the ranking metric (default ``sharpe``; drawdown duration and volatility rank
         ascending)
     prices, ticker, start, end, cash, costs, commission, commission_min, commission_max,
-        slippage, fractional, data_dir : as :func:`engine.api.backtest`
+        slippage, sizing, borrow_fee, fractional, data_dir : as :func:`engine.api.backtest`
     engine : ``"fast"`` (compiled) or ``"backtrader"``; default: fast where it covers the
         strategy
     store : a SQLite store to keep (and resume from); default a temporary one
@@ -372,6 +374,8 @@ def sweep(
             commission_min=commission_min,
             commission_max=commission_max,
             slippage=slippage,
+            sizing=sizing,
+            borrow_fee=borrow_fee,
         ),
     )
     bars = len(s.data.prices)
@@ -451,6 +455,8 @@ def walkforward(
     commission_min: float | None = None,
     commission_max: float | None = None,
     slippage: float | None = None,
+    sizing: str | None = None,
+    borrow_fee: float | None = None,
     fractional: bool = False,
     data_dir: Any = None,
     progress: bool = False,
@@ -485,6 +491,8 @@ def walkforward(
             commission_min=commission_min,
             commission_max=commission_max,
             slippage=slippage,
+            sizing=sizing,
+            borrow_fee=borrow_fee,
         ),
     )
     make_folds(len(s.data.prices), train, test, anchored)  # too short a window fails here

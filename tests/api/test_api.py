@@ -136,6 +136,21 @@ def test_rules_as_text_file_and_object(tmp_path: Path) -> None:
         (lambda: bt.backtest("swing", commission=-1), ParamError, "commission -1 is out of range"),
         (lambda: bt.backtest("swing", cash=0), ParamError, "cash 0 is out of range"),
         (lambda: bt.backtest("swing", cash="lots"), ParamError, "is not a number"),
+        (lambda: bt.backtest("swing", sizing="risk:2"), ParamError, "risk takes a fraction"),
+        (lambda: bt.backtest("macd", sizing="risk:0.01"), ParamError, "macd has no stop"),
+        (lambda: bt.backtest("macd", side="up"), ParamError, "side='up' is unknown"),
+        (lambda: bt.backtest("macd", borrow_fee=-0.1), ParamError, "borrow"),
+        (lambda: bt.compare(["swing"], sizing="lots"), ParamError, "unknown kind 'lots'"),
+        (
+            lambda: bt.sweep("ma_trend", grid={"fast": [5]}, sizing="fixed:0"),
+            ParamError,
+            "fixed takes dollars > 0",
+        ),
+        (
+            lambda: bt.walkforward("ma_trend", grid={"fast": [5]}, train=50, test=20, sizing="x"),
+            ParamError,
+            "unknown kind 'x'",
+        ),
         (lambda: bt.compare(["swing", "swing"]), ParamError, "given twice"),
         (lambda: bt.compare([]), ParamError, "at least one strategy"),
         (lambda: bt.compare(["swing"], metric="sharp"), ParamError, "did you mean 'sharpe'"),
@@ -230,3 +245,22 @@ def test_importing_engine_and_the_cli_stays_light() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
     plain = "import sys, engine; assert 'engine.api' not in sys.modules"
     subprocess.run([sys.executable, "-c", plain], check=True, cwd=ROOT)
+
+
+def test_sizing_and_side_reach_every_entry_point() -> None:
+    """sizing= and side= as keywords: the same runs as the CLI's --sizing / --param side, on
+    backtest, compare, sweep and walkforward."""
+    one = bt.backtest("macd", side="both", atr_stop=2.0, sizing="fraction:0.5", borrow_fee=0.03)
+    assert set(one.trades["side"]) == {"long", "short"}
+    assert "sizing fraction:0.5" in one.run.settings["costs"]
+    again = bt.compare(
+        [("macd", {"side": "both", "atr_stop": 2.0})], sizing="fraction:0.5", borrow_fee=0.03
+    )["macd"]
+    pd.testing.assert_frame_equal(one.fills, again.fills)
+    grid = {"side": ["short"], "atr_stop": [2.0]}
+    sw = bt.sweep("macd", grid=grid, sizing="risk:0.01", metric="total_return")
+    risk = bt.backtest("macd", side="short", atr_stop=2.0, sizing="risk:0.01")
+    assert sw.best == {"side": "short", "atr_stop": 2.0}
+    assert sw.best_metrics["total_return"] == pytest.approx(risk.metrics["total_return"], rel=1e-9)
+    wf = bt.walkforward("macd", grid=grid, train=150, test=100, sizing="risk:0.01")
+    assert len(wf.folds) >= 1
