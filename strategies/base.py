@@ -75,6 +75,11 @@ class ArticleStrategy(bt.Strategy):
 
     # ------------------------------------------------------------------ state (crwv-bt today)
 
+    def next_entry(self) -> dict | None:
+        """The entry a signal would send on this close (``crwv-bt today``), or None: a strategy
+        that sends signal entries says (:meth:`would_enter`)."""
+        return None
+
     def signal_state(self) -> dict:
         """Where the rules stand on this close, for ``crwv-bt today``.
 
@@ -132,11 +137,10 @@ class ArticleStrategy(bt.Strategy):
         fills at the next open. A size the cash cannot cover is cut to what it covers, noted."""
         return self.enter(reason, short=False)
 
-    def enter(self, reason: str, short: bool, cash: float | None = None) -> bt.Order | None:
-        """:meth:`buy_all`, or with ``short`` the same size sold short (the sizing and the
-        cash-only cut are the long side's: a short is never worth more than the cash).
-        ``cash``: the cash to size from (default the broker's; a reversal passes
-        :meth:`cash_after_close`)."""
+    def entry_size(self, cash: float | None = None) -> tuple[float, float]:
+        """(shares an entry sent on this close asks for, shares the cash covers): the run's
+        sizing at this close (:func:`engine.sizing.signal_size`); ``cash`` as :meth:`enter`.
+        Fixes the ATR stop's distance (``atr_d``) of the entry."""
         close = self.data.close[0]
         sizing = self.sizing()
         params = self.param_values()
@@ -144,32 +148,41 @@ class ArticleStrategy(bt.Strategy):
         mult = type(self).atr_multiple(params)
         # an ATR stop's distance in dollars, fixed on the signal's close for the whole trade
         self.atr_d = mult * self.atr[0] if mult > 0 else 0.0
-        value = self.broker.getvalue()
         cash = self.broker.getcash() if cash is None else cash
         if sizing.kind == "all_in":
             size = self.affordable(close, cash)
-        else:
-            fractional = bool(getattr(self.broker.p, "fractional", False))
-            want, cover = signal_size(
-                sizing,
-                close,
-                value,
-                cash,
-                self.broker.p.slip_perc or 0.0,
-                dist,
-                lambda dollars: self.affordable(close, dollars),
-                1e-6 if fractional else 1.0,
-                self.atr_d,
+            return size, size
+        fractional = bool(getattr(self.broker.p, "fractional", False))
+        return signal_size(
+            sizing,
+            close,
+            self.broker.getvalue(),
+            cash,
+            self.broker.p.slip_perc or 0.0,
+            dist,
+            lambda dollars: self.affordable(close, dollars),
+            1e-6 if fractional else 1.0,
+            self.atr_d,
+        )
+
+    def enter(self, reason: str, short: bool, cash: float | None = None) -> bt.Order | None:
+        """:meth:`buy_all`, or with ``short`` the same size sold short (the sizing and the
+        cash-only cut are the long side's: a short is never worth more than the cash).
+        ``cash``: the cash to size from (default the broker's; a reversal passes
+        :meth:`cash_after_close`)."""
+        sizing = self.sizing()
+        value = self.broker.getvalue()
+        want, cover = self.entry_size(cash)
+        size = want if want <= cover else cover
+        if want > cover:
+            self.note(
+                f"{self.when()}: {sizing.text()} asked for {want:g} shares; "
+                f"the cash covers {cover:g}"
             )
-            size = want if want <= cover else cover
-            if want > cover:
-                self.note(
-                    f"{self.when()}: {sizing.text()} asked for {want:g} shares; "
-                    f"the cash covers {cover:g}"
-                )
         if size <= 0:
             return None
         order = self.tagged(self.sell(size=size) if short else self.buy(size=size), reason)
+        dist = type(self).stop_distance(self.param_values())
         if dist > 0:  # the stop sits at the fill price * (1 -+ dist): the trades table's risk
             order.addinfo(risk_dist=dist)
         if self.atr_d > 0:  # or at the fill price -+ atr_d, when that is closer
@@ -177,6 +190,25 @@ class ArticleStrategy(bt.Strategy):
         if sizing.kind == "risk":
             order.addinfo(risk_budget=sizing.value * value)
         return order
+
+    def would_enter(self, sides: str) -> dict | None:
+        """The entry a signal on this close would send, when flat (``crwv-bt today``): ``side``
+        (``buy``, ``sell short`` or either), ``shares`` (the run's sizing, cut to the cash) and,
+        with a stop, ``at_risk``: the dollars lost if it filled at this close and stopped out at
+        its stop (slippage, commissions and gaps not counted). None when holding."""
+        if self.position.size != 0:
+            return None
+        want, cover = self.entry_size()
+        shares = min(want, cover)
+        close = self.data.close[0]
+        dist = type(self).stop_distance(self.param_values())
+        per_share = [d for d in (close * dist, self.atr_d) if d > 0]
+        return {
+            "side": {"long": "buy", "short": "sell short"}.get(sides, "buy or sell short"),
+            "shares": float(shares),
+            "asked": float(want),
+            "at_risk": float(shares * min(per_share)) if per_share else None,
+        }
 
     def cash_after_close(self) -> float:
         """The cash once the position is closed at this close (slippage and commission
@@ -323,6 +355,29 @@ class SignalStrategy(ArticleStrategy):
         size = self.position.size
         out = self.sell(size=size, oco=stop) if size > 0 else self.buy(size=-size, oco=stop)
         return self.tagged(out, "signal")
+
+    def signal_state(self) -> dict:
+        """The class's reading of its rules (:meth:`rules_state`, told for a long or flat), with
+        the side: a short position is covered by the entry signal the flat reading describes."""
+        state = self.rules_state()
+        side = self.p.side
+        if self.position.size < 0:
+            text = state["text"].replace("enters when", "covers when")
+            return {**state, "state": "short", "text": text}
+        if self.position.size == 0 and side != "long":
+            how = (
+                "sells short on the exit signal" if side == "short" else "short on the exit signal"
+            )
+            return {**state, "text": f"{state['text']} (side {side}: {how})"}
+        return state
+
+    def rules_state(self) -> dict:
+        """Where the rules stand on this close (each class says), for :meth:`signal_state`."""
+        return ArticleStrategy.signal_state(self)
+
+    def next_entry(self) -> dict | None:
+        """:meth:`ArticleStrategy.would_enter` for this strategy's side."""
+        return self.would_enter(self.p.side)
 
     def stop_level(self) -> float:
         """The protective stop's price for the position (0: none): the tighter of the fill

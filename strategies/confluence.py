@@ -133,7 +133,7 @@ class Confluence(SignalStrategy):
             self.rsi[0] > self.p.rsi_mid,
         )
 
-    def signal_state(self) -> dict:
+    def rules_state(self) -> dict:
         close, sma = float(self.data.close[0]), float(self.sma[0])
         m, s, rsi = float(self.macd.macd[0]), float(self.macd.signal[0]), float(self.rsi[0])
         ok = self.checks()

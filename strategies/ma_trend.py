@@ -159,7 +159,7 @@ class MATrend(SignalStrategy):
             return True
         return False
 
-    def signal_state(self) -> dict:
+    def rules_state(self) -> dict:
         close, slow = float(self.data.close[0]), float(self.slow_sma[0])
         values = {"close": close, f"sma_{self.p.slow}": slow}
         held = self.position.size > 0

@@ -123,7 +123,7 @@ class MACDMomentum(SignalStrategy):
             return False
         return self.cross[0] > 0 or self._early()
 
-    def signal_state(self) -> dict:
+    def rules_state(self) -> dict:
         m, s = float(self.macd.macd[0]), float(self.macd.signal[0])
         values = {"macd": m, "signal": s, "histogram": m - s}
         rel = f"MACD {m:.2f} vs signal {s:.2f} (histogram {m - s:+.2f})"

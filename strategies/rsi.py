@@ -143,7 +143,7 @@ class RSIRebound(SignalStrategy):
             self.was_strong = self.was_strong or rsi > self.p.mid
         return False
 
-    def signal_state(self) -> dict:
+    def rules_state(self) -> dict:
         rsi = float(self.rsi[0])
         values = {"rsi": rsi}
         if self.position.size > 0:

@@ -306,6 +306,10 @@ class RuleStrategy(ArticleStrategy):
         else:
             self.protect()
 
+    def next_entry(self) -> dict | None:
+        """:meth:`ArticleStrategy.would_enter` for the rule's side."""
+        return self.would_enter(type(self).rule.side)  # type: ignore[union-attr]
+
     def signal_state(self) -> dict:
         """The rule's conditions on this close, for ``crwv-bt today``."""
         rule = type(self).rule

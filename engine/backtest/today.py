@@ -130,6 +130,7 @@ def _one(cfg, prices, *, cash, costs, fractional, close, atr_now) -> dict[str, A
         "equity": float(broker.getvalue()),
         "orders": orders,
         "signal": {k: _plain(v) for k, v in state.items()},
+        "next_entry": strat.next_entry(),  # what an entry signal would trade (flat only)
         "action": _action(new),
     }
 

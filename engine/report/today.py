@@ -40,6 +40,17 @@ def _strategy_lines(s: dict[str, Any]) -> list[str]:
         )
     else:
         out.append(f"  no position; cash {s['cash']:,.2f}")
+        entry = s.get("next_entry")
+        if entry and not any(o["sent_on_last_close"] for o in s["orders"]):
+            risk = (
+                ""
+                if entry["at_risk"] is None
+                else f", ${entry['at_risk']:,.2f} at risk to its stop"
+            )
+            out.append(
+                f"  an entry signal would {entry['side']} {entry['shares']:g} shares "
+                f"(sizing {sizing}{risk})"
+            )
     if s["signal"]["text"]:
         out.append(f"  signal: {s['signal']['text']}")
     for o in s["orders"]:

@@ -164,3 +164,24 @@ def test_an_end_date_is_a_past_close_not_stale_data(capsys) -> None:  # noqa: AN
     assert main(["today", "--strategy", "macd", "--end", "2025-08-08"]) == 3  # bundled CRWV
     out = capsys.readouterr().out
     assert "as of the close of 2025-08-08" in out and "stale" not in out
+
+
+def test_flat_strategy_says_what_an_entry_would_trade(crwv: pd.DataFrame) -> None:
+    """Flat on the last bar, a signal strategy prints the size an entry signal would trade:
+    risk:0.01 with a 2 x ATR(14) stop loses about 1% of the account at that stop."""
+    from dataclasses import replace
+
+    from engine.result import Costs
+
+    cfg = Config("macd", STRATEGIES["macd"], {"atr_stop": 2.0})
+    rep = plan_today([cfg], crwv, ticker="CRWV", costs=Costs(sizing="risk:0.01"))
+    (row,) = rep["strategies"]
+    entry = row["next_entry"]
+    assert row["position"]["shares"] == 0 and entry["side"] == "buy" and entry["shares"] > 0
+    assert 0.009 * row["equity"] < entry["at_risk"] <= 0.01 * row["equity"]
+    assert f"an entry signal would buy {entry['shares']:g} shares" in format_today(rep)
+    short = replace(cfg, params={"atr_stop": 2.0, "side": "short"})
+    (held,) = plan_today([short], crwv, ticker="CRWV", costs=Costs())["strategies"]
+    assert held["position"]["shares"] < 0 and held["signal"]["state"] == "short"
+    assert "covers when MACD crosses above" in held["signal"]["text"]
+    assert held["next_entry"] is None
