@@ -18,6 +18,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from engine.cli import (
     data_cmd,
@@ -44,9 +45,18 @@ COMMANDS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose refusals are one line ``error: ...`` (exit 2), as every other error;
+    its default prints the whole usage first (15 lines for ``run --cash abc``). The
+    subcommands' parsers are of this class too (argparse makes them of their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``crwv-bt`` parser: one subcommand per :data:`COMMANDS` entry."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crwv-bt", description="Backtest the CRWV article's trading rules."
     )
     sub = parser.add_subparsers(dest="command")
@@ -62,9 +72,12 @@ def _format_warning(message, category, filename, lineno, file=None, line=None): 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code (0 ok, 1 regress found a change, 2 user error, 130 Ctrl-C)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            args = parser.parse_args(["run", *(argv or [])])
+    except SystemExit as exc:  # --help, or a refusal argparse printed: its exit code
+        return exc.code if isinstance(exc.code, int) else 2
     old = warnings.showwarning
     warnings.showwarning = _format_warning
     try:

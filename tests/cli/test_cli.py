@@ -55,6 +55,7 @@ BAD_INPUTS = [
     (["run", "--sizing", "risk:nan"], "finite number"),
     (["run", "--borrow-fee", "-0.1"], "--borrow-fee -0.1 is out of range; give an annual fraction"),
     (["run", "--borrow-fee", "nan"], "--borrow-fee nan is not a finite number"),
+    (["run", "--cash", "abc"], "crwv-bt run: argument --cash: invalid float value: 'abc'"),
     (["run", "--cash", "inf"], "--cash inf is not a finite number"),
     (["run", "--slippage", "nan"], "--slippage nan is not a finite number"),
     (["run", "--commission", "nan"], "--commission nan is not a finite number"),
