@@ -35,6 +35,8 @@ from engine.folders import reserved, take_names
 from engine.jobs.runner import load_benchmark
 from engine.jobs.tickers import parse_tickers, travel_params
 from engine.report.display import format_value
+from engine.sizing import DEFAULT as DEFAULT_SIZING
+from engine.sizing import canonical
 from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine
 from engine.sweep.grid import GridStream, build_combinations, parse_grid
@@ -376,8 +378,8 @@ def _sweep_each_ticker(args: argparse.Namespace, tickers: list[str], base: Path)
 
 def rerun_argv(args: argparse.Namespace, prep: dict[str, Any], params: dict[str, Any]) -> list[str]:
     """The ``crwv-bt run`` arguments that run one combination of this sweep: the strategy (or
-    rule), ``--param`` for each grid key, and the data and cost options that differ from the
-    defaults."""
+    rule), ``--param`` for each grid key, and the data and cost options (``--sizing`` and
+    ``--borrow-fee`` too) that differ from the defaults."""
     rule = prep.get("rule")
     argv = (
         ["--rules", str(args.rules), "--rule", rule.name]
@@ -403,6 +405,11 @@ def rerun_argv(args: argparse.Namespace, prep: dict[str, Any], params: dict[str,
             argv += [f"--{opt.replace('_', '-')}", f"{value:g}"]
     if args.fractional:
         argv.append("--fractional")
+    sizing = canonical(getattr(args, "sizing", None) or DEFAULT_SIZING)
+    if sizing != DEFAULT_SIZING:  # the winner reruns with the sweep's position size
+        argv += ["--sizing", sizing]
+    if getattr(args, "borrow_fee", 0.0):
+        argv += ["--borrow-fee", f"{args.borrow_fee:g}"]
     return argv
 
 

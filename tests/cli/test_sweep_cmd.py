@@ -177,3 +177,21 @@ def test_docs_examples_run(workdir: Path, capsys: pytest.CaptureFixture[str]) ->
         == exported["key"].nunique()
         > 0
     )
+
+
+def test_the_rerun_line_keeps_the_sizing_and_the_borrow_fee(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sweep of MACD's side and ATR stop under risk:0.01 and a borrow fee: the winner's rerun
+    line carries both, and rerunning it gives the sweep's figure."""
+    argv = ["sweep", "--strategy", "macd", "--grid", "side=short,both", "--grid", "atr_stop=2"]
+    argv += ["--sizing", "risk:0.01", "--borrow-fee", "0.03", "--metric", "total_return"]
+    assert main([*argv, "--no-files", "--no-progress", "--store", "s.sqlite"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("rerun the chosen combination: "))
+    assert line.endswith("--param atr_stop=2 --sizing risk:0.01 --borrow-fee 0.03"), line
+    best = next(x for x in out.splitlines() if x.strip().startswith("1 "))
+    rerun = shlex.split(line.split(": ", 1)[1])[1:]
+    assert main([*rerun, "--no-files"]) == 0
+    ret = float(best.split()[3].rstrip("%"))
+    assert f"{ret:.2f}%" in capsys.readouterr().out
