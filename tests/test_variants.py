@@ -66,3 +66,20 @@ def test_a_good_variant_keeps_its_values(tmp_path: Path) -> None:
     path.write_text('[x]\nstrategy = "ma_trend"\nparams = { hold_bars = 5, mode = "cross" }\n')
     (v,) = load_variants(path, STRATEGIES)
     assert (v.name, v.strategy, v.params) == ("x", "ma_trend", {"hold_bars": 5, "mode": "cross"})
+
+
+@pytest.mark.parametrize("tickers", [None, "CRWV"])
+def test_a_signal_variant_runs_with_its_own_sizing(
+    tickers: str | None, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A variant of a signal strategy keeps its sizing through the earnings dates filled in
+    for standing aside (and --tickers): macd_short_atr risks 1% a trade, not all the cash."""
+    import engine.api as bt
+    from engine.cli.main import main
+
+    sized = bt.backtest("macd", side="short", atr_stop=2.0, sizing="risk:0.01")
+    want = f"{sized.metrics['total_return']:.2%}"
+    argv = ["run", "--config", "strategies/variants.toml", "--variant", "macd_short_atr"]
+    argv += ["--data-dir", str(data_dir), "--no-files"]
+    assert main(argv + (["--tickers", tickers] if tickers else [])) == 0
+    assert want in capsys.readouterr().out

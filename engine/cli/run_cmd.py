@@ -139,9 +139,7 @@ def _unique_labels(configs: list) -> list:
     """A rule named like a strategy run beside it is labelled ``NAME (rule)``."""
     taken = {c.label for c in configs if not _is_rule(c)}
     return [
-        Config(f"{c.label} (rule)", c.strategy_cls, c.params)
-        if _is_rule(c) and c.label in taken
-        else c
+        replace(c, label=f"{c.label} (rule)") if _is_rule(c) and c.label in taken else c
         for c in configs
     ]
 

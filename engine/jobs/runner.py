@@ -175,5 +175,5 @@ def with_earnings(
         resolved = params_mod.resolve(c.strategy_cls, c.params)
         filled = fill_earnings(resolved, events, pd.DatetimeIndex(prices.index))
         params = c.params if filled is resolved else {**c.params, "earnings": filled["earnings"]}
-        out.append(Config(c.label, c.strategy_cls, params))
+        out.append(replace(c, params=params))  # a variant's own sizing goes with it
     return out

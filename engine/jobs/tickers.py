@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from engine.errors import ParamError
-from engine.jobs.runner import Config
 
 #: The article's own ticker: its absolute levels only mean something there.
 HOME_TICKER = "CRWV"
@@ -85,10 +84,7 @@ def run_tickers(
     :func:`engine.jobs.runner.run_configs` with its costs and benchmark)."""
     out = []
     for ticker in tickers:
-        mine = [
-            Config(c.label, c.strategy_cls, travel_params(c.params, c.strategy_cls, ticker))
-            for c in configs
-        ]
+        mine = [replace(c, params=travel_params(c.params, c.strategy_cls, ticker)) for c in configs]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prices = load(ticker)
