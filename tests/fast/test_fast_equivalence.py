@@ -837,3 +837,17 @@ def test_risk_with_an_atr_stop_is_accepted(crwv: pd.DataFrame) -> None:
     with pytest.raises(ParamError, match="atr_stop=2"):
         simulate("ma_trend", crwv, costs=costs)
     assert compare("ma_trend", crwv, {"atr_stop": 2.0}, costs=costs) == []
+
+
+def test_shipped_variants_on_real_history(crwv: pd.DataFrame) -> None:
+    """Every variant the regression baseline pins (strategies/variants.toml, each with its own
+    sizing: macd_short_atr is a short signal strategy risking 1% to an ATR stop) fills the same
+    on the fast engine."""
+    from engine.variants import load_variants
+
+    path = Path(__file__).resolve().parents[2] / "strategies" / "variants.toml"
+    found = []
+    for v in load_variants(path, STRATEGIES):
+        costs = Costs(sizing=v.sizing or "all_in")
+        found += [f"{v.name}: {p}" for p in compare(v.strategy, crwv, v.params, costs=costs)]
+    assert found == []
