@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import pickle
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
@@ -301,6 +304,7 @@ _MISS = object()
 MEMO_MAX = 200_000  # cached results per function before the cache is dropped (memory bound)
 MEMO_TRIAL = 4_096  # calls after which a cache missing more than half the time is dropped
 STREAM_CHUNK = 8_192  # combinations per chunk of :meth:`GridStream.chunks`
+PARALLEL_SCAN = 200_000  # grid points from which GridStream.scan runs two halves at once
 
 
 class _Recorder(dict):  # type: ignore[type-arg]
@@ -443,25 +447,52 @@ class GridStream:
 
     def scan(self) -> GridStream:
         """Count the runnable, rejected and refused combinations, and remember which grid
-        points are runnable (one byte each: :meth:`chunks` then validates nothing again)."""
-        self.count = self.rejected = 0
+        points are runnable (one byte each: :meth:`chunks` then validates nothing again).
+
+        A large grid is scanned in two halves at once, the second in a forked child (the
+        checks are pure Python: one core each); the counts and the refusals (in grid order)
+        are the same as one pass gives."""
+        mid = self.grid_size // 2 if self.grid_size >= PARALLEL_SCAN and _can_fork() else 0
+        second = _forked(lambda: self._scan_range(mid, self.grid_size)) if mid else None
+        try:
+            parts = [self._scan_range(0, mid or self.grid_size)]
+        except BaseException:
+            if second is not None:
+                second(True)  # stop the child (Ctrl-C, a failed check) before raising
+            raise
+        other = second() if second is not None else None
+        if mid:
+            parts.append(other if other is not None else self._scan_range(mid, self.grid_size))
+        mask = np.concatenate([m for m, _, _ in parts])
+        self.rejected = sum(r for _, r, _ in parts)
         self.refused = {}
-        mask = np.zeros(self.grid_size, dtype=bool)
-        declared = params_mod.declared(self.cls)
-        names = list(self.axes)
-        for i, values in enumerate(itertools.product(*self.axes.values())):
-            status = self._status({**declared, **dict(zip(names, values, strict=True))})
-            if status is None:
-                mask[i] = True
-            elif status == "":
-                self.rejected += 1
-            else:
-                self.refused[status] = self.refused.get(status, 0) + 1
+        for _, _, refused in parts:
+            for status, n in refused.items():
+                self.refused[status] = self.refused.get(status, 0) + n
         self.count = int(mask.sum())
         self._mask = mask
         if not self.count:
             _refuse_empty_or_short(self.cls, [], self.grid_size, self.rejected, self.refused, None)
         return self
+
+    def _scan_range(self, lo: int, hi: int) -> tuple[np.ndarray, int, dict[str, int]]:
+        """The runnable mask of grid points ``lo`` to ``hi``, the rejected count and the
+        refusals (first seen first)."""
+        mask = np.zeros(hi - lo, dtype=bool)
+        rejected = 0
+        refused: dict[str, int] = {}
+        declared = params_mod.declared(self.cls)
+        names = list(self.axes)
+        points = itertools.islice(itertools.product(*self.axes.values()), lo, hi)
+        for i, values in enumerate(points):
+            status = self._status({**declared, **dict(zip(names, values, strict=True))})
+            if status is None:
+                mask[i] = True
+            elif status == "":
+                rejected += 1
+            else:
+                refused[status] = refused.get(status, 0) + 1
+        return mask, rejected, refused
 
     def chunks(self, size: int = STREAM_CHUNK) -> Iterator[list[dict[str, Any]]]:
         """The runnable combinations' resolved dicts, in grid order, ``size`` at a time
@@ -529,3 +560,41 @@ class GridStream:
 def _braces(text: str) -> str:
     """``text`` as a literal part of a :meth:`str.format` template."""
     return text.replace("{", "{{").replace("}", "}}")
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+
+
+def _forked(work: Callable[[], Any]) -> Callable[..., Any]:
+    """Start ``work`` in a forked child; the returned function waits for it and gives its
+    result, or None when the child failed (the caller then does the work itself); called with
+    ``True`` it kills the child instead."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without any of the parent's clean-up
+        code = 1
+        try:
+            os.close(read)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+            payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as out:
+                out.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+
+    def result(kill: bool = False) -> Any:
+        if kill:
+            os.kill(pid, signal.SIGKILL)
+        try:
+            with os.fdopen(read, "rb") as inp:
+                payload = inp.read()
+        finally:
+            _, status = os.waitpid(pid, 0)
+        if kill or status != 0 or not payload:
+            return None
+        return pickle.loads(payload)
+
+    return result

@@ -249,6 +249,22 @@ def test_streaming_grid_yields_the_same_combinations_and_keys() -> None:
         ).scan()
 
 
+def test_a_large_grid_is_scanned_in_two_halves_with_the_same_result(monkeypatch) -> None:
+    axes = parse_grid(
+        MA, ["fast=5:60:5", "slow=10:200:10", "hold_bars=1,3,9", "mode=reclaim,cross"]
+    )
+    constraints = parse_constraints(["fast * 2 <= slow or mode == 'cross'"], MA)
+    one = GridStream(MA, axes, constraints, bars=150).scan()
+    monkeypatch.setattr(grid, "PARALLEL_SCAN", 10)
+    two = GridStream(MA, axes, constraints, bars=150).scan()
+    assert (two.count, two.rejected, two.grid_size) == (one.count, one.rejected, one.grid_size)
+    assert list(two.refused.items()) == list(one.refused.items())  # counts and first-seen order
+    assert np.array_equal(two._mask, one._mask) and one.rejected and one.refused
+    monkeypatch.setattr(grid, "_forked", lambda work: lambda kill=False: None)  # a failed child
+    three = GridStream(MA, axes, constraints, bars=150).scan()
+    assert np.array_equal(three._mask, one._mask) and three.refused == one.refused
+
+
 def test_text_chunks_give_each_dicts_canonical_json() -> None:
     # floats, -0.0, lists, booleans, dates and text with JSON's special characters: the text
     # assembled from the axis values' JSON must be canonical_json of the dict, byte for byte
