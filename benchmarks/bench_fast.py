@@ -17,11 +17,12 @@ Prints:
    combinations: grid streaming, keys, the SQLite store with returns, ranking, DSR/PBO), then the
    same command again (resume), then with the report files and charts; each with its wall time
    and its peak RSS; ``--cli-million`` adds a 1,000,000-point grid (863,880 runnable) through
-   the same command, then again with the report files (``--cli-only`` skips items 1-5).
+   the same command, then again with the report files (``--cli-only`` skips items 1-5); each
+   run's wall time, CPU time and peak RSS; ``--baseline DIR`` times another checkout first.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli [--cli-million]] [--cli-only]
+    .venv/bin/python benchmarks/bench_fast.py [--jobs 2] [--cli [--cli-million]] [--cli-only [--baseline DIR]]
 """
 
 from __future__ import annotations
@@ -184,13 +185,14 @@ MA_1M = [
 ]
 
 
-def timed_cli(argv: list[str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one ``crwv-bt`` process (its own rusage, via ``wait4``)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def timed_cli(argv: list[str], root: Path = ROOT) -> tuple[float, float, float]:
+    """(seconds, CPU seconds, peak RSS in MB) of one ``crwv-bt`` process of the checkout
+    ``root`` (its own rusage, via ``wait4``: user + system of the process and its threads)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine", *argv],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -199,10 +201,12 @@ def timed_cli(argv: list[str]) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     if status != 0:
         raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({status})")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def cli_sweep(jobs: int, million: bool = False) -> list[tuple[str, float, float]]:
+def cli_sweep(
+    jobs: int, million: bool = False, root: Path = ROOT
+) -> list[tuple[str, float, float, float]]:
     """``crwv-bt sweep`` on 96,000 MA grid points (93,360 the window can run), timed whole.
 
     Three runs: a fresh store with the ranking and overfitting statistics printed (``--no-files``);
@@ -252,8 +256,8 @@ def cli_sweep(jobs: int, million: bool = False) -> list[tuple[str, float, float]
                 )
             )
         for label, cmd in runs:
-            seconds, peak = timed_cli(cmd)
-            out.append((label, seconds, peak))
+            seconds, cpu, peak = timed_cli(cmd, root)
+            out.append((label, seconds, cpu, peak))
     return out
 
 
@@ -272,8 +276,16 @@ def main() -> None:
         "--cli-million", action="store_true", help="with --cli: also a 1,000,000-point CLI sweep"
     )
     parser.add_argument("--cli-only", action="store_true", help="only the crwv-bt sweep timings")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="with --cli-only: another checkout (e.g. git worktree add /tmp/base <commit>), "
+        "timed first with the same commands",
+    )
     args = parser.parse_args()
     if args.cli_only:
+        if args.baseline is not None:
+            report_cli(args.jobs, args.cli_million, args.baseline.resolve())
         report_cli(args.jobs, args.cli_million)
         return
 
@@ -318,9 +330,25 @@ def main() -> None:
         report_cli(args.jobs, args.cli_million)
 
 
-def report_cli(jobs: int, million: bool) -> None:
-    for label, seconds, peak in cli_sweep(jobs, million):
-        print(f"crwv-bt sweep, MA grid, {label}: {seconds:.1f} s, peak RSS {peak:,.0f} MB")
+def report_cli(jobs: int, million: bool, root: Path = ROOT) -> None:
+    print(f"{root} ({_commit(root)}), load average {_load()}", flush=True)
+    for label, seconds, cpu, peak in cli_sweep(jobs, million, root):
+        print(
+            f"crwv-bt sweep, MA grid, {label}: {seconds:.1f} s, CPU {cpu:.1f} s, "
+            f"peak RSS {peak:,.0f} MB (load average after: {_load()})",
+            flush=True,
+        )
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _commit(root: Path) -> str:
+    res = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+    )
+    return res.stdout.strip() or "no git"
 
 
 if __name__ == "__main__":
