@@ -539,18 +539,23 @@ class GridStream:
             yield dicts, texts
 
     def info(self) -> dict[str, Any]:
-        """What :meth:`scan` found (JSON-ready), for :meth:`restore`."""
+        """What :meth:`scan` found (JSON-ready), for :meth:`restore`; the refusals as
+        ``[reason, count]`` pairs in grid order (canonical JSON would sort a dict's reasons,
+        and the first one is the example a note shows)."""
         return {
             "grid_size": self.grid_size,
             "count": self.count,
             "rejected": self.rejected,
-            "refused": self.refused,
+            "refused": [[k, v] for k, v in self.refused.items()],
         }
 
     def restore(self, info: dict[str, Any]) -> GridStream:
-        """The counts of an earlier :meth:`scan` of the same grid (no walk)."""
+        """The counts of an earlier :meth:`scan` of the same grid (no walk); a record written
+        before the pairs (a dict) reads as well."""
         self.count, self.rejected = int(info["count"]), int(info["rejected"])
-        self.refused = dict(info["refused"])
+        refused = info["refused"]
+        pairs = refused.items() if isinstance(refused, dict) else refused
+        self.refused = {str(k): int(v) for k, v in pairs}
         return self
 
     def refusal_text(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -263,6 +265,18 @@ def test_a_large_grid_is_scanned_in_two_halves_with_the_same_result(monkeypatch)
     monkeypatch.setattr(grid, "_forked", lambda work: lambda kill=False: None)  # a failed child
     three = GridStream(MA, axes, constraints, bars=150).scan()
     assert np.array_equal(three._mask, one._mask) and three.refused == one.refused
+
+
+def test_a_restored_scan_keeps_the_refusals_in_grid_order() -> None:
+    axes = parse_grid(MA, ["fast=5:60:5", "slow=10:200:10", "mode=reclaim,cross"])
+    scanned = GridStream(MA, axes, bars=150).scan()
+    assert list(scanned.refused) != sorted(scanned.refused)  # the JSON record must not sort it
+    record = json.loads(canonical_json(scanned.info()))
+    restored = GridStream(MA, axes, bars=150).restore(record)
+    assert list(restored.refused.items()) == list(scanned.refused.items())
+    assert restored.refusal_text() == scanned.refusal_text()
+    old = {**record, "refused": dict(record["refused"])}  # a record from before the pairs
+    assert GridStream(MA, axes, bars=150).restore(old).refused == scanned.refused
 
 
 def test_text_chunks_give_each_dicts_canonical_json() -> None:
