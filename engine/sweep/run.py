@@ -283,7 +283,7 @@ def _execute(
             skipped.clear()
 
     try:
-        with Interrupt() as stop:
+        with Interrupt() as stop, store.bulk():
             if n_tasks == 0:
                 pass
             elif backend == "dask":
