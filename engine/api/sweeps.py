@@ -31,8 +31,9 @@ import pandas as pd
 
 from engine import params as params_mod
 from engine.api import backtests as api
+from engine.data.events import load_events
 from engine.errors import ParamError
-from engine.jobs.runner import load_benchmark
+from engine.jobs.runner import grid_earnings, load_benchmark
 from engine.result import Costs
 from engine.sweep.charts import heatmap_figure
 from engine.sweep.constraints import parse_constraints
@@ -144,6 +145,8 @@ def _setup(
         raise ParamError(f"fractional={fractional!r} must be True or False")
     costs = api.make_costs(costs, cash=cash, **cost_fields)
     window, symbol = api.price_window(prices, ticker, start, end, data_dir=data_dir)
+    # standing aside before earnings: the ticker's report dates, as the CLI's sweep
+    axes = grid_earnings(cls, axes, lambda: load_events(symbol, data_dir), window)
     bench = load_benchmark(None if data_dir is None else str(data_dir), window)
     engine = engine or default_engine(name, fractional)
     return _Setup(

@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from engine import params as params_mod
 from engine.cli.options import (
     add_cost_options,
     costs_from,
@@ -27,12 +26,12 @@ from engine.cli.options import (
     strategy_class,
 )
 from engine.cli.run_cmd import run_command
-from engine.data.events import fill_earnings, load_events
+from engine.data.events import load_events
 from engine.errors import ParamError
 from engine.fast.api import default_jobs
 from engine.files import atomic_write_text
 from engine.folders import reserved, take_names
-from engine.jobs.runner import load_benchmark
+from engine.jobs.runner import grid_earnings, load_benchmark
 from engine.jobs.tickers import parse_tickers, travel_params
 from engine.report.display import format_value
 from engine.sizing import DEFAULT as DEFAULT_SIZING
@@ -89,7 +88,8 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
     metric_order(args.metric)
     costs = costs_from(args)
     prices = load_window(args)
-    _earnings_axis(args, cls, axes, prices)
+    # standing aside before earnings: the events file's report dates (as `run`)
+    axes = grid_earnings(cls, axes, lambda: load_events(args.ticker, args.data_dir), prices)
     bars = args.train if bars_for == "train" else len(prices)
     combos: Any
     if bars_for == "window" and args.random is None:  # a sweep streams its grid
@@ -111,23 +111,6 @@ def _prepare(args: argparse.Namespace, bars_for: str = "window") -> dict[str, An
         "constraints": args.constraint or [],
         "bars": bars,
     }
-
-
-def _earnings_axis(args: argparse.Namespace, cls: type, axes: dict, prices: pd.DataFrame) -> None:
-    """A grid that stands aside before earnings (``stand_aside`` > 0 in it or by default) gets
-    the report dates of the events file as its ``earnings`` value, as ``run`` does
-    (:func:`engine.jobs.runner.with_earnings`); without it no combination would ever stand aside."""
-    declared = params_mod.declared(cls)
-    if "stand_aside" not in declared or "earnings" in axes:
-        return
-    if not any(float(v) > 0 for v in axes.get("stand_aside", (declared["stand_aside"],))):
-        return
-    events = load_events(args.ticker, args.data_dir)
-    filled = fill_earnings(
-        {"stand_aside": 1, "earnings": ""}, events, pd.DatetimeIndex(prices.index)
-    )
-    if filled["earnings"]:
-        axes["earnings"] = (filled["earnings"],)
 
 
 def _rule(args: argparse.Namespace) -> Any:

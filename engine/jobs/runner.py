@@ -13,6 +13,7 @@ take the benchmark's place in a table, a chart or ``metrics.json``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -159,6 +160,27 @@ def rank(metrics: dict[str, pd.Series], metric: str, ascending: bool = False) ->
         {k: pd.to_numeric(v.get(metric), errors="coerce") for k, v in metrics.items()}
     )
     return list(values.sort_values(ascending=ascending, na_position="last").index)
+
+
+def grid_earnings(
+    strategy_cls: type,
+    axes: dict[str, Any],
+    events: Callable[[], pd.DataFrame],
+    prices: pd.DataFrame,
+) -> dict[str, Any]:
+    """``axes`` (a sweep grid: name -> values) with ``earnings`` fixed to the report dates of
+    ``events()`` (called only then: the ticker's events file) when the grid stands aside before earnings (``stand_aside`` > 0 in it, or by
+    default) and has no ``earnings`` axis of its own, as :func:`with_earnings` does for a run;
+    without it no combination would ever stand aside. Otherwise ``axes`` unchanged."""
+    declared = params_mod.declared(strategy_cls)
+    if "stand_aside" not in declared or "earnings" in axes:
+        return axes
+    if not any(float(v) > 0 for v in axes.get("stand_aside", (declared["stand_aside"],))):
+        return axes
+    filled = fill_earnings(
+        {"stand_aside": 1, "earnings": ""}, events(), pd.DatetimeIndex(prices.index)
+    )
+    return {**axes, "earnings": (filled["earnings"],)} if filled["earnings"] else axes
 
 
 def with_earnings(

@@ -264,3 +264,17 @@ def test_sizing_and_side_reach_every_entry_point() -> None:
     assert sw.best_metrics["total_return"] == pytest.approx(risk.metrics["total_return"], rel=1e-9)
     wf = bt.walkforward("macd", grid=grid, train=150, test=100, sizing="risk:0.01")
     assert len(wf.folds) >= 1
+
+
+def test_a_sweep_that_stands_aside_gets_the_report_dates() -> None:
+    """``bt.sweep(..., grid={"stand_aside": ...})`` fills ``earnings`` from the ticker's events
+    file as ``crwv-bt sweep`` does (without the dates no combination would stand aside), on the
+    fast engine; the result matches a backtest run with the same parameter."""
+    sw = bt.sweep("macd", grid={"stand_aside": [0, 1]}, jobs=1)
+    frame = sw.frame.set_index("stand_aside")
+    assert frame["earnings"].nunique() == 1 and frame["earnings"].iloc[0].count("-") >= 10
+    assert frame.loc[1, "total_return"] != frame.loc[0, "total_return"]
+    run = bt.backtest("macd", stand_aside=1)
+    assert frame.loc[1, "total_return"] == pytest.approx(run.metrics["total_return"], rel=1e-9)
+    # no stand_aside > 0 in the grid: no earnings column is added
+    assert "earnings" not in bt.sweep("macd", grid={"fast": [12]}, jobs=1).best
