@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass, replace
 from functools import cache
 
+from engine.checks import LIMIT
 from engine.errors import ParamError
 from engine.result import Costs
 
@@ -105,6 +106,8 @@ def parse_sizing(text: str) -> Sizing:
         ) from None
     if not math.isfinite(value):
         raise ParamError(f"--sizing {raw!r}: the value must be a finite number")
+    if abs(value) > LIMIT:  # engine.checks' one limit: past it a size loops on float rounding
+        raise ParamError(f"--sizing {raw!r}: the value must be at most {LIMIT:g}")
     problem = {
         "fraction": "a fraction in (0, 1]" if not 0 < value <= 1 else "",
         "fixed": "dollars > 0" if value <= 0 else "",

@@ -39,6 +39,8 @@ def test_parse(text: str, want: Sizing) -> None:
         ("shares:0", "whole number"),
         ("risk:1", "(0, 1)"),
         ("risk:inf", "finite"),
+        ("fixed:1e300", "at most 1e+15"),  # a tranche of 1e300 dollars looped forever
+        ("shares:1e20", "at most 1e+15"),
         ("risk:x", "'x' is not a number"),
         ("risk:0.01:value", "tranche split 'value'"),
         ("risk:0.01:shares:2", "KIND:VALUE[:SPLIT]"),
