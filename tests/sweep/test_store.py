@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from engine.analysis.metrics import METRIC_KEYS
+from engine.cli.main import main
 from engine.errors import UserError
 from engine.files import canonical_json
 from engine.sweep.export import export_frame
-from engine.sweep.store import Row, SweepStore, result_hash, result_hashes
+from engine.sweep.store import APPLICATION_ID, Row, SweepStore, result_hash, result_hashes
 
 
 def make_row(key: str, fast: int = 5, sharpe: float = 1.25, n: int = 6, seed: int = 0) -> Row:
@@ -125,7 +126,7 @@ def test_exports_csv_and_parquet(tmp_path: Path) -> None:
 def test_not_a_store_is_a_user_error(tmp_path: Path) -> None:
     bad = tmp_path / "junk.sqlite"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(UserError, match="not a usable sweep store"):
+    with pytest.raises(UserError, match="damaged or not a SQLite database"):
         SweepStore(bad)
 
 
@@ -144,3 +145,100 @@ def test_result_hashes_of_a_matrix_equal_each_rows_result_hash() -> None:
     want = [result_hash(r.tobytes(), t) for r, t in zip(rets, trades, strict=True)]
     assert result_hashes(rets, trades) == want
     assert want[4] == want[1] and len(set(want)) == 5  # same returns and trades: same result
+
+
+# ---------------------------------------------------------------- our schema, and nothing else
+
+
+def _filled_store(path: Path, rows: int = 300) -> None:
+    with SweepStore(path) as store:
+        store.add([make_row(f"k{i}", fast=i, n=60, seed=i) for i in range(rows)])
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+
+
+def _refused(path: Path, message: str) -> None:
+    def files() -> dict[str, bytes]:  # the database and its write-ahead log
+        return {p.name: p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists()}
+
+    before = files()
+    with pytest.raises(UserError) as info:
+        SweepStore(path)
+    text = str(info.value)
+    assert message in text and "\n" not in text and "pick another --store" in text, text
+    assert files() == before  # byte-identical
+
+
+def test_a_store_carries_its_marker(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with SweepStore(path) as store:
+        store.add([make_row("a")])
+    app = sqlite3.connect(path).execute("PRAGMA application_id").fetchone()[0]
+    assert app == APPLICATION_ID
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        ["CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT)", "CREATE TABLE users (a, b)"],
+        ["CREATE TABLE results (x)"],
+    ],
+)
+def test_another_programs_database_is_refused_and_left_byte_identical(
+    tmp_path: Path, tables: list[str]
+) -> None:
+    path = tmp_path / "theirs.db"
+    conn = sqlite3.connect(path)
+    for sql in tables:
+        conn.execute(sql)
+    conn.execute(
+        f"INSERT INTO {tables[-1].split()[2]} VALUES (1, 2)"
+        if "users" in tables[-1]
+        else "INSERT INTO results VALUES (1)"
+    )
+    conn.commit()
+    conn.close()
+    _refused(path, "not a crwv-bt sweep store (a SQLite database of another program")
+
+
+def test_random_bytes_mid_file_are_found_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _filled_store(path)
+    raw = bytearray(path.read_bytes())
+    mid = len(raw) // 2
+    raw[mid : mid + 512] = np.random.default_rng(3).integers(0, 256, 512, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(raw))
+    _refused(path, "damaged (")
+
+
+@pytest.mark.parametrize("keep", [13, 12])
+def test_a_cut_returns_blob_is_found_at_open(tmp_path: Path, keep: int) -> None:
+    path = tmp_path / "s.sqlite"
+    _filled_store(path, rows=3)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE run_returns SET returns = substr(returns, 1, ?) WHERE rowid = "
+            "(SELECT MIN(rowid) FROM run_returns)",
+            (keep,),
+        )
+    conn.close()
+    _refused(path, f"are {keep} bytes, not 236")
+
+
+def test_a_database_error_inside_the_store_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"s.sqlite: the sweep store failed \(no such table"):
+        with SweepStore(tmp_path / "s.sqlite") as store:
+            store.conn.execute("SELECT * FROM nothing_here")
+
+
+def test_sweep_commands_refuse_another_programs_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY)")
+    conn.close()
+    before = path.read_bytes()
+    assert main(["sweep", "export", "--store", str(path), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "another program" in err
+    assert path.read_bytes() == before

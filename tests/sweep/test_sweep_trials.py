@@ -22,7 +22,7 @@ from engine.sweep.selection import (
     trial_structure,
     unused_params,
 )
-from engine.sweep.store import SCHEMA_VERSION, SweepStore
+from engine.sweep.store import APPLICATION_ID, SCHEMA_VERSION, SweepStore
 
 SWING = [
     "sweep",
@@ -131,13 +131,16 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert rows[0][4] == want
         assert store.done_keys(["k0", "x"]) == {"k0"}
         np.testing.assert_array_equal(store.returns_matrix(["k1"])[:, 0], returns)  # inline
-    version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID  # now marked
+    conn.close()
 
 
 def test_a_newer_store_gets_a_one_line_error(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite"
     conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")  # ours, from a newer version
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(UserError, match="written by a newer crwv-backtest"):
