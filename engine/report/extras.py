@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from engine.data.events import chart_events, trade_events
+from engine.errors import UserError, short_path
 from engine.report.montecarlo import bands_table_html
 from engine.result import RunResult
 
@@ -85,18 +86,30 @@ def load(run_dir: Path, doc: dict[str, Any]) -> Extras:
     """The extras of a run folder (what :func:`files` and :func:`document` wrote)."""
     run_dir = Path(run_dir)
     events = None
-    if (run_dir / EVENTS_FILE).exists():
-        events = pd.read_csv(run_dir / EVENTS_FILE, parse_dates=["date"], keep_default_na=False)
-        events = events.drop(columns=["session"], errors="ignore")
-    summaries = doc.get("monte_carlo") or None
-    monte: dict[str, dict[str, Any]] | None = None
-    if summaries and (run_dir / FAN_FILE).exists():
-        fan = pd.read_csv(run_dir / FAN_FILE, parse_dates=["date"])
-        monte = {}
-        for (label, method), part in fan.groupby(["strategy", "method"], sort=False):
-            n = summaries.get(label, {}).get(method, {}).get("n_paths", 0)
-            frame = part.drop(columns=["strategy", "method"]).set_index("date")
-            monte.setdefault(label, {})[method] = SimpleNamespace(fan=frame, n_paths=n)
+    path = run_dir / EVENTS_FILE
+    try:
+        if path.exists():
+            events = pd.read_csv(path, parse_dates=["date"], keep_default_na=False)
+            events = events.drop(columns=["session"], errors="ignore")
+        summaries = doc.get("monte_carlo") or None
+        if summaries is not None and not isinstance(summaries, dict):
+            path = run_dir / "metrics.json"
+            raise ValueError("'monte_carlo' is not an object")
+        monte: dict[str, dict[str, Any]] | None = None
+        path = run_dir / FAN_FILE
+        if summaries and path.exists():
+            fan = pd.read_csv(path, parse_dates=["date"])
+            monte = {}
+            for (label, method), part in fan.groupby(["strategy", "method"], sort=False):
+                n = summaries.get(label, {}).get(method, {}).get("n_paths", 0)
+                frame = part.drop(columns=["strategy", "method"]).set_index("date")
+                monte.setdefault(label, {})[method] = SimpleNamespace(fan=frame, n_paths=n)
+    except (ValueError, KeyError, AttributeError, pd.errors.ParserError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:80]
+        raise UserError(
+            f"{short_path(path)}: cannot be read back ({first}); rerun the backtest into this "
+            "folder (`crwv-bt run --out DIR`) to rewrite it"
+        ) from None
     return Extras(events=events, monte_carlo=monte, summaries=summaries)
 
 
