@@ -40,6 +40,13 @@ _OS_REASONS = {
 }
 
 
+def one_line(text: str) -> str:
+    """``text`` with every control or line-separator character written as its escape
+    (``\\n``, ``\\x0b``): an error message naming a user's file or column is one line
+    whatever that name holds."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def short_path(path: object, limit: int = 90) -> str:
     """``path`` as text, its middle elided when longer than ``limit`` (a 300-character name
     stays readable on one line)."""
@@ -64,4 +71,4 @@ def os_error(
     if exc.filename2 is not None and path is None:  # a rename: name the target
         where = exc.filename2
     text = f"cannot {action} {short_path(where)}: {reason}; {fix or advice}"
-    return FileSystemError(text.replace("\n", " "))  # one line, whatever the path holds
+    return FileSystemError(text)  # the CLI prints it through one_line

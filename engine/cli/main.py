@@ -30,7 +30,7 @@ from engine.cli import (
     sweep_cmd,
     today_cmd,
 )
-from engine.errors import UserError, os_error
+from engine.errors import UserError, one_line, os_error
 
 #: Every command module, in ``--help`` order.
 COMMANDS = (
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.filterwarnings("ignore", category=FutureWarning)
             return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the one file-system error path: a file no command turned into its own message
         # (an unreadable price file, a folder where a file belongs, a read-only disk)
         err = os_error(exc)
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         return err.exit_code
     finally:
         warnings.showwarning = old
