@@ -213,8 +213,8 @@ def doc_problem(doc: Any) -> str:
 def _entry_problem(name: str, entry: Any) -> str:
     if not isinstance(entry, dict):
         return f"strategy {name!r} of 'order' has no entry in 'strategies'"
-    kinds = {"params": dict, "fingerprint": dict, "settings": dict, "levels": dict}
-    kinds |= {"notes": list, "param_order": list, "metrics": dict}
+    kinds: dict[str, type] = {"params": dict, "fingerprint": dict, "settings": dict}
+    kinds |= {"levels": dict, "notes": list, "param_order": list, "metrics": dict}
     for key, kind in kinds.items():
         if key in entry and not isinstance(entry[key], kind):
             return f"{name}: '{key}' must be a JSON {'object' if kind is dict else 'list'}"
