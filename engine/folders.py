@@ -139,6 +139,11 @@ def claim_folder(
     if adopt is not None and adopt(out, names):
         return Claim(out, frozenset(), adopted=True, created=created)
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    if not create:  # a folder to rewrite in place (crwv-bt report DIR)
+        raise UserError(
+            f"{short_path(out)} holds files crwv-bt did not write ({shown}) and no {MANIFEST}; "
+            "give a folder a run wrote (crwv-bt rewrites only folders it made)"
+        )
     raise UserError(
         f"{option} {short_path(out)} holds files crwv-bt did not write ({shown}) and no "
         f"{MANIFEST}; give a new or empty folder (crwv-bt writes only into folders it made)"

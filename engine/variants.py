@@ -62,6 +62,8 @@ def read_variant_tables(path: str | Path) -> dict[str, Any]:
         raise ParamError(f"{p}: variants file not found; check the --config path") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParamError(f"{p}: not valid TOML ({exc}); fix the syntax") from None
+    except RecursionError:
+        raise ParamError(f"{p}: not valid TOML (nested too deeply); fix the syntax") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ParamError(f"{p}: cannot read ({exc})") from None
 

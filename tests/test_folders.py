@@ -169,3 +169,11 @@ def test_take_names_lists_before_a_direct_write_and_refuses_a_clash(tmp_path: Pa
     write_manifest(tmp_path / "s", ["sweep.csv"])
     take_names(tmp_path / "s", ["chart.png"], check=False)
     assert read_manifest(tmp_path / "s") == {"sweep.csv", "chart.png"}
+
+
+def test_report_does_not_rewrite_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="give a folder a run wrote"):
+        claim_folder(tmp_path, option="report", create=False)
+    with pytest.raises(FileSystemError, match="no such folder"):
+        claim_folder(tmp_path / "none", option="report", create=False)

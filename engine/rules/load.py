@@ -101,6 +101,8 @@ def parse_rules(text: str, source: str = "<rules>") -> dict[str, Rule]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: not valid TOML ({exc}); fix the syntax") from None
+    except RecursionError:
+        raise RuleError(f"{source}: not valid TOML (nested too deeply); fix the syntax") from None
     if not doc:
         raise RuleError(f'{source}: no rules; add a table like [my_rule] with entry = "..."')
     return {name: rule_from_table(name, table, source) for name, table in doc.items()}

@@ -167,3 +167,13 @@ def test_report_and_export_and_regress_targets(
         _, err = one_line(main(list(argv)), capsys)
         assert message in err, argv
     assert sorted(os.listdir(tmp)) == ["afile", "data", "variants.toml"]
+
+
+def test_deeply_nested_toml_is_one_line(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = setup["tmp"] / "deep.toml"
+    deep.write_text("x = " + "[" * 100_000, encoding="utf-8")
+    for argv in (["compare", "--config", str(deep)], ["run", "--rules", str(deep)]):
+        _, err = one_line(main([*argv, "--no-files"]), capsys)
+        assert "not valid TOML (nested too deeply)" in err
