@@ -1,4 +1,6 @@
-"""Hostile baselines, run folders and --out targets, generated (issue 14): the real CLI entry point, in-process, never a traceback.
+"""Hostile baselines, run folders and --out targets, generated (issue 14): the real CLI
+entry point, in-process, never a traceback (price files, variants and parameters:
+``test_hostile_inputs.py``).
 
 Each property runs ``engine.cli.main.main`` on a generated input and asserts: exit 0 (or 1 for
 ``regress``, "something moved") or 2; stderr holds no traceback and, on 2, exactly one
