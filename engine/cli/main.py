@@ -56,9 +56,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``crwv-bt`` parser: one subcommand per :data:`COMMANDS` entry."""
-    parser = _Parser(
-        prog="crwv-bt", description="Backtest the CRWV article's trading rules."
-    )
+    parser = _Parser(prog="crwv-bt", description="Backtest the CRWV article's trading rules.")
     sub = parser.add_subparsers(dest="command")
     for command in COMMANDS:
         command.register(sub)

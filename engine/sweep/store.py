@@ -322,7 +322,8 @@ def result_hash(blob: bytes, n_trades: Any) -> int:
 def result_hashes(returns: np.ndarray, trades: list[Any]) -> list[int]:
     """:func:`result_hash` of each row of a C-ordered little-endian float32 returns matrix (its
     bytes hashed in place, not copied into a blob per row)."""
-    view = memoryview(np.ascontiguousarray(returns, dtype="<f4")).cast("B")
+    matrix: Any = np.ascontiguousarray(returns, dtype="<f4")  # numpy's stubs lack Buffer
+    view = memoryview(matrix).cast("B")
     width = returns.shape[1] * 4 if returns.ndim == 2 else 0
     tails: dict[Any, bytes] = {}
     out = []
