@@ -41,6 +41,8 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from engine.testing.processes import time_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 MODE = {"reclaim": 0, "cross": 1}
 
@@ -188,20 +190,10 @@ MA_1M = [
 def timed_cli(argv: list[str], root: Path = ROOT) -> tuple[float, float, float]:
     """(seconds, CPU seconds, peak RSS in MB) of one ``crwv-bt`` process of the checkout
     ``root`` (its own rusage, via ``wait4``: user + system of the process and its threads)."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", *argv],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({status})")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    t = time_cli(argv, root)
+    if t.status != 0:
+        raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({t.status})")
+    return t.wall, t.cpu, t.rss_mb
 
 
 def cli_sweep(

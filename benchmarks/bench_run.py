@@ -28,11 +28,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from engine.testing.processes import time_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 3.0
@@ -50,21 +50,10 @@ def time_once(
 ) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one ``python -m engine ARGV`` process of the checkout at
     ``root`` (this one by default)."""
-    env = {**os.environ, "PYTHONPATH": str(root), **(extra_env or {})}
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", *argv],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if status != 0:
-        raise SystemExit(f"crwv-bt {' '.join(argv)} failed (status {status}): {err.strip()}")
-    return wall, usage.ru_utime + usage.ru_stime
+    t = time_cli(argv, root, extra_env)
+    if t.status != 0:
+        raise SystemExit(f"crwv-bt {' '.join(argv)} failed (status {t.status}): {t.stderr.strip()}")
+    return t.wall, t.cpu
 
 
 def measure(

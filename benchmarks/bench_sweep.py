@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -43,6 +41,8 @@ from pathlib import Path
 
 import backtrader as bt
 import pandas as pd
+
+from engine.testing.processes import time_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = list(range(5, 51, 5))
@@ -134,21 +134,10 @@ MA_1M = [  # 1,000,000 grid points, 863,880 the 386-bar window can run
 def timed_cli(argv: list[str], root: Path) -> dict[str, float]:
     """Wall and CPU seconds and peak RSS (MB) of one ``crwv-bt`` process of the checkout at
     ``root`` (its own rusage via ``wait4``; CPU = user + system, threads included)."""
-    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", *argv],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if status != 0:
-        raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({status}): {err[-500:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
+    t = time_cli(argv, root, {"PYTHONDONTWRITEBYTECODE": "1"})
+    if t.status != 0:
+        raise RuntimeError(f"crwv-bt {' '.join(argv)} failed ({t.status}): {t.stderr[-500:]}")
+    return {"wall": t.wall, "cpu": t.cpu, "rss": t.rss_mb}
 
 
 def bench_million(jobs: int, baseline: Path | None) -> None:
