@@ -1,9 +1,11 @@
-"""The rows of one sweep, ranked and aggregated in SQLite (:class:`SweepView`).
+"""The rows of one sweep, ranked and aggregated (:class:`SweepView`).
 
-Nothing here holds one Python object per combination: the keys go into a temporary
-``_sweep(key, pos)`` table, the ranking is ``ORDER BY ... LIMIT`` (SQLite sorts on disk), the
-export streams chunks, the heatmap is a ``GROUP BY``. The order is
-:func:`engine.sweep.selection.rank`'s: eligible rows first, NaN last, ties in grid order.
+Nothing here holds one Python object per combination. A sweep recorded in the store is read
+once into Arrow columns (:mod:`engine.sweep.columns`) and ranked in numpy; other rows (key
+chunks: a temporary ``_sweep(key, pos)`` table) are ranked by ``ORDER BY ... LIMIT`` (SQLite
+sorts on disk). Either way the export streams chunks and the heatmap is a ``GROUP BY``. The
+order is :func:`engine.sweep.selection.rank`'s: eligible rows first, NaN last, ties in grid
+order.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.sweep import columns as sweep_columns
+from engine.sweep.selection import ranking_order
 from engine.sweep.store import (
     EXPORT_CHUNK,
     FIXED_COLUMNS,
@@ -34,13 +38,14 @@ SOURCE = "FROM runs JOIN _sweep ON runs.rowid = _sweep.run"
 
 
 class SweepView:
-    """The rows of one sweep (in grid order), ranked and aggregated in SQLite.
+    """The rows of one sweep (in grid order), ranked and aggregated.
 
     Nothing here holds one Python object per combination: the sweep's rows are a temporary
     ``_sweep(pos, run)`` table (from the keys in chunks) or view (of a sweep recorded in the
-    store, ``sweep=ID``: nothing to build), the ranking is ``ORDER BY ... LIMIT`` (SQLite sorts
-    on disk), the export streams ``chunk`` rows at a time, the heatmap is a ``GROUP BY`` of the
-    typed parameter columns.
+    store, ``sweep=ID``: nothing to build). A recorded sweep is read once into Arrow columns
+    (:meth:`columns`) and ranked in numpy; otherwise (or when :func:`engine.sweep.columns.load`
+    declines) the ranking is ``ORDER BY ... LIMIT`` (SQLite sorts on disk). The export streams
+    ``chunk`` rows at a time, the heatmap is a ``GROUP BY`` of the typed parameter columns.
     """
 
     def __init__(
@@ -51,6 +56,10 @@ class SweepView:
         sweep: int | None = None,
     ) -> None:
         self.store, self.conn = store, store.conn
+        self.sweep = None if sweep is None else int(sweep)
+        self._columns: sweep_columns.SweepColumns | None = None
+        self._loaded = False
+        self._orders: dict[tuple[str, bool, int], tuple[np.ndarray, np.ndarray]] = {}
         self._drop()
         if sweep is not None:
             self.conn.execute(
@@ -85,6 +94,38 @@ class SweepView:
         self.params = list(params)
         self.bools = {k for k, v in params.items() if isinstance(v, bool)}
 
+    def columns(self) -> sweep_columns.SweepColumns | None:
+        """The rows of a recorded sweep as Arrow columns (read once, on first use), or None
+        (key chunks, or a sweep :func:`engine.sweep.columns.load` leaves to SQL)."""
+        if not self._loaded:
+            self._loaded = True
+            if self.sweep is not None:
+                self._columns = sweep_columns.load(
+                    self.conn,
+                    self.store.path,
+                    self.sweep,
+                    self.params,
+                    self.bools,
+                    self.store.metric_keys,
+                )
+        return self._columns
+
+    def _ranking(
+        self, cols: sweep_columns.SweepColumns, metric: str, ascending: bool, min_trades: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (grid order) best first, and each row's ``eligible``, from the columns."""
+        key = (metric, ascending, int(min_trades))
+        if key not in self._orders:
+            arrays = {
+                metric: cols.numbers(metric),
+                "n_trades": cols.numbers("n_trades"),
+                "pos": cols.integers("pos"),
+            }
+            order = ranking_order(arrays, metric, ascending, min_trades)
+            eligible = np.nan_to_num(arrays["n_trades"], nan=0.0) >= min_trades
+            self._orders = {key: (order, eligible)}  # one ranking kept
+        return self._orders[key]
+
     def _drop(self) -> None:
         row = self.conn.execute(
             "SELECT type FROM sqlite_temp_master WHERE name = '_sweep'"
@@ -93,6 +134,7 @@ class SweepView:
             self.conn.execute(f"DROP {'VIEW' if row[0] == 'view' else 'TABLE'} temp._sweep")
 
     def close(self) -> None:
+        self._columns, self._orders = None, {}
         self._drop()
         self.conn.commit()
 
@@ -119,6 +161,15 @@ class SweepView:
         """The rows best first (as :func:`engine.sweep.selection.rank` orders them: eligible first,
         NaN last, ties in grid order), with ``rank`` and ``eligible`` columns and the grid
         positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given."""
+        cols = self.columns()
+        if cols is not None:
+            order, eligible_rows = self._ranking(cols, metric, ascending, min_trades)
+            end = len(order) if limit is None else min(int(limit), len(order))
+            for lo in range(0, end, chunk):
+                idx = order[lo : min(lo + chunk, end)]
+                ranks = np.arange(lo + 1, lo + len(idx) + 1)
+                yield cols.frame(idx, ranks, eligible_rows[idx])
+            return
         eligible, order = self._order(metric, ascending, min_trades)
         names = self._names()
         cols = ", ".join(quote_name(c) for c in names)
@@ -184,6 +235,8 @@ class SweepView:
     def float_columns(self) -> set[str]:
         """Metric columns with a NULL or a REAL in this sweep: float64 in every chunk (as a
         whole-frame read gives them); the others are integer (or text) columns."""
+        if self._floats is None and self.columns() is not None:
+            self._floats = set(self.columns().floats)
         if self._floats is None:
             self._floats = float_columns(self.conn, self.store.metric_keys, SOURCE)
         return self._floats
@@ -202,6 +255,9 @@ class SweepView:
 
     def metric_values(self, metric: str) -> np.ndarray:
         """One float per row (NaN for NULL), in no particular order."""
+        cols = self.columns()
+        if cols is not None:
+            return cols.numbers(metric)
         cur = self.conn.execute(f"SELECT {quote_name(metric)} {SOURCE}")
         return np.fromiter(
             (np.nan if v is None else v for (v,) in cur), dtype=float, count=self.count
@@ -209,6 +265,9 @@ class SweepView:
 
     def distinct(self, param: str) -> int:
         """Distinct non-null values of parameter ``param`` in this sweep."""
+        cols = self.columns()
+        if cols is not None and param in cols.params:
+            return cols.distinct(param)
         col = quote_name(param_column(param))
         return int(self.conn.execute(f"SELECT COUNT(DISTINCT {col}) {SOURCE}").fetchone()[0])
 
@@ -258,6 +317,20 @@ class SweepView:
         """One array per column over the sweep's rows (the same row order in each, grid
         order): ``pos``, ``run``, ``sr``, ``result``, the ``metric``, ``n_trades`` and each
         parameter of ``params`` (text parameters as objects); NULL is NaN (None for text)."""
+        cols = self.columns()
+        if cols is not None:
+            if self._floats is None:
+                self._floats = set(cols.floats)
+            out = {
+                "pos": cols.integers("pos"),
+                "run": cols.integers("run"),
+                "sr": cols.numbers("sr"),
+                "result": cols.integers("result"),
+                metric: cols.numbers(metric),
+                "n_trades": cols.numbers("n_trades"),
+            }
+            out.update((f"p:{p}", cols.param_values(p)) for p in params)
+            return out
         # the same scan finds the float metric columns (float_columns: one flag bit per column
         # whose first row holds an integer) instead of a scan of its own
         first, rest = self._first_types()

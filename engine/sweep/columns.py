@@ -1,0 +1,304 @@
+"""The rows of a recorded sweep as Arrow columns, read in one pass (:class:`SweepColumns`).
+
+:class:`~engine.sweep.store_view.SweepView` ranks and exports a sweep recorded in the store
+(``sweep_rows``) from these columns instead of an SQL ``ORDER BY`` of every wide row:
+
+* one sequential read of the sweep's rows in grid order, straight into Arrow arrays by the ADBC
+  SQLite driver (C; ~4x faster than ``sqlite3`` tuples turned into numpy), on its own read-only
+  connection (it cannot see the ``sqlite3`` connection's TEMP tables, so it reads
+  ``sweep_rows`` / ``runs``);
+* the provenance columns that are one value over the sweep (strategy, ticker, data window,
+  settings, ...) are not read row by row: a flag column computed in the same scan says whether
+  each differs from the first row's value, and a constant is broadcast;
+* :meth:`SweepColumns.frame` gives any rows (by index) as the frame
+  :meth:`~engine.sweep.store_view.SweepView.ranked` yields, with the same columns and dtypes
+  as the ``sqlite3`` path builds.
+
+:func:`load` returns ``None`` for what this path does not reproduce exactly (a NULL or a mix
+of integers and reals in a parameter, a NULL ``result``, text where a number belongs, an
+empty sweep): the caller then takes the ``sqlite3`` path.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.sweep.store import FIXED_COLUMNS, param_column, quote_name
+
+#: Provenance columns (and the text metrics) usually one value over a sweep: broadcast when so.
+CANDIDATES = [c for c in FIXED_COLUMNS if c not in ("key", "params", "created_at")] + [
+    "start",
+    "end",
+]
+_BITS = 62  # flag bits per flag column (a signed 64-bit SQLite integer)
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as an SQL literal (text or integer), or None when it is neither."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _read(path: Path, sql: str, rows: int) -> pa.Table:
+    """``sql`` through the ADBC SQLite driver, as one Arrow table (one batch of ``rows``, so
+    that the driver infers each column's type from all of its values)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(str(path.resolve()), autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("PRAGMA busy_timeout = 30000")  # as the store's own connection waits
+        cur.fetchall()
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(max(rows, 1))})
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+
+
+FLAG_COST = 12  # reading a flag column costs about as much as this many plain columns
+#: rows of a sweep read by one thread (a larger one is read by several, each some columns)
+PART_ROWS = 100_000
+
+
+def _read_columns(
+    path: Path, columns: list[tuple[str, str]], sweep: int, count: int
+) -> dict[str, pa.Array]:
+    """The ``(name, SQL expression)`` columns over the sweep's rows in grid order, one Arrow
+    array each, read by up to ``os.cpu_count()`` threads at once (each a share of the columns
+    over every row, on its own connection: the driver releases the GIL; shares of the rows
+    would need a copy to join, as one read's columns are freed together)."""
+    n = max(1, min(os.cpu_count() or 1, 4, count // PART_ROWS, len(columns)))
+    src = (
+        f"FROM sweep_rows s JOIN runs ON runs.rowid = s.run WHERE s.sweep = {int(sweep)} "
+        "ORDER BY s.pos"
+    )
+    shares: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    load = [0] * n
+    for name, expr in columns:  # balanced by a rough cost: a flag column ~ a dozen plain ones
+        i = load.index(min(load))
+        shares[i].append((name, expr))
+        load[i] += FLAG_COST if name.startswith("_flags") else 1
+    sqls = [
+        "SELECT " + ", ".join(f"{e} AS {quote_name(c)}" for c, e in share) + f" {src}"
+        for share in shares
+    ]
+    if n == 1:
+        tables = [_read(path, sqls[0], count)]
+    else:
+        with ThreadPoolExecutor(n) as pool:
+            tables = list(pool.map(lambda q: _read(path, q, count), sqls))
+    return {c: _array(t.column(c)) for t in tables for c in t.column_names}
+
+
+def _array(column: pa.ChunkedArray) -> pa.Array:
+    """One array (the single batch read as it is: ``combine_chunks`` would copy it)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+class SweepColumns:
+    """A recorded sweep's rows (grid order) as Arrow arrays, with its constant columns."""
+
+    def __init__(
+        self,
+        arrays: dict[str, pa.Array],
+        constants: dict[str, Any],
+        params: list[str],
+        bools: set[str],
+        metric_keys: list[str],
+    ) -> None:
+        self.arrays, self.constants = arrays, constants
+        self.params, self.bools, self.metric_keys = params, bools, metric_keys
+        self.count = len(arrays["pos"])
+        #: metric columns that are float (a REAL or a NULL anywhere), as ``float_columns``
+        self.floats = {
+            k
+            for k in metric_keys
+            if k in arrays and (pa.types.is_floating(arrays[k].type) or arrays[k].null_count)
+        }
+        self._labels = [
+            f"param_{n}" if n in metric_keys or n in FIXED_COLUMNS else n for n in params
+        ]
+
+    def numbers(self, name: str) -> np.ndarray:
+        """Column ``name`` as float64 (NULL as NaN)."""
+        arr = self.arrays[name]
+        if not pa.types.is_floating(arr.type):
+            arr = pc.cast(arr, pa.float64())
+        return arr.to_numpy(zero_copy_only=False)
+
+    def integers(self, name: str) -> np.ndarray:
+        return self.arrays[name].to_numpy(zero_copy_only=False)
+
+    def param_values(self, name: str) -> np.ndarray:
+        """Parameter ``name`` as :meth:`SweepView.arrays` gives it: int64 or float64, text as
+        objects (one shared ``str`` per distinct value)."""
+        arr = self.arrays[param_column(name)]
+        if pa.types.is_string(arr.type):
+            enc = pc.dictionary_encode(arr)
+            words = np.array(enc.dictionary.to_pylist(), dtype=object)
+            return words[enc.indices.to_numpy()]
+        return arr.to_numpy(zero_copy_only=False)
+
+    def distinct(self, param: str) -> int:
+        return int(pc.count_distinct(self.arrays[param_column(param)]).as_py())
+
+    def frame(self, idx: np.ndarray, ranks: np.ndarray, eligible: np.ndarray) -> pd.DataFrame:
+        """Rows ``idx`` (positions in grid order) as ``SweepView.ranked`` yields them: ``rank``,
+        the parameters, the metrics, the provenance, ``result``, ``eligible``; the grid
+        positions as the index."""
+        take = pa.array(idx, type=pa.int64())
+        n = len(idx)
+        cols: dict[str, Any] = {"rank": ranks}
+        for name, label in zip(self.params, self._labels, strict=True):
+            arr = self.arrays[param_column(name)].take(take)
+            if name in self.bools:
+                cols[label] = arr.to_numpy().astype(bool)
+            else:
+                cols[label] = self._column(arr, n)
+        for key in self.metric_keys:
+            if key in self.constants:
+                cols[key] = self._constant(key, n)
+            elif key in self.floats:
+                arr = self.arrays[key].take(take)
+                if not pa.types.is_floating(arr.type):
+                    arr = pc.cast(arr, pa.float64())
+                cols[key] = arr.to_numpy(zero_copy_only=False)
+            else:
+                cols[key] = self._column(self.arrays[key].take(take), n)
+        for name in [c for c in FIXED_COLUMNS if c != "params"] + ["result"]:
+            if name in self.constants:
+                cols[name] = self._constant(name, n)
+            else:
+                cols[name] = self._column(self.arrays[name].take(take), n)
+        cols["eligible"] = eligible
+        frame = pd.DataFrame(cols, index=pd.Index(self.arrays["pos"].take(take).to_numpy()))
+        frame.attrs["param_columns"] = list(self._labels)
+        return frame
+
+    @staticmethod
+    def _column(arr: pa.Array, n: int) -> Any:
+        """An Arrow column as ``DataFrame.from_records`` types it: int64, float64 (NULL as
+        NaN), text as the ``str`` dtype."""
+        if pa.types.is_string(arr.type):
+            return arr.to_pandas().array
+        if pa.types.is_integer(arr.type) and arr.null_count:
+            arr = pc.cast(arr, pa.float64())
+        return arr.to_numpy(zero_copy_only=False)
+
+    def _constant(self, name: str, n: int) -> Any:
+        value = self.constants[name]
+        if isinstance(value, str):
+            return pa.repeat(value, n).to_pandas().array
+        return np.full(n, value, dtype=np.int64)
+
+
+def load(
+    conn: sqlite3.Connection,
+    path: Path,
+    sweep: int,
+    params: list[str],
+    bools: set[str],
+    metric_keys: list[str],
+) -> SweepColumns | None:
+    """The rows of recorded sweep ``sweep`` as :class:`SweepColumns`, or None when this path
+    would not give exactly the frames the ``sqlite3`` path gives (see the module)."""
+    src = f"FROM sweep_rows s JOIN runs ON runs.rowid = s.run WHERE s.sweep = {int(sweep)}"
+    count = int(
+        conn.execute(f"SELECT COUNT(*) FROM sweep_rows WHERE sweep = {int(sweep)}").fetchone()[0]
+    )
+    if count == 0:
+        return None
+    candidates = [c for c in CANDIDATES if c in FIXED_COLUMNS or c in metric_keys]
+    kinds = [f"typeof(runs.{quote_name(param_column(p))})" for p in params]
+    first = conn.execute(
+        f"SELECT {', '.join(['runs.' + quote_name(c) for c in candidates] + kinds)} {src} "
+        "ORDER BY s.pos LIMIT 1"
+    ).fetchone()
+    if first is None:
+        return None
+    literals = {c: _literal(v) for c, v in zip(candidates, first[: len(candidates)], strict=True)}
+    checked = [c for c in candidates if literals[c] is not None]
+    # one bit per candidate and per parameter: its value (a parameter: its SQL type) differs
+    # from the first row's
+    bits = [f"(runs.{quote_name(c)} IS NOT {literals[c]})" for c in checked]
+    bits += [f"({k} IS NOT '{t}')" for k, t in zip(kinds, first[len(candidates) :], strict=True)]
+    flags = [
+        " | ".join(f"({b} << {j})" for j, b in enumerate(bits[lo : lo + _BITS]))
+        for lo in range(0, len(bits), _BITS)
+    ]
+    read = ["key", "created_at"] + [c for c in candidates if c not in checked]
+    read += [k for k in metric_keys if k not in candidates]
+    read += ["result", "sr"] + [param_column(p) for p in params]
+    # the flags (the costlier expressions) first: each thread's share starts with one of them
+    exprs = [(f"_flags{i}", f) for i, f in enumerate(flags)]
+    exprs += [("pos", "s.pos"), ("run", "s.run")] + [(c, f"runs.{quote_name(c)}") for c in read]
+    arrays = _read_columns(path, exprs, sweep, count)
+    seen = [
+        int(np.bitwise_or.reduce(arrays.pop(f"_flags{i}").to_numpy())) for i in range(len(flags))
+    ]
+
+    def bit(j: int) -> bool:
+        return bool(seen[j // _BITS] >> (j % _BITS) & 1)
+
+    constants = {c: first[candidates.index(c)] for j, c in enumerate(checked) if not bit(j)}
+    varying = [c for j, c in enumerate(checked) if bit(j)]
+    if varying:
+        arrays.update(
+            _read_columns(path, [(c, f"runs.{quote_name(c)}") for c in varying], sweep, count)
+        )
+    if any(bit(len(checked) + j) for j in range(len(params))):
+        return None  # a parameter of two SQL types (or NULL): from_records types it by chunk
+    if not _exact(arrays, params, metric_keys, constants):
+        return None
+    return SweepColumns(arrays, constants, params, bools, metric_keys)
+
+
+def _exact(
+    arrays: dict[str, pa.Array],
+    params: list[str],
+    metric_keys: list[str],
+    constants: dict[str, Any],
+) -> bool:
+    """Whether the frames built from ``arrays`` are those of the ``sqlite3`` path (which types
+    each chunk of rows on its own: a column that is not one type without NULLs over the whole
+    sweep could differ between chunks)."""
+    for name in ("pos", "run", "result", "key", "created_at"):
+        if arrays[name].null_count:
+            return False
+    for name in ("pos", "run", "result"):
+        if not pa.types.is_integer(arrays[name].type):
+            return False
+    for p in params:
+        arr = arrays[param_column(p)]
+        if arr.null_count or not (
+            pa.types.is_integer(arr.type)
+            or pa.types.is_floating(arr.type)
+            or pa.types.is_string(arr.type)
+        ):
+            return False
+    for key in metric_keys:
+        if key in constants:
+            continue
+        arr = arrays[key]
+        if key in ("start", "end"):
+            if arr.null_count or not pa.types.is_string(arr.type):
+                return False
+        elif not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+            return False
+    for name in FIXED_COLUMNS:
+        if name in arrays and name not in ("key", "created_at"):
+            arr = arrays[name]
+            if arr.null_count or not (
+                pa.types.is_string(arr.type) or pa.types.is_integer(arr.type)
+            ):
+                return False
+    return True
