@@ -4,9 +4,9 @@
 (``sweep_rows``) from these columns instead of an SQL ``ORDER BY`` of every wide row:
 
 * one sequential read of the sweep's rows in grid order, straight into Arrow arrays by the ADBC
-  SQLite driver (C; ~4x faster than ``sqlite3`` tuples turned into numpy), on its own read-only
-  connection (it cannot see the ``sqlite3`` connection's TEMP tables, so it reads
-  ``sweep_rows`` / ``runs``);
+  SQLite driver (C; ~4x faster than ``sqlite3`` tuples turned into numpy), a share of the
+  columns per thread, each on its own connection that only runs a ``SELECT`` (it cannot see the
+  ``sqlite3`` connection's TEMP tables, so it reads ``sweep_rows`` / ``runs``);
 * the provenance columns that are one value over the sweep (strategy, ticker, data window,
   settings, ...) are not read row by row: a flag column computed in the same scan says whether
   each differs from the first row's value, and a constant is broadcast;
@@ -14,9 +14,10 @@
   :meth:`~engine.sweep.store_view.SweepView.ranked` yields, with the same columns and dtypes
   as the ``sqlite3`` path builds.
 
-:func:`load` returns ``None`` for what this path does not reproduce exactly (a NULL or a mix
-of integers and reals in a parameter, a NULL ``result``, text where a number belongs, an
-empty sweep): the caller then takes the ``sqlite3`` path.
+:func:`load` returns ``None`` for what this path does not reproduce exactly (a parameter of
+two SQL types or NULL in some rows, a NULL ``result``, text where a number belongs, an empty
+sweep) or cannot read (the driver's error, e.g. a store locked past the timeout): the caller
+then takes the ``sqlite3`` path.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import adbc_driver_manager
+import adbc_driver_sqlite.dbapi as adbc
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -54,8 +57,6 @@ def _literal(value: Any) -> str | None:
 def _read(path: Path, sql: str, rows: int) -> pa.Table:
     """``sql`` through the ADBC SQLite driver, as one Arrow table (one batch of ``rows``, so
     that the driver infers each column's type from all of its values)."""
-    import adbc_driver_sqlite.dbapi as adbc
-
     with adbc.connect(str(path.resolve()), autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("PRAGMA busy_timeout = 30000")  # as the store's own connection waits
         cur.fetchall()
@@ -124,6 +125,7 @@ class SweepColumns:
             for k in metric_keys
             if k in arrays and (pa.types.is_floating(arrays[k].type) or arrays[k].null_count)
         }
+        self._repeated: dict[str, tuple[Any, int]] = {}
         self._labels = [
             f"param_{n}" if n in metric_keys or n in FIXED_COLUMNS else n for n in params
         ]
@@ -195,10 +197,14 @@ class SweepColumns:
         return arr.to_numpy(zero_copy_only=False)
 
     def _constant(self, name: str, n: int) -> Any:
+        """Column ``name`` (one value over the sweep) for ``n`` rows; the text ones kept for
+        the next chunk of the same size (the arrays are immutable)."""
         value = self.constants[name]
-        if isinstance(value, str):
-            return pa.repeat(value, n).to_pandas().array
-        return np.full(n, value, dtype=np.int64)
+        if not isinstance(value, str):
+            return np.full(n, value, dtype=np.int64)
+        if self._repeated.get(name, (None, -1))[1] != n:
+            self._repeated[name] = (pa.repeat(value, n).to_pandas().array, n)
+        return self._repeated[name][0]
 
 
 def load(
@@ -241,7 +247,10 @@ def load(
     # the flags (the costlier expressions) first: each thread's share starts with one of them
     exprs = [(f"_flags{i}", f) for i, f in enumerate(flags)]
     exprs += [("pos", "s.pos"), ("run", "s.run")] + [(c, f"runs.{quote_name(c)}") for c in read]
-    arrays = _read_columns(path, exprs, sweep, count)
+    try:
+        arrays = _read_columns(path, exprs, sweep, count)
+    except adbc_driver_manager.Error:
+        return None  # e.g. a store another process holds locked past the timeout: SQL reads it
     seen = [
         int(np.bitwise_or.reduce(arrays.pop(f"_flags{i}").to_numpy())) for i in range(len(flags))
     ]
@@ -252,9 +261,12 @@ def load(
     constants = {c: first[candidates.index(c)] for j, c in enumerate(checked) if not bit(j)}
     varying = [c for j, c in enumerate(checked) if bit(j)]
     if varying:
-        arrays.update(
-            _read_columns(path, [(c, f"runs.{quote_name(c)}") for c in varying], sweep, count)
-        )
+        try:
+            arrays.update(
+                _read_columns(path, [(c, f"runs.{quote_name(c)}") for c in varying], sweep, count)
+            )
+        except adbc_driver_manager.Error:
+            return None
     if any(bit(len(checked) + j) for j in range(len(params))):
         return None  # a parameter of two SQL types (or NULL): from_records types it by chunk
     if not _exact(arrays, params, metric_keys, constants):
