@@ -161,14 +161,14 @@ class SweepView:
         """The rows best first (as :func:`engine.sweep.selection.rank` orders them: eligible first,
         NaN last, ties in grid order), with ``rank`` and ``eligible`` columns and the grid
         positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given."""
-        cols = self.columns()
-        if cols is not None:
-            order, eligible_rows = self._ranking(cols, metric, ascending, min_trades)
-            end = len(order) if limit is None else min(int(limit), len(order))
+        arrow = self.columns()
+        if arrow is not None:
+            best, eligible_rows = self._ranking(arrow, metric, ascending, min_trades)
+            end = len(best) if limit is None else min(int(limit), len(best))
             for lo in range(0, end, chunk):
-                idx = order[lo : min(lo + chunk, end)]
+                idx = best[lo : min(lo + chunk, end)]
                 ranks = np.arange(lo + 1, lo + len(idx) + 1)
-                yield cols.frame(idx, ranks, eligible_rows[idx])
+                yield arrow.frame(idx, ranks, eligible_rows[idx])
             return
         eligible, order = self._order(metric, ascending, min_trades)
         names = self._names()
@@ -235,8 +235,9 @@ class SweepView:
     def float_columns(self) -> set[str]:
         """Metric columns with a NULL or a REAL in this sweep: float64 in every chunk (as a
         whole-frame read gives them); the others are integer (or text) columns."""
-        if self._floats is None and self.columns() is not None:
-            self._floats = set(self.columns().floats)
+        arrow = self.columns()
+        if self._floats is None and arrow is not None:
+            self._floats = set(arrow.floats)
         if self._floats is None:
             self._floats = float_columns(self.conn, self.store.metric_keys, SOURCE)
         return self._floats
@@ -255,9 +256,9 @@ class SweepView:
 
     def metric_values(self, metric: str) -> np.ndarray:
         """One float per row (NaN for NULL), in no particular order."""
-        cols = self.columns()
-        if cols is not None:
-            return cols.numbers(metric)
+        arrow = self.columns()
+        if arrow is not None:
+            return arrow.numbers(metric)
         cur = self.conn.execute(f"SELECT {quote_name(metric)} {SOURCE}")
         return np.fromiter(
             (np.nan if v is None else v for (v,) in cur), dtype=float, count=self.count
@@ -265,9 +266,9 @@ class SweepView:
 
     def distinct(self, param: str) -> int:
         """Distinct non-null values of parameter ``param`` in this sweep."""
-        cols = self.columns()
-        if cols is not None and param in cols.params:
-            return cols.distinct(param)
+        arrow = self.columns()
+        if arrow is not None and param in arrow.params:
+            return arrow.distinct(param)
         col = quote_name(param_column(param))
         return int(self.conn.execute(f"SELECT COUNT(DISTINCT {col}) {SOURCE}").fetchone()[0])
 
@@ -317,20 +318,20 @@ class SweepView:
         """One array per column over the sweep's rows (the same row order in each, grid
         order): ``pos``, ``run``, ``sr``, ``result``, the ``metric``, ``n_trades`` and each
         parameter of ``params`` (text parameters as objects); NULL is NaN (None for text)."""
-        cols = self.columns()
-        if cols is not None:
+        arrow = self.columns()
+        if arrow is not None:
             if self._floats is None:
-                self._floats = set(cols.floats)
-            out = {
-                "pos": cols.integers("pos"),
-                "run": cols.integers("run"),
-                "sr": cols.numbers("sr"),
-                "result": cols.integers("result"),
-                metric: cols.numbers(metric),
-                "n_trades": cols.numbers("n_trades"),
+                self._floats = set(arrow.floats)
+            read = {
+                "pos": arrow.integers("pos"),
+                "run": arrow.integers("run"),
+                "sr": arrow.numbers("sr"),
+                "result": arrow.integers("result"),
+                metric: arrow.numbers(metric),
+                "n_trades": arrow.numbers("n_trades"),
             }
-            out.update((f"p:{p}", cols.param_values(p)) for p in params)
-            return out
+            read.update((f"p:{p}", arrow.param_values(p)) for p in params)
+            return read
         # the same scan finds the float metric columns (float_columns: one flag bit per column
         # whose first row holds an integer) instead of a scan of its own
         first, rest = self._first_types()
