@@ -1,9 +1,11 @@
 """The sweep half of the Python API: :func:`sweep` and :func:`walkforward` (docs/api.md).
 
 Loaded by :func:`engine.api.sweep` / :func:`engine.api.walkforward` when first called: it imports
-the sweep stage (numba, the compiled kernels, matplotlib). Everything here is the machinery
-``crwv-bt sweep`` and ``crwv-bt walkforward`` run (:mod:`engine.sweep`): the same grid checks,
-engines, resumable store, ranking, Deflated Sharpe Ratio and PBO; only the printing differs.
+the sweep stage (numba, the compiled kernels, matplotlib). ``crwv-bt sweep`` and
+``crwv-bt walkforward`` call this module too (one path): :func:`ranked_sweep` checks a sweep's
+inputs, builds its grid, finds or runs and records it in the store and ranks it in SQL, for
+:func:`sweep` (which reads every row into :attr:`SweepResult.frame`) and for the CLI (which
+prints and streams its files from the store); :func:`walkforward` is both's walk-forward.
 
 ::
 
@@ -22,7 +24,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +41,17 @@ from engine.result import Costs
 from engine.sweep.charts import heatmap_figure
 from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine
-from engine.sweep.grid import MAX_AXIS_VALUES, GridStream, build_combinations, parse_values
-from engine.sweep.run import run_sweep_stream
+from engine.sweep.grid import (
+    MAX_AXIS_VALUES,
+    GridStream,
+    build_combinations,
+    parse_grid,
+    parse_values,
+)
+from engine.sweep.run import run_sweep_stream, sweep_spec
 from engine.sweep.selection import (
     Overfit,
+    SweepSummary,
     heatmap_table,
     metric_order,
     pick_heatmap_axes,
@@ -50,8 +60,11 @@ from engine.sweep.selection import (
 from engine.sweep.store import SweepStore
 from engine.sweep.store_view import SweepView
 from engine.sweep.tasks import SweepData, make_job
-from engine.sweep.walkforward import WalkForward, make_folds, run_walkforward
-from strategies import STRATEGIES
+from engine.sweep.walkforward import FoldWindow, WalkForward, make_folds, run_walkforward
+from strategies import STRATEGIES, lookup
+
+#: parameter dicts per chunk handed to the store and the workers
+CHUNK = 8_192
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,62 @@ class _Setup:
     fractional: bool
     engine: str
     constraints: tuple[Any, ...]
+    constraint_texts: tuple[str, ...] = ()
+
+    @property
+    def rule(self) -> Any:
+        """The :class:`engine.rules.Rule` a rule strategy runs (None for a registered one)."""
+        return getattr(self.cls, "rule", None)
+
+
+@dataclass
+class SweepPlan:
+    """A checked sweep about to run: what ``ready`` (the CLI's describe line) is shown.
+
+    ``combos`` is a :class:`~engine.sweep.grid.GridStream` for a full grid (streamed; scanned,
+    or restored from the store's record of it, by the time ``ready`` sees it) or the
+    :class:`~engine.sweep.grid.Combinations` of ``random`` / a walk-forward; ``bars`` the
+    window the combinations were checked against; ``options`` the run's (backend, jobs, ...);
+    ``folds`` a walk-forward's folds."""
+
+    setup: _Setup
+    combos: Any
+    bars: int
+    options: dict[str, Any]
+    folds: list[FoldWindow] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """Runnable combinations."""
+        combos = self.combos
+        return int(combos.count) if hasattr(combos, "count") else len(combos.params)
+
+    def chunks(self, size: int = CHUNK) -> Iterator[Any]:
+        """The combinations' parameter dicts, ``size`` at a time (a stream's come with their
+        canonical JSON)."""
+        combos = self.combos
+        if hasattr(combos, "text_chunks"):
+            yield from combos.text_chunks(size)
+            return
+        for lo in range(0, len(combos.params), size):
+            yield combos.params[lo : lo + size]
+
+
+@dataclass
+class RankedSweep:
+    """A sweep run into its store and ranked there (what :func:`ranked_sweep` yields).
+
+    ``summary`` ranks in SQL (only the top rows are in memory); ``view`` reads every row from
+    the store while the ``with`` block lasts; ``added`` / ``already`` count the rows this run
+    stored and those the store held before; ``heat`` the heatmap's pair (``heatmap`` or the two
+    parameters that explain most of the metric's variance)."""
+
+    plan: SweepPlan
+    summary: SweepSummary
+    view: SweepView
+    added: int
+    already: int
+    heat: tuple[str, str] | None
 
 
 def _strategy_name(strategy: Any) -> tuple[str, type, tuple[str, ...]]:
@@ -85,9 +154,12 @@ def _strategy_name(strategy: Any) -> tuple[str, type, tuple[str, ...]]:
     )
 
 
-def grid_axes(cls: type, grid: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+def grid_axes(cls: type, grid: Mapping[str, Any] | list[str]) -> dict[str, tuple[Any, ...]]:
     """``{key: values}``: each value a list/range of values, one value, or a ``--grid`` SPEC
-    text (``"5:50:5"``, ``"5,10,20"``, ``"94,90,86|95,91,87"`` for a list parameter)."""
+    text (``"5:50:5"``, ``"5,10,20"``, ``"94,90,86|95,91,87"`` for a list parameter); or the
+    CLI's ``["KEY=SPEC", ...]`` (:func:`engine.sweep.grid.parse_grid`)."""
+    if isinstance(grid, list | tuple) and grid and all(isinstance(g, str) for g in grid):
+        return parse_grid(cls, list(grid))
     if not isinstance(grid, Mapping) or not grid:
         raise ParamError(
             "grid: give a dict parameter -> values, e.g. grid={'fast': range(5, 30, 5)}"
@@ -119,37 +191,114 @@ def grid_axes(cls: type, grid: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     return axes
 
 
-def _setup(
+def _options(
+    jobs: int | None,
+    backend: str,
+    progress: bool,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    cli: bool = False,
+) -> dict[str, Any]:
+    """The run options, checked (``cli`` names them as the CLI's options)."""
+    if cli:  # argparse gave whole numbers and a known backend
+        if scheduler and backend != "dask":
+            raise ParamError("--scheduler needs --backend dask")
+        if jobs is not None and jobs < 1:
+            raise ParamError(f"--jobs {jobs} must be at least 1")
+        if chunk_size is not None and chunk_size < 1:
+            raise ParamError(f"--chunk-size {chunk_size} must be at least 1")
+    else:
+        if jobs is not None and not (_whole(jobs) and jobs >= 1):
+            raise ParamError(f"jobs={jobs!r} must be a whole number >= 1 (or None: every core)")
+        if backend not in ("local", "dask"):
+            raise ParamError(f"backend={backend!r}: choose 'local' or 'dask'")
+        if scheduler is not None and backend != "dask":
+            raise ParamError(f"scheduler={scheduler!r} needs backend='dask'")
+        if chunk_size is not None and not (_whole(chunk_size) and chunk_size >= 1):
+            raise ParamError(f"chunk_size={chunk_size!r} must be a whole number >= 1")
+    return {
+        "backend": backend,
+        "jobs": jobs,
+        "scheduler": scheduler,
+        "chunk_size": chunk_size,
+        "progress": progress,
+    }
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_ranking(top: Any, pbo_splits: Any, pbo_max_trials: Any, cli: bool = False) -> None:
+    """``top`` >= 1, ``pbo_splits`` even and >= 2, ``pbo_max_trials`` >= 2 (``cli``: named as
+    ``--top`` etc.; the CLI checks them before anything else)."""
+
+    def label(key: str, value: Any) -> str:
+        return f"--{key.replace('_', '-')} {value}" if cli else f"{key}={value!r}"
+
+    if not (_whole(top) and top >= 1):
+        need = "at least 1" if cli else "a whole number >= 1"
+        raise ParamError(f"{label('top', top)} must be {need}")
+    if not (_whole(pbo_splits) and pbo_splits >= 2 and pbo_splits % 2 == 0):
+        raise ParamError(f"{label('pbo_splits', pbo_splits)} must be even and at least 2")
+    if not (_whole(pbo_max_trials) and pbo_max_trials >= 2):
+        raise ParamError(f"{label('pbo_max_trials', pbo_max_trials)} must be at least 2")
+
+
+def _plan(
     strategy: Any,
-    grid: Mapping[str, Any],
+    grid: Mapping[str, Any] | list[str],
     constraints: Iterable[str] | str | None,
+    *,
+    train: int | None,
+    random: int | None,
+    seed: int,
+    metric: str,
     prices: pd.DataFrame | None,
     ticker: str | None,
     start: Any,
     end: Any,
-    engine: str | None,
-    metric: str,
+    csv: Any,
     data_dir: Any,
+    engine: str | None,
     cash: float,
     costs: Costs | None,
     fractional: bool,
     cost_fields: dict[str, Any],
-) -> _Setup:
+    options: dict[str, Any],
+    cli: bool,
+) -> SweepPlan:
+    """Every check before a sweep (``train`` None) or a walk-forward runs, in the order the CLI
+    reports them; the combinations: a streamed grid for a full sweep, a list otherwise."""
+    if not grid:
+        raise ParamError(
+            "give at least one --grid KEY=SPEC, e.g. --grid fast=5:30:5"
+            if cli
+            else "grid: give a dict parameter -> values, e.g. grid={'fast': range(5, 30, 5)}"
+        )
+    opts = _options(**options, cli=cli)
+    if cli and isinstance(strategy, str):  # --strategy: a registered name or a loaded rule's ref
+        strategy = lookup(strategy)
     name, cls, texts = _strategy_name(strategy)
+    engine = engine or default_engine(name, fractional)
     axes = grid_axes(cls, grid)
-    if isinstance(constraints, str):
-        constraints = [constraints]
-    checked = parse_constraints(list(constraints or []), cls)
+    texts_given = [constraints] if isinstance(constraints, str) else list(constraints or [])
+    checked = parse_constraints(texts_given, cls)
     metric_order(metric)  # an unknown metric fails before anything runs
     if not isinstance(fractional, bool):
         raise ParamError(f"fractional={fractional!r} must be True or False")
-    costs = api.make_costs(costs, cash=cash, **cost_fields)
-    window, symbol = api.price_window(prices, ticker, start, end, data_dir=data_dir)
-    # standing aside before earnings: the ticker's report dates, as the CLI's sweep
+    costs = api.make_costs(costs, cash=cash, cli=cli, **cost_fields)
+    window, symbol = api.price_window(prices, ticker, start, end, csv=csv, data_dir=data_dir)
+    # standing aside before earnings: the ticker's report dates (as `run`)
     axes = grid_earnings(cls, axes, lambda: load_events(symbol, data_dir), window)
+    bars = len(window) if train is None else train
+    combos: Any
+    if train is None and random is None:  # a sweep streams its grid
+        combos = GridStream(cls, axes, checked, bars)  # scanned unless the store knows it
+    else:
+        combos = build_combinations(cls, axes, checked, sample=random, seed=seed, bars=bars)
     bench = load_benchmark(None if data_dir is None else str(data_dir), window)
-    engine = engine or default_engine(name, fractional)
-    return _Setup(
+    setup = _Setup(
         name,
         cls,
         axes,
@@ -159,19 +308,156 @@ def _setup(
         fractional,
         engine,
         checked,
+        tuple(texts_given),
     )
+    return SweepPlan(setup, combos, bars, opts)
 
 
-def _store_path(store: str | os.PathLike[str] | None, tmp: str) -> str:
-    return str(store) if store is not None else str(Path(tmp) / "sweep.sqlite")
+@contextmanager
+def _open_store(store: str | os.PathLike[str] | None, prefix: str) -> Iterator[SweepStore]:
+    """``store``, or a temporary one removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) if store is None else nullcontext("") as tmp:
+        path = str(store) if store is not None else str(Path(tmp) / "sweep.sqlite")
+        with SweepStore(path) as db:
+            yield db
 
 
-def _options(jobs: int | None, backend: str, progress: bool) -> dict[str, Any]:
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ParamError(f"jobs={jobs!r} must be a whole number >= 1 (or None: every core)")
-    if backend not in ("local", "dask"):
-        raise ParamError(f"backend={backend!r}: choose 'local' or 'dask'")
-    return {"backend": backend, "jobs": jobs, "progress": progress}
+@contextmanager
+def ranked_sweep(
+    strategy: Any,
+    grid: Mapping[str, Any] | list[str],
+    constraints: Iterable[str] | str | None = None,
+    *,
+    metric: str = "sharpe",
+    prices: pd.DataFrame | None = None,
+    ticker: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    csv: str | os.PathLike[str] | None = None,
+    data_dir: Any = None,
+    engine: str | None = None,
+    store: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    random: int | None = None,
+    seed: int = 0,
+    min_trades: int = 0,
+    pbo_splits: int = 16,
+    pbo_max_trials: int = 2_000,
+    top: int = 10,
+    heatmap: str | None = None,
+    cash: float = api.DEFAULT_CASH,
+    costs: Costs | None = None,
+    commission: float | None = None,
+    commission_min: float | None = None,
+    commission_max: float | None = None,
+    slippage: float | None = None,
+    sizing: str | None = None,
+    borrow_fee: float | None = None,
+    fractional: bool = False,
+    progress: bool = False,
+    ready: Callable[[SweepPlan], None] | None = None,
+    cli: bool = False,
+) -> Iterator[RankedSweep]:
+    """The one path of a sweep (:func:`sweep` and ``crwv-bt sweep``): check the inputs, build
+    the grid, find the sweep in ``store`` or run it there (resumable) and record it, rank it.
+
+    Yields a :class:`RankedSweep` while the store is open: its ``view`` streams every row
+    (the CLI's export), ``summary`` holds only the top rows. A full grid the store has
+    finished before (the same :func:`~engine.sweep.run.sweep_spec`) is neither walked nor keyed
+    again. ``ready(plan)`` is called once the combinations are counted, before anything runs
+    (the CLI prints its describe line there); ``heatmap`` is ``"X,Y"`` (``--heatmap``); ``cli``
+    names bad options as the CLI spells them. Other arguments: :func:`sweep`.
+    """
+    check_ranking(top, pbo_splits, pbo_max_trials, cli)
+    plan = _plan(
+        strategy,
+        grid,
+        constraints,
+        train=None,
+        random=random,
+        seed=seed,
+        metric=metric,
+        prices=prices,
+        ticker=ticker,
+        start=start,
+        end=end,
+        csv=csv,
+        data_dir=data_dir,
+        engine=engine,
+        cash=cash,
+        costs=costs,
+        fractional=fractional,
+        cost_fields=dict(
+            commission=commission,
+            commission_min=commission_min,
+            commission_max=commission_max,
+            slippage=slippage,
+            sizing=sizing,
+            borrow_fee=borrow_fee,
+        ),
+        options=dict(
+            jobs=jobs,
+            backend=backend,
+            progress=progress,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+        ),
+        cli=cli,
+    )
+    s, combos = plan.setup, plan.combos
+    keys = list(s.axes)
+    varying = [k for k, v in s.axes.items() if len(v) > 1]
+    heat = pick_heatmap_axes(heatmap, keys, varying)
+    job = make_job(
+        s.data, s.name, costs=s.costs, cash=s.cash, fractional=s.fractional, engine=s.engine
+    )
+    streamed = isinstance(combos, GridStream)
+    with _open_store(store, "crwv-sweep-") as db:
+        spec = sweep_spec(job, s.cls, s.axes, list(s.constraint_texts), plan.bars)
+        found = db.find_sweep(spec) if streamed else None
+        if found is not None:
+            combos.restore(found[1])
+        elif streamed:
+            combos.scan()
+        if ready is not None:
+            ready(plan)
+        if found is not None:
+            added, already = 0, plan.count
+            view = SweepView(db, sweep=found[0])
+        else:
+            run = run_sweep_stream(db, s.data, job, plan.chunks(), plan.count, **plan.options)
+            added, already = run.added, run.done_before
+            sweep_id = (
+                db.save_sweep(spec, combos.info(), run.key_chunks(), run.total)
+                if streamed
+                else None
+            )
+            view = (
+                SweepView(db, sweep=sweep_id)
+                if sweep_id is not None
+                else SweepView(db, run.key_chunks())
+            )
+        # Ranked in SQL: only the top rows, the chosen one and the keys are in memory; the
+        # export, distribution and heatmap stream from (or aggregate in) the store.
+        with view:
+            summary = summarise_view(
+                view,
+                None,
+                metric,
+                grid_keys=keys,
+                bars=len(s.data.prices),
+                min_trades=min_trades,
+                pbo_splits=pbo_splits,
+                pbo_max_trials=pbo_max_trials,
+                seed=seed,
+                top=top,
+            )
+            if heat is None or not heatmap:
+                heat = pick_heatmap_axes(None, keys, varying, summary.trials)
+            yield RankedSweep(plan, summary, view, added, already, heat)
 
 
 @dataclass(eq=False)
@@ -307,6 +593,8 @@ def sweep(
     store: str | os.PathLike[str] | None = None,
     jobs: int | None = None,
     backend: str = "local",
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
     random: int | None = None,
     seed: int = 0,
     min_trades: int = 0,
@@ -322,6 +610,7 @@ def sweep(
     borrow_fee: float | None = None,
     fractional: bool = False,
     data_dir: Any = None,
+    csv: str | os.PathLike[str] | None = None,
     progress: bool = False,
     top: int = 10,
 ) -> SweepResult:
@@ -335,12 +624,14 @@ def sweep(
     metric : the ranking metric (default ``sharpe``; drawdown duration and volatility rank
         ascending)
     prices, ticker, start, end, cash, costs, commission, commission_min, commission_max,
-        slippage, sizing, borrow_fee, fractional, data_dir : as :func:`engine.api.backtest`
+        slippage, sizing, borrow_fee, fractional, data_dir, csv : as :func:`engine.api.backtest`
+        and ``crwv-bt``'s options
     engine : ``"fast"`` (compiled) or ``"backtrader"``; default: fast where it covers the
         strategy
-    store : a SQLite store to keep (and resume from); default a temporary one
+    store : a SQLite store to keep (and resume from: a grid it has finished is not run
+        again); default a temporary one
     jobs : worker processes / fast-engine threads (default every core); backend ``local`` or
-        ``dask``
+        ``dask`` (``scheduler``: a dask scheduler address); ``chunk_size`` combinations per task
     random, seed : run ``random`` combinations drawn with ``seed`` instead of all
     min_trades : only combinations with at least this many closed trades can be chosen
     pbo_splits, pbo_max_trials : the PBO's CSCV blocks and its sample cap (``--pbo-*``)
@@ -349,72 +640,45 @@ def sweep(
 
     Returns
     -------
-    :class:`SweepResult`
+    :class:`SweepResult`: the run of :func:`ranked_sweep` (``crwv-bt sweep``'s), with every
+    row ranked in memory as :attr:`SweepResult.frame`.
     """
-    opts = _options(jobs, backend, progress)
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ParamError(f"top={top!r} must be a whole number >= 1")
-    if not isinstance(pbo_splits, int) or pbo_splits < 2 or pbo_splits % 2:
-        raise ParamError(f"pbo_splits={pbo_splits!r} must be even and at least 2")
-    if not isinstance(pbo_max_trials, int) or pbo_max_trials < 2:
-        raise ParamError(f"pbo_max_trials={pbo_max_trials!r} must be at least 2")
-    s = _setup(
+    with ranked_sweep(
         strategy,
         grid,
         constraints,
-        prices,
-        ticker,
-        start,
-        end,
-        engine,
-        metric,
-        data_dir,
-        cash,
-        costs,
-        fractional,
-        dict(
-            commission=commission,
-            commission_min=commission_min,
-            commission_max=commission_max,
-            slippage=slippage,
-            sizing=sizing,
-            borrow_fee=borrow_fee,
-        ),
-    )
-    bars = len(s.data.prices)
-    combos: Any
-    if random is None:
-        combos = GridStream(s.cls, s.axes, s.constraints, bars).scan()
-        count = int(combos.count)
-        chunks = combos.text_chunks(8_192)
-    else:
-        combos = build_combinations(
-            s.cls, s.axes, s.constraints, sample=random, seed=seed, bars=bars
-        )
-        count = len(combos.params)
-        chunks = (combos.params[lo : lo + 8_192] for lo in range(0, count, 8_192))
-    job = make_job(
-        s.data, s.name, costs=s.costs, cash=s.cash, fractional=s.fractional, engine=s.engine
-    )
-    ascending = metric_order(metric)
-    with tempfile.TemporaryDirectory(prefix="crwv-sweep-") as tmp:
-        with SweepStore(_store_path(store, tmp)) as db:
-            run = run_sweep_stream(db, s.data, job, chunks, count, **opts)
-            with SweepView(db, run.key_chunks()) as view:
-                summary = summarise_view(
-                    view,
-                    run.digests,
-                    metric,
-                    grid_keys=list(s.axes),
-                    bars=bars,
-                    min_trades=min_trades,
-                    pbo_splits=pbo_splits,
-                    returns_of=db.returns_matrix,
-                    pbo_max_trials=pbo_max_trials,
-                    seed=seed,
-                    top=top,
-                )
-                frame = pd.concat(list(view.ranked(metric, ascending, min_trades)))
+        metric=metric,
+        prices=prices,
+        ticker=ticker,
+        start=start,
+        end=end,
+        csv=csv,
+        data_dir=data_dir,
+        engine=engine,
+        store=store,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+        random=random,
+        seed=seed,
+        min_trades=min_trades,
+        pbo_splits=pbo_splits,
+        pbo_max_trials=pbo_max_trials,
+        top=top,
+        cash=cash,
+        costs=costs,
+        commission=commission,
+        commission_min=commission_min,
+        commission_max=commission_max,
+        slippage=slippage,
+        sizing=sizing,
+        borrow_fee=borrow_fee,
+        fractional=fractional,
+        progress=progress,
+    ) as ranked:
+        frame = pd.concat(list(ranked.view.ranked(metric, metric_order(metric), min_trades)))
+    s, summary = ranked.plan.setup, ranked.summary
     varying = [c for c, n in summary.grid_names.items() if len(s.axes[n]) > 1]
     return SweepResult(
         frame=frame,
@@ -449,6 +713,8 @@ def walkforward(
     store: str | os.PathLike[str] | None = None,
     jobs: int | None = None,
     backend: str = "local",
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
     random: int | None = None,
     seed: int = 0,
     min_trades: int = 0,
@@ -462,7 +728,10 @@ def walkforward(
     borrow_fee: float | None = None,
     fractional: bool = False,
     data_dir: Any = None,
+    csv: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    _ready: Callable[[SweepPlan], None] | None = None,
+    _cli: bool = False,
 ) -> WalkForward:
     """Walk-forward optimisation (``crwv-bt walkforward``): per fold, sweep ``grid`` on the
     ``train`` bars, trade the winner on the next ``test`` bars; stitch the out-of-sample runs.
@@ -470,26 +739,33 @@ def walkforward(
     Returns the :class:`engine.sweep.walkforward.WalkForward`: ``folds`` (each winner's
     parameters, in- and out-of-sample metric), ``equity`` (the stitched out-of-sample account),
     ``oos_metrics``, ``is_mean`` / ``oos_mean``, ``warnings``. Other arguments: :func:`sweep`.
+    ``crwv-bt walkforward`` calls this too (one path): ``_ready(plan)`` runs once the inputs
+    are checked, before the folds run (its describe line); ``_cli`` names bad options as the
+    CLI spells them.
     """
-    opts = _options(jobs, backend, progress)
-    for label, value in (("train", train), ("test", test)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParamError(f"{label}={value!r} must be a whole number of bars >= 1")
-    s = _setup(
+    if not _cli:  # the CLI's argparse gives whole numbers; make_folds names --train / --test
+        for label, value in (("train", train), ("test", test)):
+            if not (_whole(value) and value >= 1):
+                raise ParamError(f"{label}={value!r} must be a whole number of bars >= 1")
+    plan = _plan(
         strategy,
         grid,
         constraints,
-        prices,
-        ticker,
-        start,
-        end,
-        engine,
-        metric,
-        data_dir,
-        cash,
-        costs,
-        fractional,
-        dict(
+        train=train,
+        random=random,
+        seed=seed,
+        metric=metric,
+        prices=prices,
+        ticker=ticker,
+        start=start,
+        end=end,
+        csv=csv,
+        data_dir=data_dir,
+        engine=engine,
+        cash=cash,
+        costs=costs,
+        fractional=fractional,
+        cost_fields=dict(
             commission=commission,
             commission_min=commission_min,
             commission_max=commission_max,
@@ -497,25 +773,34 @@ def walkforward(
             sizing=sizing,
             borrow_fee=borrow_fee,
         ),
+        options=dict(
+            jobs=jobs,
+            backend=backend,
+            progress=progress,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+        ),
+        cli=_cli,
     )
-    make_folds(len(s.data.prices), train, test, anchored)  # too short a window fails here
-    combos = build_combinations(s.cls, s.axes, s.constraints, sample=random, seed=seed, bars=train)
-    with tempfile.TemporaryDirectory(prefix="crwv-walkforward-") as tmp:
-        with SweepStore(_store_path(store, tmp)) as db:
-            return run_walkforward(
-                db,
-                s.data,
-                s.name,
-                combos.params,
-                train=train,
-                test=test,
-                anchored=anchored,
-                metric=metric,
-                min_trades=min_trades,
-                costs=s.costs,
-                cash=s.cash,
-                fractional=s.fractional,
-                grid_keys=list(s.axes),
-                engine=s.engine,
-                **opts,
-            )
+    s = plan.setup
+    plan.folds = make_folds(len(s.data.prices), train, test, anchored)  # too short a window
+    if _ready is not None:
+        _ready(plan)
+    with _open_store(store, "crwv-walkforward-") as db:
+        return run_walkforward(
+            db,
+            s.data,
+            s.name,
+            plan.combos.params,
+            train=train,
+            test=test,
+            anchored=anchored,
+            metric=metric,
+            min_trades=min_trades,
+            costs=s.costs,
+            cash=s.cash,
+            fractional=s.fractional,
+            grid_keys=list(s.axes),
+            engine=s.engine,
+            **plan.options,
+        )

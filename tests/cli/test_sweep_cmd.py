@@ -195,3 +195,38 @@ def test_the_rerun_line_keeps_the_sizing_and_the_borrow_fee(
     assert main([*rerun, "--no-files"]) == 0
     ret = float(best.split()[3].rstrip("%"))
     assert f"{ret:.2f}%" in capsys.readouterr().out
+
+
+def test_the_cli_and_the_api_run_one_path(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``crwv-bt sweep`` and ``engine.api.sweep`` go through ``ranked_sweep``: a grid the API
+    ran into a store is the CLI's finished sweep (found, not walked or run again), ranked the
+    same; an option both check fails with the CLI's spelling in one and the API's in the
+    other."""
+    import sqlite3
+
+    import engine.api as bt
+    from engine.errors import ParamError
+
+    def recorded() -> list[tuple[int]]:
+        with sqlite3.connect("one.sqlite") as conn:
+            return conn.execute("SELECT id FROM sweeps").fetchall()
+
+    sw = bt.sweep(
+        "ma_trend",
+        grid={"mode": "cross", "fast": [5, 10], "slow": [20, 40]},
+        store="one.sqlite",
+        jobs=1,
+    )
+    assert len(recorded()) == 1  # the API records the finished grid, as the CLI does
+    assert main(["sweep", *SMALL, "--jobs", "1", "--store", "one.sqlite", "--no-files"]) == 0
+    out = capsys.readouterr().out
+    assert "stored 0 new row(s); 4 were already in the store" in out
+    assert len(recorded()) == 1  # the same spec: found, not recorded twice
+    best = sw.frame.iloc[0]
+    assert f"--param fast={best['fast']} --param slow={best['slow']}" in out
+    with pytest.raises(ParamError, match=r"^jobs=0 must be a whole number"):
+        bt.sweep("ma_trend", grid={"fast": [5]}, jobs=0)
+    assert main(["sweep", *SMALL, "--jobs", "0", "--no-files"]) == 2
+    assert "--jobs 0 must be at least 1" in capsys.readouterr().err
