@@ -248,25 +248,34 @@ def check_ranking(top: Any, pbo_splits: Any, pbo_max_trials: Any, cli: bool = Fa
 def _plan(
     strategy: Any,
     grid: Mapping[str, Any] | list[str],
-    constraints: Iterable[str] | str | None,
+    constraints: Iterable[str] | str | None = None,
     *,
-    train: int | None,
-    random: int | None,
-    seed: int,
-    metric: str,
-    prices: pd.DataFrame | None,
-    ticker: str | None,
-    start: Any,
-    end: Any,
-    csv: Any,
-    data_dir: Any,
-    engine: str | None,
-    cash: float,
-    costs: Costs | None,
-    fractional: bool,
-    cost_fields: dict[str, Any],
-    options: dict[str, Any],
-    cli: bool,
+    train: int | None = None,
+    metric: str = "sharpe",
+    random: int | None = None,
+    seed: int = 0,
+    prices: pd.DataFrame | None = None,
+    ticker: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    csv: str | os.PathLike[str] | None = None,
+    data_dir: Any = None,
+    engine: str | None = None,
+    jobs: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = False,
+    cash: float = api.DEFAULT_CASH,
+    costs: Costs | None = None,
+    commission: float | None = None,
+    commission_min: float | None = None,
+    commission_max: float | None = None,
+    slippage: float | None = None,
+    sizing: str | None = None,
+    borrow_fee: float | None = None,
+    fractional: bool = False,
+    cli: bool = False,
 ) -> SweepPlan:
     """Every check before a sweep (``train`` None) or a walk-forward runs, in the order the CLI
     reports them; the combinations: a streamed grid for a full sweep, a list otherwise."""
@@ -276,7 +285,7 @@ def _plan(
             if cli
             else "grid: give a dict parameter -> values, e.g. grid={'fast': range(5, 30, 5)}"
         )
-    opts = _options(**options, cli=cli)
+    opts = _options(jobs, backend, progress, scheduler, chunk_size, cli)
     if cli and isinstance(strategy, str):  # --strategy: a registered name or a loaded rule's ref
         strategy = lookup(strategy)
     name, cls, texts = _strategy_name(strategy)
@@ -287,7 +296,17 @@ def _plan(
     metric_order(metric)  # an unknown metric fails before anything runs
     if not isinstance(fractional, bool):
         raise ParamError(f"fractional={fractional!r} must be True or False")
-    costs = api.make_costs(costs, cash=cash, cli=cli, **cost_fields)
+    costs = api.make_costs(
+        costs,
+        cash=cash,
+        cli=cli,
+        commission=commission,
+        commission_min=commission_min,
+        commission_max=commission_max,
+        slippage=slippage,
+        sizing=sizing,
+        borrow_fee=borrow_fee,
+    )
     window, symbol = api.price_window(prices, ticker, start, end, csv=csv, data_dir=data_dir)
     # standing aside before earnings: the ticker's report dates (as `run`)
     axes = grid_earnings(cls, axes, lambda: load_events(symbol, data_dir), window)
@@ -329,37 +348,16 @@ def ranked_sweep(
     constraints: Iterable[str] | str | None = None,
     *,
     metric: str = "sharpe",
-    prices: pd.DataFrame | None = None,
-    ticker: str | None = None,
-    start: Any = None,
-    end: Any = None,
-    csv: str | os.PathLike[str] | None = None,
-    data_dir: Any = None,
-    engine: str | None = None,
-    store: str | os.PathLike[str] | None = None,
-    jobs: int | None = None,
-    backend: str = "local",
-    scheduler: str | None = None,
-    chunk_size: int | None = None,
-    random: int | None = None,
     seed: int = 0,
+    store: str | os.PathLike[str] | None = None,
     min_trades: int = 0,
     pbo_splits: int = 16,
     pbo_max_trials: int = 2_000,
     top: int = 10,
     heatmap: str | None = None,
-    cash: float = api.DEFAULT_CASH,
-    costs: Costs | None = None,
-    commission: float | None = None,
-    commission_min: float | None = None,
-    commission_max: float | None = None,
-    slippage: float | None = None,
-    sizing: str | None = None,
-    borrow_fee: float | None = None,
-    fractional: bool = False,
-    progress: bool = False,
     ready: Callable[[SweepPlan], None] | None = None,
     cli: bool = False,
+    **inputs: Any,
 ) -> Iterator[RankedSweep]:
     """The one path of a sweep (:func:`sweep` and ``crwv-bt sweep``): check the inputs, build
     the grid, find the sweep in ``store`` or run it there (resumable) and record it, rank it.
@@ -369,44 +367,11 @@ def ranked_sweep(
     finished before (the same :func:`~engine.sweep.run.sweep_spec`) is neither walked nor keyed
     again. ``ready(plan)`` is called once the combinations are counted, before anything runs
     (the CLI prints its describe line there); ``heatmap`` is ``"X,Y"`` (``--heatmap``); ``cli``
-    names bad options as the CLI spells them. Other arguments: :func:`sweep`.
+    names bad options as the CLI spells them. ``inputs``: the window, costs, engine and run
+    options of :func:`sweep` (checked by ``_plan``).
     """
     check_ranking(top, pbo_splits, pbo_max_trials, cli)
-    plan = _plan(
-        strategy,
-        grid,
-        constraints,
-        train=None,
-        random=random,
-        seed=seed,
-        metric=metric,
-        prices=prices,
-        ticker=ticker,
-        start=start,
-        end=end,
-        csv=csv,
-        data_dir=data_dir,
-        engine=engine,
-        cash=cash,
-        costs=costs,
-        fractional=fractional,
-        cost_fields=dict(
-            commission=commission,
-            commission_min=commission_min,
-            commission_max=commission_max,
-            slippage=slippage,
-            sizing=sizing,
-            borrow_fee=borrow_fee,
-        ),
-        options=dict(
-            jobs=jobs,
-            backend=backend,
-            progress=progress,
-            scheduler=scheduler,
-            chunk_size=chunk_size,
-        ),
-        cli=cli,
-    )
+    plan = _plan(strategy, grid, constraints, metric=metric, seed=seed, cli=cli, **inputs)
     s, combos = plan.setup, plan.combos
     keys = list(s.axes)
     varying = [k for k, v in s.axes.items() if len(v) > 1]
@@ -752,9 +717,9 @@ def walkforward(
         grid,
         constraints,
         train=train,
+        metric=metric,
         random=random,
         seed=seed,
-        metric=metric,
         prices=prices,
         ticker=ticker,
         start=start,
@@ -762,24 +727,20 @@ def walkforward(
         csv=csv,
         data_dir=data_dir,
         engine=engine,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+        progress=progress,
         cash=cash,
         costs=costs,
+        commission=commission,
+        commission_min=commission_min,
+        commission_max=commission_max,
+        slippage=slippage,
+        sizing=sizing,
+        borrow_fee=borrow_fee,
         fractional=fractional,
-        cost_fields=dict(
-            commission=commission,
-            commission_min=commission_min,
-            commission_max=commission_max,
-            slippage=slippage,
-            sizing=sizing,
-            borrow_fee=borrow_fee,
-        ),
-        options=dict(
-            jobs=jobs,
-            backend=backend,
-            progress=progress,
-            scheduler=scheduler,
-            chunk_size=chunk_size,
-        ),
         cli=_cli,
     )
     s = plan.setup

@@ -82,8 +82,9 @@ def _rule(args: argparse.Namespace) -> Any:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     """The API's arguments (:func:`engine.api.sweeps.ranked_sweep` / ``walkforward``) that
     ``crwv-bt sweep`` and ``crwv-bt walkforward`` share, from their parsed options."""
+    rule = _rule(args)
     return {
-        "strategy": _rule(args) or args.strategy,
+        "strategy": rule if rule is not None else args.strategy,
         "grid": args.grid,
         "constraints": args.constraint,
         "metric": args.metric,
