@@ -131,8 +131,10 @@ def test_numpy_ranking_order_is_the_sql_order(tmp_path: Path, min_trades: int) -
 
 def test_varying_provenance_and_threads_read_the_same(tmp_path: Path, monkeypatch) -> None:
     # a column that is not one value over the sweep is read (a second read), and a sweep read
-    # by several threads (each a share of the columns) gives the same frames
+    # by several threads (each a share of the columns) gives the same frames; flag bits spread
+    # over several flag columns (as a strategy of many parameters needs)
     monkeypatch.setattr(sweep_columns, "PART_ROWS", 2)
+    monkeypatch.setattr(sweep_columns, "_BITS", 3)
     rows = [_row(i, _params(i), ticker=("CRWV", "NVDA")[i % 5 == 0]) for i in range(12)]
     s, sweep, keys = _stores(tmp_path, rows)
     sql, arrow = _both(s, sweep, keys)
