@@ -245,8 +245,13 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def _combine(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, int]:
-    """Codes of the pairs ``(a, b)`` (dense: 0 .. distinct pairs - 1)."""
+def _combine(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> tuple[np.ndarray, int]:
+    """Codes of the pairs ``(a, b)`` (``a < na``, ``b < nb``) and how many codes there can be:
+    ``a * nb + b`` itself while ``na * nb`` stays small (codes of pairs that do not occur go
+    unused: a group count of 0), else renumbered densely (0 .. distinct pairs - 1). The pairs
+    group the rows the same either way; the plain product skips a hash pass over every row."""
+    if na * nb <= max(4 * len(a), 1 << 20):
+        return a * nb + b, na * nb
     return _codes(a * nb + b)
 
 
@@ -270,7 +275,7 @@ def unused_params(params: dict[str, np.ndarray], result: np.ndarray) -> list[str
         group, ng = np.zeros(len(result), dtype=np.int64), 1
         for other, (c, k) in codes.items():
             if other != name:
-                group, ng = _combine(group, c, k)
+                group, ng = _combine(group, ng, c, k)
         # one entry per distinct (group, value) and per distinct (group, result)
         values_per_group = np.bincount(_distinct(group * n + code) // n, minlength=ng)
         results_per_group = np.bincount(_distinct(group * nres + res) // nres, minlength=ng)
