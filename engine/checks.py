@@ -69,6 +69,23 @@ def number(
     return x
 
 
+def min_trades(value: Any, label: str) -> int:
+    """``value``, the fewest closed trades a sweep's chosen combination needs (``--min-trades``,
+    ``min_trades=``), checked: a whole number >= 0 (an int, not true/false nor a float).
+
+    ``label`` is the option as the user gave it (``--min-trades -1``, ``min_trades=-1``). Raises
+    :class:`ParamError` with one line ``LABEL must be a whole number >= 0; give ...``.
+    """
+    if isinstance(value, np.integer):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParamError(
+            f"{shorten(label)} must be a whole number >= 0; give 0 (every combination can be "
+            "chosen) or the fewest closed trades the chosen combination must have"
+        )
+    return value
+
+
 def _between(low: float, high: float, low_open: bool, high_open: bool) -> str:
     lo = f"> {low:g}" if low_open else f">= {low:g}"
     hi = f"< {high:g}" if high_open else f"<= {high:g}"

@@ -59,3 +59,14 @@ def test_shorten_keeps_short_text_and_cuts_long_text() -> None:
     assert checks.shorten("fast=5:30:5") == "fast=5:30:5"
     cut = checks.shorten("1," * 25_000)
     assert len(cut) < 80 and cut.endswith("(50,000 characters)")
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, True, "3", float("nan")])
+def test_min_trades_refuses_all_but_a_whole_number_from_zero(value: object) -> None:
+    with pytest.raises(ParamError, match=r"^min_trades=.* must be a whole number >= 0; give 0"):
+        checks.min_trades(value, f"min_trades={value!r}")
+
+
+def test_min_trades_takes_zero_and_numpy_integers() -> None:
+    assert checks.min_trades(0, "min_trades=0") == 0
+    assert checks.min_trades(np.int64(3), "min_trades=3") == 3

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine import checks
 from engine.api.backtests import (
     DEFAULT_CASH,
     Comparison,
@@ -55,6 +56,7 @@ def sweep(strategy: Any, grid: Mapping[str, Any], *args: Any, **options: Any) ->
     """Run every combination of ``grid`` and rank it: :func:`engine.api.sweeps.sweep` (its
     arguments, and the :class:`~engine.api.sweeps.SweepResult` it returns, are documented there
     and in docs/api.md)."""
+    _check_options(options)
     # The sweep stage loads numba's kernels and matplotlib (+0.7 s, see engine/cli/sweep_cmd.py):
     # imported when a sweep runs, so backtest() and `crwv-bt run` never pay for it.
     from engine.api import sweeps as api_sweep
@@ -64,10 +66,18 @@ def sweep(strategy: Any, grid: Mapping[str, Any], *args: Any, **options: Any) ->
 
 def walkforward(strategy: Any, grid: Mapping[str, Any], *args: Any, **options: Any) -> Any:
     """Walk-forward optimisation of ``grid``: :func:`engine.api.sweeps.walkforward`."""
+    _check_options(options)
     # the sweep stage, loaded when used (see sweep above)
     from engine.api import sweeps as api_sweep
 
     return api_sweep.walkforward(strategy, grid, *args, **options)
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    """The keyword options of :func:`sweep` / :func:`walkforward` checked before the sweep stage
+    loads (the others are checked in :mod:`engine.api.sweeps`)."""
+    if "min_trades" in options:
+        checks.min_trades(options["min_trades"], f"min_trades={options['min_trades']!r}")
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine import checks
 from engine.cli.options import add_cost_options, add_data_options, add_rule_options
 from engine.errors import UserError
 from engine.folders import check_file_target
@@ -187,7 +188,14 @@ def _grid_options(p: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------------------ commands
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The options of ``sweep`` / ``walkforward`` checked here, before the sweep stage loads
+    (the others are checked in :mod:`engine.cli.sweep_run`)."""
+    checks.min_trades(args.min_trades, f"--min-trades {args.min_trades}")
+
+
 def _run_sweep(args: argparse.Namespace) -> int:
+    _check_options(args)
     # The sweep stage loads here, when the command runs: see the module docstring.
     from engine.cli import sweep_run
 
@@ -195,6 +203,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def _run_walkforward(args: argparse.Namespace) -> int:
+    _check_options(args)
     # The sweep stage loads here, when the command runs: see the module docstring.
     from engine.cli import sweep_run
 

@@ -164,6 +164,21 @@ def test_rules_as_text_file_and_object(tmp_path: Path) -> None:
         ),
         (lambda: bt.sweep("ma_trend", grid={"fast": [5]}, metric="nope"), ParamError, "nope"),
         (
+            lambda: bt.sweep("ma_trend", grid={"fast": [5]}, min_trades=-1),
+            ParamError,
+            "min_trades=-1 must be a whole number >= 0",
+        ),
+        (
+            lambda: bt.sweep("ma_trend", grid={"fast": [5]}, min_trades=2.5),
+            ParamError,
+            "min_trades=2.5 must be a whole number >= 0",
+        ),
+        (
+            lambda: bt.walkforward("ma_trend", grid={"fast": [5]}, train=9, test=5, min_trades=-3),
+            ParamError,
+            "min_trades=-3 must be a whole number >= 0",
+        ),
+        (
             lambda: bt.walkforward("ma_trend", grid={"fast": [5]}, train=0, test=5),
             ParamError,
             "train=0",

@@ -132,6 +132,11 @@ def test_walkforward_prints_and_writes(workdir: Path, capsys: pytest.CaptureFixt
         (["sweep", *SMALL, "--scheduler", "tcp://x:8786"], "--scheduler needs --backend dask"),
         (["sweep", *SMALL, "--engine", "fats"], "unknown engine 'fats'"),
         (["sweep", *SMALL, "--jobs", "0"], "--jobs 0 must be at least 1"),
+        (["sweep", *SMALL, "--min-trades", "-1"], "--min-trades -1 must be a whole number >= 0"),
+        (
+            ["walkforward", *SMALL, "--train", "200", "--test", "60", "--min-trades", "-1"],
+            "--min-trades -1 must be a whole number >= 0",
+        ),
         (["walkforward", *SMALL, "--train", "383", "--test", "60"], "do not fit in 386 bars"),
         (
             ["sweep", "export", "--store", "nowhere.sqlite", "--out", "x.csv"],
