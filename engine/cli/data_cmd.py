@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from engine.data.load import check_file, fetch
+from engine.errors import DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,8 +39,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
         )
     for p in problems:
         print(f"  {p}")
-    if errors:
-        print(f"{args.file}: {len(errors)} problem(s); fix them before running", file=sys.stderr)
-        return 2
+    if errors:  # the summary is the command's one error line (main prints it, exit 2)
+        raise DataError(f"{args.file}: {len(errors)} problem(s); fix them before running")
     print(f"{args.file}: ok" + (f" ({len(problems)} warning(s))" if problems else ""))
     return 0

@@ -96,8 +96,10 @@ def test_bad_input_is_one_line_exit_2(
 def test_broken_csv_and_data_check(broken_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["run", "--csv", str(broken_csv), "--no-files"], capsys)
     assert code == 2 and "high 99 is below max(open, close) 100" in err
-    code, out, _ = run_cli(["data", "check", str(broken_csv)], capsys)
+    code, out, err = run_cli(["data", "check", str(broken_csv)], capsys)
     assert code == 2 and "high 99 is below" in out
+    # the summary of a failed check is an error line like every other failure's
+    assert err.splitlines() == [f"error: {broken_csv}: 1 problem(s); fix them before running"]
 
 
 def test_a_variant_named_like_the_benchmark_does_not_take_its_place(
