@@ -24,6 +24,7 @@ from engine.analysis.metrics import compute_metrics
 from engine.backtest.harness import run_backtest
 from engine.data.events import fill_earnings
 from engine.data.fingerprint import fingerprint
+from engine.data.load import data_dir as data_dir_of
 from engine.data.load import load_prices
 from engine.data.validate import DataWarning
 from engine.errors import DataError, ParamError
@@ -54,12 +55,23 @@ class Batch:
 def load_benchmark(
     data_dir: str | None, prices: pd.DataFrame, ticker: str = "SPY"
 ) -> pd.Series | None:
-    """SPY adjusted close over the run's window from the data dir, or None when absent."""
+    """SPY adjusted close over the run's window from the data dir, or None when absent.
+
+    A file that is there but cannot be used (truncated, a close that is not a number...) is
+    also None, with one :class:`DataWarning` naming the file and its first problem: the run goes
+    on without alpha and beta rather than failing for want of an optional benchmark. A file that
+    cannot be read at all (no permission, a folder) raises, as every unreadable file does.
+    """
+    if not (data_dir_of(data_dir) / f"{ticker.upper()}.csv").exists():
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             frame = load_prices(ticker, data_dir_=data_dir, allow_download=False)
-    except DataError:
+    except DataError as exc:
+        warnings.warn(
+            f"{exc}; alpha and beta are left out of the metrics", DataWarning, stacklevel=2
+        )
         return None
     window = frame["adj_close"].loc[prices.index[0] : prices.index[-1]]
     return window if len(window) > 1 else None
