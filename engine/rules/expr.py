@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
+import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -132,32 +134,75 @@ def parse(
     if len(text) > MAX_CHARS:
         raise RuleError(f"{where}: expression is {len(text)} characters (max {MAX_CHARS})")
     src = text.strip()
+    spot = _Spot(where, text)
     try:
         tree = ast.parse(src, mode="eval")
     except SyntaxError as exc:
-        col = exc.offset or 1
-        raise RuleError(f"{where}, column {col}: {exc.msg}; {GRAMMAR}") from None
+        raise _syntax_error(src, exc, spot) from None
     except (ValueError, RecursionError, MemoryError):
         raise RuleError(f"{where}: expression does not parse (too deeply nested?)") from None
     try:
-        return _Checker(src, params, where, functions).node(tree.body)
+        return _Checker(src, params, spot, functions).node(tree.body)
     except RecursionError:
         raise RuleError(f"{where}: expression is too deeply nested") from None
 
 
+class _Spot:
+    """Positions in an expression as its author wrote it: :func:`parse` strips the text's ends
+    before parsing, so a position in the parsed source moves past the stripped start."""
+
+    def __init__(self, where: str, text: str) -> None:
+        head = text[: len(text) - len(text.lstrip())]
+        self.where = where
+        self.lines = head.count("\n")  # lines before the source's first
+        self.indent = len(head) - (head.rfind("\n") + 1)  # columns before it on its line
+        self.several = "\n" in text.rstrip()
+
+    def at(self, lineno: int, col: int) -> str:
+        """``WHERE, column C`` (``WHERE, line L, column C`` for a text of several lines) of the
+        1-based ``lineno`` / ``col`` in the parsed source."""
+        col += self.indent if lineno == 1 else 0
+        line = f"line {lineno + self.lines}, " if self.several else ""
+        return f"{self.where}, {line}column {col}"
+
+
+def _syntax_error(src: str, exc: SyntaxError, spot: _Spot) -> RuleError:
+    """The one-line error of a syntax error. Python places an expression that stops short
+    (``close >``, ``a and``) at column 0 of the end of the input; the error points instead just
+    past the last token, where the missing operand belongs, and names that token."""
+    if exc.offset:
+        return RuleError(f"{spot.at(exc.lineno or 1, exc.offset)}: {exc.msg}; {GRAMMAR}")
+    lines = src.splitlines()
+    last = lines[-1].split()[-1] if lines[-1].split() else ""
+    try:  # the last token proper: 'sma(close, 3) >' ends with '>', not '3)'
+        tokens = [
+            t.string
+            for t in tokenize.generate_tokens(io.StringIO(src).readline)
+            if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.COMMENT)
+        ]
+        last = tokens[-1] if tokens else last
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    where = spot.at(len(lines), len(lines[-1]) + 1)
+    return RuleError(
+        f"{where}: the expression stops after {last!r}; something is missing there; {GRAMMAR}"
+    )
+
+
 class _Checker:
     def __init__(
-        self, src: str, params: dict[str, object], where: str, functions: Mapping[str, Function]
+        self, src: str, params: dict[str, object], spot: _Spot, functions: Mapping[str, Function]
     ) -> None:
         self.src = src
         self.params = params
-        self.where = where
+        self.spot = spot
+        self.where = spot.where
         self.functions = functions
 
     # -------------------------------------------------------------------- helpers
     def fail(self, node: ast.AST, message: str) -> RuleError:
         col = getattr(node, "col_offset", 0) + 1
-        return RuleError(f"{self.where}, column {col}: {message}")
+        return RuleError(f"{self.spot.at(getattr(node, 'lineno', 1), col)}: {message}")
 
     def seg(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.src, node) or type(node).__name__

@@ -75,6 +75,38 @@ def test_errors_are_one_line_with_position_and_hint(text: str, message: str) -> 
     assert "\n" not in msg
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # an expression cut short points after its last token, where the operand is missing
+        ("close >", "column 8: the expression stops after '>'; something is missing there"),
+        ("close > ", "column 8: the expression stops after '>'"),
+        ("close > 3 and", "column 14: the expression stops after 'and'"),
+        ("not", "column 4: the expression stops after 'not'"),
+        ("sma(close, 3) >", "column 16: the expression stops after '>'"),
+        # columns count in the text as written, leading spaces included
+        ("  close >", "column 10: the expression stops after '>'"),
+        ("  close 3", "column 9: invalid syntax"),
+        ("  clse > 1", "column 3: unknown name 'clse'"),
+        # a break inside the text keeps Python's position
+        ("close > > 3", "column 9: invalid syntax"),
+        ("close > (3 +)", "column 13: invalid syntax"),
+        # a text of several lines (inside parentheses) names the line
+        ("(close > 1 and\n  open >)", "line 2, column 9: invalid syntax"),
+        ("\n  (close > 1 and\n  open >)", "line 3, column 9: invalid syntax"),
+        ("\n  (close > 1 and\n  opn > 2)", "line 3, column 3: unknown name 'opn'"),
+        ("\n  close >", "line 2, column 10: the expression stops after '>'"),
+    ],
+)
+def test_a_syntax_error_points_where_the_expression_breaks(text: str, message: str) -> None:
+    with pytest.raises(RuleError) as info:
+        p(text)
+    msg = str(info.value)
+    assert msg.startswith(f"r.toml: [x] entry, {message}"), msg
+    assert msg.endswith(GRAMMAR) or "unknown name" in msg
+    assert "\n" not in msg
+
+
 def test_nothing_is_ever_evaluated() -> None:
     # a call that would have a side effect is refused before anything runs
     with pytest.raises(RuleError):
