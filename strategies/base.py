@@ -80,6 +80,11 @@ class ArticleStrategy(bt.Strategy):
         that sends signal entries says (:meth:`would_enter`)."""
         return None
 
+    def aside_window(self) -> dict | None:
+        """The next stand-aside window after this close (``crwv-bt today``), or None: a strategy
+        with the stand-aside option says (:func:`aside_window`)."""
+        return None
+
     def signal_state(self) -> dict:
         """Where the rules stand on this close, for ``crwv-bt today``.
 
@@ -319,6 +324,10 @@ class SignalStrategy(ArticleStrategy):
         """True when the next session is inside a stand-aside window (flat by its close)."""
         return aside_next(self, int(self.p.stand_aside), self._reactions)
 
+    def aside_window(self) -> dict | None:
+        """:func:`aside_window` of this strategy's ``stand_aside`` and ``earnings``."""
+        return aside_window(self, int(self.p.stand_aside), self._reactions)
+
     def entry_signal(self) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -473,6 +482,29 @@ def aside_next(strategy: bt.Strategy, sessions: int, reactions: set[date]) -> bo
     if sessions <= 0 or not reactions:
         return False
     return any(_session_ahead(strategy, k) in reactions for k in range(2, sessions + 2))
+
+
+def aside_window(strategy: bt.Strategy, sessions: int, reactions: set[date]) -> dict | None:
+    """The next stand-aside window after this close, for ``crwv-bt today``; None when the
+    option is off (``sessions`` 0).
+
+    Keys: ``sessions`` (N), ``reaction`` (the first earnings reaction session after this close,
+    None when none is known) and ``out_from`` (the first of the N sessions before it: a held
+    position is sold at its open and no entry fills before the reaction session's open), dates
+    as YYYY-MM-DD. Sessions are counted as :func:`aside_next` reads them (weekdays past the
+    last bar).
+    """
+    if sessions <= 0:
+        return None
+    now = bt.num2date(strategy.data.datetime[0]).date()
+    later = sorted(d for d in reactions if d > now)
+    if not later:
+        return {"sessions": sessions, "reaction": None, "out_from": None}
+    k = 1
+    while _session_ahead(strategy, k) < later[0]:
+        k += 1
+    start = _session_ahead(strategy, k - sessions)
+    return {"sessions": sessions, "reaction": later[0].isoformat(), "out_from": start.isoformat()}
 
 
 def _session_ahead(strategy: bt.Strategy, k: int) -> date:

@@ -39,7 +39,13 @@ import backtrader as bt
 
 from engine.rules import Node, Rule, parse_rules, scalar
 from engine.rules.rule import MAINTENANCE
-from strategies.base import ArticleStrategy, aside_next, aside_problems, reaction_dates
+from strategies.base import (
+    ArticleStrategy,
+    aside_next,
+    aside_problems,
+    aside_window,
+    reaction_dates,
+)
 
 
 class _Logic(bt.functions.Logic):
@@ -305,6 +311,10 @@ class RuleStrategy(ArticleStrategy):
             self.pending = self.close_out("margin call")
         else:
             self.protect()
+
+    def aside_window(self) -> dict | None:
+        """:func:`strategies.base.aside_window` of a rule with ``stand_aside`` (None without)."""
+        return aside_window(self, self.aside_sessions, self.reactions)
 
     def next_entry(self) -> dict | None:
         """:meth:`ArticleStrategy.would_enter` for the rule's side."""

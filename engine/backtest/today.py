@@ -27,6 +27,7 @@ import pandas as pd
 from engine import params as params_mod
 from engine.analysis.indicators import atr
 from engine.backtest.harness import replay_to_end
+from engine.data.events import next_earnings
 from engine.result import Costs
 from engine.sizing import effective, sized_costs
 
@@ -63,11 +64,14 @@ def plan_today(
     fractional: bool = False,
     today: date | None = None,
     end: str | None = None,
+    events: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Every configuration's state on the last bar of ``prices`` (plain JSON-ready data).
 
     ``end``: the ``--end`` the window was cut at (the state as of that close, not today's): the
-    sessions since are then not a stale data file, and ``stale`` stays false.
+    sessions since are then not a stale data file, and ``stale`` stays false. ``events``: the
+    ticker's events (:func:`engine.data.events.load_events`): the first earnings report after
+    the last bar becomes ``next_earnings`` (:func:`engine.data.events.next_earnings`).
     """
     costs = costs or Costs()
     last = pd.Timestamp(prices.index[-1])
@@ -91,6 +95,7 @@ def plan_today(
         "missing_sessions": missing,
         "stale": missing > 0 and end is None,
         "end": end,
+        "next_earnings": None if events is None else next_earnings(events, prices.index),
         "strategies": rows,
         "exit_code": EXIT_ORDER if any(r["action"] for r in rows) else EXIT_NOTHING,
     }
@@ -131,6 +136,7 @@ def _one(cfg, prices, *, cash, costs, fractional, close, atr_now) -> dict[str, A
         "orders": orders,
         "signal": {k: _plain(v) for k, v in state.items()},
         "next_entry": strat.next_entry(),  # what an entry signal would trade (flat only)
+        "stand_aside": strat.aside_window(),  # the next stand-aside window (None: option off)
         "action": _action(new),
     }
 

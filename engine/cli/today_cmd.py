@@ -95,7 +95,8 @@ def cmd_today(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # today reports staleness itself
         prices = load_window(args, min_bars=_warmup(configs) + 1)
-    configs = with_earnings(configs, load_events(args.ticker, args.data_dir), prices)
+    events = load_events(args.ticker, args.data_dir)
+    configs = with_earnings(configs, events, prices)
     report = plan_today(
         configs,
         prices,
@@ -104,6 +105,7 @@ def cmd_today(args: argparse.Namespace) -> int:
         costs=costs,
         fractional=args.fractional,
         end=args.end,
+        events=events,
     )
     print(json.dumps(report, indent=2) if args.json else format_today(report))
     return int(report["exit_code"])

@@ -188,14 +188,6 @@ def stand_aside_mask(
     return mask
 
 
-def next_event(
-    events: pd.DataFrame, after: pd.Timestamp, kinds: tuple[str, ...] = ("earnings",)
-) -> pd.Series | None:
-    """The first event of ``kinds`` dated after ``after`` (None when there is none)."""
-    later = events[(events["kind"].isin(kinds)) & (pd.DatetimeIndex(events["date"]) > after)]
-    return None if later.empty else later.iloc[0]
-
-
 def fill_earnings(
     params: dict[str, Any], events: pd.DataFrame, sessions: pd.DatetimeIndex
 ) -> dict[str, Any]:
@@ -208,12 +200,47 @@ def fill_earnings(
     if int(params.get("stand_aside", 0) or 0) <= 0 or str(params.get("earnings", "")).strip():
         return params
     earnings = events[events["kind"] == "earnings"]
+    at = reaction_sessions(earnings, _past_the_data(earnings, sessions)).dropna()
+    return {**params, "earnings": ",".join(d.date().isoformat() for d in at)}
+
+
+def _past_the_data(events: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``sessions`` followed by the weekdays after the last one up to a week past the last
+    event: the sessions past the data, holidays aside (as a stand-aside strategy counts them)."""
     sessions = pd.DatetimeIndex(sessions)
-    if len(earnings) and len(sessions):
-        last_event = pd.DatetimeIndex(earnings["date"]).max()
+    if len(events) and len(sessions):
+        last_event = pd.DatetimeIndex(events["date"]).max()
         future = pd.bdate_range(
             sessions[-1] + pd.Timedelta(days=1), last_event + pd.Timedelta(days=7)
         )
         sessions = sessions.append(future)
-    at = reaction_sessions(earnings, sessions).dropna()
-    return {**params, "earnings": ",".join(d.date().isoformat() for d in at)}
+    return sessions
+
+
+def next_earnings(events: pd.DataFrame, sessions: pd.DatetimeIndex) -> dict[str, Any] | None:
+    """The first earnings report whose reaction session comes after the last of ``sessions``
+    (``crwv-bt today``), or None when the events hold none.
+
+    Keys: ``date``, ``timing``, ``title`` (the event's), ``session`` (its reaction session,
+    YYYY-MM-DD) and ``sessions_ahead`` (1: the session after the last one). Past the data the
+    sessions are weekdays, holidays aside, as :func:`fill_earnings` and the stand-aside option
+    count them.
+    """
+    earnings = events[events["kind"] == "earnings"]
+    sessions = pd.DatetimeIndex(sessions)
+    if not len(earnings) or not len(sessions):
+        return None
+    ahead = _past_the_data(earnings, sessions)
+    at = reaction_sessions(earnings, ahead)
+    later = at.notna() & (at > sessions[-1])
+    if not later.any():
+        return None
+    first = int(np.flatnonzero(later.to_numpy())[0])
+    event, session = earnings.iloc[first], pd.Timestamp(at.iloc[first])
+    return {
+        "date": pd.Timestamp(event["date"]).date().isoformat(),
+        "timing": str(event["timing"]),
+        "title": str(event["title"]),
+        "session": session.date().isoformat(),
+        "sessions_ahead": int(ahead.get_loc(session)) - (len(sessions) - 1),
+    }

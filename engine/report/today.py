@@ -17,8 +17,10 @@ def format_today(report: dict[str, Any]) -> str:
             f"warning: data is stale: {r['missing_sessions']} session(s) have closed since "
             f"{r['last_date']} (today {r['today']}); refresh with `crwv-bt data fetch {r['ticker']}`"
         )
+    if r.get("next_earnings"):
+        lines.append(_earnings_line(r["next_earnings"]))
     for s in r["strategies"]:
-        lines += ["", *_strategy_lines(s)]
+        lines += ["", *_strategy_lines(s, r["last_date"])]
     verdict = (
         "an order goes out at the next open" if r["exit_code"] else "nothing to do at the next open"
     )
@@ -26,7 +28,40 @@ def format_today(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _strategy_lines(s: dict[str, Any]) -> list[str]:
+_TIMINGS = {
+    "before_open": "before the open",
+    "during": "during the session",
+    "after_close": "after the close",
+}
+
+
+def _earnings_line(e: dict[str, Any]) -> str:
+    """``next earnings 2026-11-12 after the close (Q3 2026 results): first traded on
+    2026-11-13, 25 sessions after the last bar``."""
+    when = _TIMINGS.get(e["timing"], e["timing"])
+    title = f" ({e['title']})" if e["title"] else ""
+    n = e["sessions_ahead"]
+    return (
+        f"next earnings {e['date']} {when}{title}: first traded on {e['session']}, "
+        f"{n} session{'' if n == 1 else 's'} after the last bar"
+    )
+
+
+def _aside_line(a: dict[str, Any], last_date: str) -> str:
+    """A stand-aside strategy's next window (``stand_aside`` of :func:`plan_today`'s rows)."""
+    n = f"{a['sessions']} session{'' if a['sessions'] == 1 else 's'}"
+    if a["reaction"] is None:
+        return (
+            f"  stand aside {n} before earnings: no earnings date after {last_date} "
+            "(add the next report to data/events/<TICKER>.toml)"
+        )
+    return (
+        f"  stand aside {n}: flat from the open of {a['out_from']} to the open of "
+        f"{a['reaction']} (earnings first traded)"
+    )
+
+
+def _strategy_lines(s: dict[str, Any], last_date: str) -> list[str]:
     p = s["position"]
     sizing = s.get("sizing", "all_in")
     out = [
@@ -53,6 +88,8 @@ def _strategy_lines(s: dict[str, Any]) -> list[str]:
             )
     if s["signal"]["text"]:
         out.append(f"  signal: {s['signal']['text']}")
+    if s.get("stand_aside"):
+        out.append(_aside_line(s["stand_aside"], last_date))
     for o in s["orders"]:
         price = "market" if o["price"] is None else f"{o['type']} {o['price']:.2f}"
         dist = ""

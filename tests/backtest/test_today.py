@@ -185,3 +185,82 @@ def test_flat_strategy_says_what_an_entry_would_trade(crwv: pd.DataFrame) -> Non
     assert held["position"]["shares"] < 0 and held["signal"]["state"] == "short"
     assert "covers when MACD crosses above" in held["signal"]["text"]
     assert held["next_entry"] is None
+
+
+def test_the_next_earnings_and_each_stand_aside_window_are_named(tmp_path, capsys) -> None:  # noqa: ANN001
+    """With an earnings report after the last bar in the events file, ``today`` names it (and
+    how many sessions away it is first traded); a strategy or rule that stands aside says when
+    it will be flat, counted as it counts (weekdays past the data)."""
+    from engine.cli.main import main
+    from engine.data.load import write_price_csv
+
+    write_price_csv(bars([(10,)] * 30), tmp_path / "XYZ.csv")  # Mon 2025-08-18 .. Fri 09-26
+    (tmp_path / "events").mkdir()
+    report = (
+        '[[event]]\ndate = {}\nkind = "earnings"\ntitle = "{}"\ntiming = "{}"\nsource = "test"\n'
+    )
+    (tmp_path / "events" / "XYZ.toml").write_text(
+        report.format("2025-08-20", "Q2 results", "after_close")  # inside the data: past
+        + report.format("2025-10-08", "Q3 results", "after_close")  # traded on Thu 10-09
+        + report.format("2026-01-08", "Q4 results", "before_open")
+    )
+    (tmp_path / "r.toml").write_text('[calm]\nentry = "false"\nexit = "false"\nstand_aside = 12\n')
+    base = ["today", "--data-dir", str(tmp_path), "--ticker", "XYZ", "--strategy", "ma_trend"]
+    base += ["--param", "slow=3", "--param", "fast=2", "--param", "hold_bars=1"]
+    assert main([*base, "--param", "stand_aside=2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if line.startswith("next earnings")] == [
+        "next earnings 2025-10-08 after the close (Q3 results): first traded on 2025-10-09, "
+        "9 sessions after the last bar"
+    ]
+    assert [line for line in out if line.startswith("  stand aside")] == [
+        "  stand aside 2 sessions: flat from the open of 2025-10-07 to the open of 2025-10-09 "
+        "(earnings first traded)",
+    ]
+    # a rule's stand_aside = 12: the window began 3 sessions before the last bar
+    assert main([*base, "--rules", str(tmp_path / "r.toml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if line.startswith("  stand aside")] == [
+        "  stand aside 12 sessions: flat from the open of 2025-09-23 to the open of 2025-10-09 "
+        "(earnings first traded)",
+    ]
+    assert main([*base, "--json"]) == 0  # stand_aside 0 (the default): no window
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["next_earnings"] == {
+        "date": "2025-10-08",
+        "timing": "after_close",
+        "title": "Q3 results",
+        "session": "2025-10-09",
+        "sessions_ahead": 9,
+    }
+    assert doc["strategies"][0]["stand_aside"] is None
+    # a strategy's own earnings dates, none after the last bar: it says it will not stand aside
+    assert main([*base, "--param", "stand_aside=2", "--param", "earnings=2025-08-21"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  stand aside 2 sessions before earnings: no earnings date after 2025-09-26 "
+        "(add the next report to data/events/<TICKER>.toml)"
+    ) in out.splitlines()
+    (tmp_path / "events" / "XYZ.toml").unlink()  # no events: no line
+    assert main(base) == 0
+    assert "next earnings" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_the_stand_aside_window_today_names_is_the_one_the_run_then_takes(n: int) -> None:
+    """Cut the data 8 sessions before a report: the window ``today`` announces starts on the
+    session whose open the full run sells at (fills tagged ``stand aside``)."""
+    from engine.backtest.harness import run_backtest
+    from engine.rules import parse_rules
+    from strategies.rule import rule_strategy
+
+    rule = parse_rules('[always]\nentry = "true"\nexit = "false"\nstand_aside = 1\n')["always"]
+    cls = rule_strategy(rule)
+    prices = bars([(10,)] * 40)  # 2025-08-18 .. 2025-10-10
+    params = {"stand_aside": n, "earnings": prices.index[30].date().isoformat()}
+    rep = plan_today([Config("always", cls, params)], prices.iloc[:22], ticker="XYZ")
+    window = rep["strategies"][0]["stand_aside"]
+    assert window["reaction"] == prices.index[30].date().isoformat()
+    fills = run_backtest(cls, prices, params, costs=NO_COSTS).fills
+    sold = fills[fills["reason"] == "stand aside"]
+    assert pd.Timestamp(sold["date"].iloc[0]).date().isoformat() == window["out_from"]

@@ -113,13 +113,28 @@ def test_stand_aside_mask_by_hand() -> None:
     assert np.flatnonzero(both).tolist() == [0, 3]
 
 
-def test_next_event() -> None:
+def test_next_earnings_is_the_first_report_traded_after_the_last_session() -> None:
     frame = _events(
-        ("2025-08-12", "earnings", "after_close"), ("2025-08-20", "earnings", "after_close")
+        ("2025-08-12", "earnings", "after_close"),
+        ("2025-08-22", "lockup", "after_close"),
+        ("2025-08-29", "earnings", "after_close"),  # a Friday, after the last session (Fri 22)
+        ("2025-10-01", "earnings", "before_open"),
     )
-    nxt = ev.next_event(frame, pd.Timestamp("2025-08-13"))
-    assert nxt is not None and nxt["date"] == pd.Timestamp("2025-08-20")
-    assert ev.next_event(frame, pd.Timestamp("2025-08-21")) is None
+    assert ev.next_earnings(frame, SESSIONS) == {
+        "date": "2025-08-29",
+        "timing": "after_close",
+        "title": "earnings 2025-08-29",
+        "session": "2025-09-01",  # past the data, sessions are weekdays (as the strategies count)
+        "sessions_ahead": 6,  # Mon 25 .. Fri 29, Mon 1
+    }
+    # a report after the last session's close is first traded on the next one
+    on_last = _events(("2025-08-22", "earnings", "after_close"))
+    got = ev.next_earnings(on_last, SESSIONS)
+    assert got is not None and (got["session"], got["sessions_ahead"]) == ("2025-08-25", 1)
+    # inside the data it is the session itself; one traded already is not next
+    assert ev.next_earnings(_events(("2025-08-22", "earnings", "before_open")), SESSIONS) is None
+    assert ev.next_earnings(_events(("2025-08-12", "earnings", "during")), SESSIONS) is None
+    assert ev.next_earnings(ev.empty_events(), SESSIONS) is None
 
 
 def test_fill_earnings() -> None:
