@@ -204,13 +204,15 @@ def card(
 
 
 def best_strategy(metrics: dict[str, pd.Series], exclude: str | None) -> str | None:
-    """The name with the highest total return (the benchmark excluded), or None."""
+    """The name with the highest total return (the benchmark excluded), or None when fewer
+    than two strategies have one: a single strategy beside the benchmark (``crwv-bt run
+    --strategy swing``) has nothing to be best of."""
     scores = {
         k: _value(m, "total_return")
         for k, m in metrics.items()
         if k != exclude and not math.isnan(_value(m, "total_return"))
     }
-    return max(scores, key=lambda k: scores[k]) if scores else None
+    return max(scores, key=lambda k: scores[k]) if len(scores) > 1 else None
 
 
 # ---------------------------------------------------------------------------------- tables

@@ -262,6 +262,22 @@ def test_rebuild_keeps_a_separate_benchmark(tmp_path: Path, runs, prices) -> Non
     assert (out / "equity_swing.png").read_bytes() == first  # drawn with the benchmark again
 
 
+def test_the_best_return_badge_needs_two_strategies(tmp_path: Path, runs, prices) -> None:
+    """One strategy beside the benchmark gets no "best return" badge; of two, the higher one."""
+    swing, signal, bh = runs
+    run_folder.write_run(tmp_path / "one", [swing], score([swing], bh), prices, buy_hold=bh)
+    page = (tmp_path / "one" / "report.html").read_text()
+    assert "best return" not in page and 'class="card best"' not in page
+    assert page.count('class="card"') == 1  # swing's card, plain
+    run_folder.write_run(tmp_path / "two", runs, score(runs), prices)
+    page = (tmp_path / "two" / "report.html").read_text()
+    totals = {r.strategy: score(runs)[r.strategy]["total_return"] for r in (swing, signal)}
+    best = max(totals, key=lambda k: totals[k])
+    assert page.count('<span class="badge">best return</span>') == 1
+    assert page.count('class="card best"') == 1
+    assert f'href="#s-{best}">{best}</a><span class="badge">best return</span>' in page
+
+
 def test_rebuild_needs_a_run_folder(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="metrics.json"):
         run_folder.rebuild_report(tmp_path)

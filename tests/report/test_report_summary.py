@@ -95,6 +95,16 @@ def test_best_strategy_excludes_the_benchmark() -> None:
     assert best_strategy({}, exclude=None) is None
 
 
+def test_one_strategy_has_no_best_return_to_name() -> None:
+    """Beside the benchmark alone (``crwv-bt run --strategy swing``) there is nothing to rank."""
+    one = {"swing": pd.Series({"total_return": 0.5}), "buy_hold": pd.Series({"total_return": 1.0})}
+    assert best_strategy(one, exclude="buy_hold") is None
+    assert best_strategy({"swing": pd.Series({"total_return": 0.5})}, exclude=None) is None
+    # two strategies, one without a return: no ranking either
+    nan = {**one, "macd": pd.Series({"total_return": math.nan})}
+    assert best_strategy(nan, exclude="buy_hold") is None
+
+
 def test_monthly_table_colours_by_sign() -> None:
     html = monthly_table_html(monthly_returns(run().equity))
     assert "<th>2025</th>" in html
