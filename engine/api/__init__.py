@@ -13,7 +13,9 @@
     sw.best, sw.dsr, sw.pbo, sw.heatmap("fast", "slow"), sw.rerun_best()
 
 ``crwv-bt run`` and ``crwv-bt compare`` call :func:`compare` (one path, not two); the run folder
-they write is :meth:`Comparison.write`. The code lives in two modules of this package:
+they write is :meth:`Comparison.write`. ``crwv-bt sweep`` calls
+:func:`engine.api.sweeps.ranked_sweep` (as :func:`sweep` does) and ``crwv-bt walkforward``
+:func:`engine.api.sweeps.walkforward`. The code lives in two modules of this package:
 :mod:`engine.api.backtests` (backtests, comparisons, the input checks) and :mod:`engine.api.sweeps`
 (sweeps, walk-forwards), loaded when :func:`sweep` or :func:`walkforward` is first called (it
 imports the sweep stage: numba's kernels, matplotlib, +0.7 s).
