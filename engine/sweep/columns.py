@@ -22,6 +22,7 @@ then takes the ``sqlite3`` path.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -68,15 +69,20 @@ def _read(path: Path, sql: str, rows: int) -> pa.Table:
 FLAG_COST = 12  # reading a flag column costs about as much as this many plain columns
 #: rows of a sweep read by one thread (a larger one is read by several, each some columns)
 PART_ROWS = 100_000
+#: columns per query: a thread holds one query's batch at a time (a batch's buffers are freed
+#: together, once every column of it is gone: each column is compacted into buffers of its own)
+GROUP_COLUMNS = 16
+DICT_MAX = 32_767  # distinct values of a column held as int16 codes into its dictionary
+UNIQUE = frozenset({"pos", "run", "key"})  # one value per row: not worth a dictionary
 
 
 def _read_columns(
     path: Path, columns: list[tuple[str, str]], sweep: int, count: int
 ) -> dict[str, pa.Array]:
     """The ``(name, SQL expression)`` columns over the sweep's rows in grid order, one Arrow
-    array each, read by up to ``os.cpu_count()`` threads at once (each a share of the columns
-    over every row, on its own connection: the driver releases the GIL; shares of the rows
-    would need a copy to join, as one read's columns are freed together)."""
+    array each (:func:`_compact`), read by up to ``os.cpu_count()`` threads at once (each a
+    share of the columns over every row, ``GROUP_COLUMNS`` per query, on its own connection:
+    the driver releases the GIL; shares of the rows would need a copy to join)."""
     n = max(1, min(os.cpu_count() or 1, 4, count // PART_ROWS, len(columns)))
     src = (
         f"FROM sweep_rows s JOIN runs ON runs.rowid = s.run WHERE s.sweep = {int(sweep)} "
@@ -88,16 +94,67 @@ def _read_columns(
         i = load.index(min(load))
         shares[i].append((name, expr))
         load[i] += FLAG_COST if name.startswith("_flags") else 1
-    sqls = [
-        "SELECT " + ", ".join(f"{e} AS {quote_name(c)}" for c, e in share) + f" {src}"
+    queries = [
+        [
+            "SELECT "
+            + ", ".join(f"{e} AS {quote_name(c)}" for c, e in share[lo : lo + GROUP_COLUMNS])
+            + f" {src}"
+            for lo in range(0, len(share), GROUP_COLUMNS)
+        ]
         for share in shares
     ]
     if n == 1:
-        tables = [_read(path, sqls[0], count)]
+        parts = [_read_share(path, queries[0], count)]
     else:
         with ThreadPoolExecutor(n) as pool:
-            tables = list(pool.map(lambda q: _read(path, q, count), sqls))
-    return {c: _array(t.column(c)) for t in tables for c in t.column_names}
+            parts = list(pool.map(lambda qs: _read_share(path, qs, count), queries))
+    _trim()
+    return {c: a for part in parts for c, a in part.items()}
+
+
+def _read_share(path: Path, queries: list[str], count: int) -> dict[str, pa.Array]:
+    out: dict[str, pa.Array] = {}
+    for sql in queries:
+        table = _read(path, sql, count)
+        for name in table.column_names:
+            out[name] = _compact(_array(table.column(name)), name not in UNIQUE)
+        del table
+    return out
+
+
+def _compact(arr: pa.Array, encode: bool) -> pa.Array:
+    """``arr`` in buffers of its own: dictionary-encoded with int16 codes when it holds at most
+    :data:`DICT_MAX` distinct values (a sweep's metrics take one value per distinct result:
+    ~25,000 over the 1M grid; 2 bytes a row instead of 8), else copied."""
+    kind = arr.type
+    if encode and (
+        pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
+    ):
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) <= DICT_MAX:
+            return pa.DictionaryArray.from_arrays(pc.cast(enc.indices, pa.int16()), enc.dictionary)
+    return pa.concat_arrays([arr, arr.slice(0, 0)])
+
+
+def _trim() -> None:
+    """Give freed memory back to the system: glibc keeps the read's batches (freed once each
+    column is compacted; ~450 MB over the 1M grid) in its heap for reuse, in the process's RSS,
+    until ``malloc_trim``. Nothing to do with another C library."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def _plain(arr: pa.Array) -> pa.Array:
+    """The values of a (possibly dictionary-encoded) array."""
+    if pa.types.is_dictionary(arr.type):
+        return arr.dictionary.take(arr.indices)
+    return arr
+
+
+def _kind(arr: pa.Array) -> pa.DataType:
+    """The value type of a (possibly dictionary-encoded) array."""
+    return arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
 
 
 def _array(column: pa.ChunkedArray) -> pa.Array:
@@ -123,7 +180,7 @@ class SweepColumns:
         self.floats = {
             k
             for k in metric_keys
-            if k in arrays and (pa.types.is_floating(arrays[k].type) or arrays[k].null_count)
+            if k in arrays and (pa.types.is_floating(_kind(arrays[k])) or arrays[k].null_count)
         }
         self._repeated: dict[str, tuple[Any, int]] = {}
         self._labels = [
@@ -132,18 +189,18 @@ class SweepColumns:
 
     def numbers(self, name: str) -> np.ndarray:
         """Column ``name`` as float64 (NULL as NaN)."""
-        arr = self.arrays[name]
+        arr = _plain(self.arrays[name])
         if not pa.types.is_floating(arr.type):
             arr = pc.cast(arr, pa.float64())
         return arr.to_numpy(zero_copy_only=False)
 
     def integers(self, name: str) -> np.ndarray:
-        return self.arrays[name].to_numpy(zero_copy_only=False)
+        return _plain(self.arrays[name]).to_numpy(zero_copy_only=False)
 
     def param_values(self, name: str) -> np.ndarray:
         """Parameter ``name`` as :meth:`SweepView.arrays` gives it: int64 or float64, text as
         objects (one shared ``str`` per distinct value)."""
-        arr = self.arrays[param_column(name)]
+        arr = _plain(self.arrays[param_column(name)])
         if pa.types.is_string(arr.type):
             enc = pc.dictionary_encode(arr)
             words = np.array(enc.dictionary.to_pylist(), dtype=object)
@@ -151,7 +208,7 @@ class SweepColumns:
         return arr.to_numpy(zero_copy_only=False)
 
     def distinct(self, param: str) -> int:
-        return int(pc.count_distinct(self.arrays[param_column(param)]).as_py())
+        return int(pc.count_distinct(_plain(self.arrays[param_column(param)])).as_py())
 
     def frame(self, idx: np.ndarray, ranks: np.ndarray, eligible: np.ndarray) -> pd.DataFrame:
         """Rows ``idx`` (positions in grid order) as ``SweepView.ranked`` yields them: ``rank``,
@@ -161,7 +218,7 @@ class SweepColumns:
         n = len(idx)
         cols: dict[str, Any] = {"rank": ranks}
         for name, label in zip(self.params, self._labels, strict=True):
-            arr = self.arrays[param_column(name)].take(take)
+            arr = _plain(self.arrays[param_column(name)].take(take))
             if name in self.bools:
                 cols[label] = arr.to_numpy().astype(bool)
             else:
@@ -170,17 +227,17 @@ class SweepColumns:
             if key in self.constants:
                 cols[key] = self._constant(key, n)
             elif key in self.floats:
-                arr = self.arrays[key].take(take)
+                arr = _plain(self.arrays[key].take(take))
                 if not pa.types.is_floating(arr.type):
                     arr = pc.cast(arr, pa.float64())
                 cols[key] = arr.to_numpy(zero_copy_only=False)
             else:
-                cols[key] = self._column(self.arrays[key].take(take), n)
+                cols[key] = self._column(_plain(self.arrays[key].take(take)), n)
         for name in [c for c in FIXED_COLUMNS if c != "params"] + ["result"]:
             if name in self.constants:
                 cols[name] = self._constant(name, n)
             else:
-                cols[name] = self._column(self.arrays[name].take(take), n)
+                cols[name] = self._column(_plain(self.arrays[name].take(take)), n)
         cols["eligible"] = eligible
         frame = pd.DataFrame(cols, index=pd.Index(self.arrays["pos"].take(take).to_numpy()))
         frame.attrs["param_columns"] = list(self._labels)
@@ -252,7 +309,8 @@ def load(
     except adbc_driver_manager.Error:
         return None  # e.g. a store another process holds locked past the timeout: SQL reads it
     seen = [
-        int(np.bitwise_or.reduce(arrays.pop(f"_flags{i}").to_numpy())) for i in range(len(flags))
+        int(np.bitwise_or.reduce(_plain(arrays.pop(f"_flags{i}")).to_numpy()))
+        for i in range(len(flags))
     ]
 
     def bit(j: int) -> bool:
@@ -287,14 +345,14 @@ def _exact(
         if arrays[name].null_count:
             return False
     for name in ("pos", "run", "result"):
-        if not pa.types.is_integer(arrays[name].type):
+        if not pa.types.is_integer(_kind(arrays[name])):
             return False
     for p in params:
         arr = arrays[param_column(p)]
         if arr.null_count or not (
-            pa.types.is_integer(arr.type)
-            or pa.types.is_floating(arr.type)
-            or pa.types.is_string(arr.type)
+            pa.types.is_integer(_kind(arr))
+            or pa.types.is_floating(_kind(arr))
+            or pa.types.is_string(_kind(arr))
         ):
             return False
     for key in metric_keys:
@@ -302,15 +360,15 @@ def _exact(
             continue
         arr = arrays[key]
         if key in ("start", "end"):
-            if arr.null_count or not pa.types.is_string(arr.type):
+            if arr.null_count or not pa.types.is_string(_kind(arr)):
                 return False
-        elif not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+        elif not (pa.types.is_integer(_kind(arr)) or pa.types.is_floating(_kind(arr))):
             return False
     for name in FIXED_COLUMNS:
         if name in arrays and name not in ("key", "created_at"):
             arr = arrays[name]
             if arr.null_count or not (
-                pa.types.is_string(arr.type) or pa.types.is_integer(arr.type)
+                pa.types.is_string(_kind(arr)) or pa.types.is_integer(_kind(arr))
             ):
                 return False
     return True
