@@ -52,6 +52,7 @@ from engine.sweep.run import run_sweep_stream, sweep_spec
 from engine.sweep.selection import (
     Overfit,
     SweepSummary,
+    Trials,
     heatmap_table,
     metric_order,
     pick_heatmap_axes,
@@ -458,6 +459,7 @@ class SweepResult:
     distinct: int = 0
     unused: list[str] = field(default_factory=list)
     top: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trials: Trials | None = field(default=None, repr=False)
 
     @property
     def best(self) -> dict[str, Any]:
@@ -492,11 +494,12 @@ class SweepResult:
     ) -> pd.DataFrame:
         """``metric`` by ``y`` (rows) and ``x`` (columns); the other varying parameters fixed at
         the chosen row's values (``others="best"``) or aggregated (``mean``, ``median``, ``max``,
-        ``min``). Default axes: those ``crwv-bt sweep`` picks."""
+        ``min``). Default axes: those ``crwv-bt sweep`` picks (the two varying parameters that
+        explain the largest share of the metric's variance)."""
         names = list(self.grid_names.values())
         varying = [self.grid_names[c] for c in self.varying]
         wanted = f"{x},{y}" if x is not None or y is not None else None
-        axes = pick_heatmap_axes(wanted, names, varying)
+        axes = pick_heatmap_axes(wanted, names, varying, self.trials)
         if axes is None:
             raise ParamError("a heatmap needs two parameters that vary in the grid")
         label = {n: c for c, n in self.grid_names.items()}
@@ -658,6 +661,7 @@ def sweep(
         distinct=summary.trials.distinct if summary.trials else summary.combinations,
         unused=list(summary.trials.unused) if summary.trials else [],
         top=summary.ranked,
+        trials=summary.trials,
     )
 
 

@@ -293,3 +293,13 @@ def test_a_sweep_that_stands_aside_gets_the_report_dates() -> None:
     assert frame.loc[1, "total_return"] == pytest.approx(run.metrics["total_return"], rel=1e-9)
     # no stand_aside > 0 in the grid: no earnings column is added
     assert "earnings" not in bt.sweep("macd", grid={"fast": [12]}, jobs=1).best
+
+
+def test_the_default_heatmap_is_the_pair_the_cli_picks_not_the_first_two() -> None:
+    # hold_bars and mode vary first, but slow and fast explain most of the Sharpe's variance
+    grid = {"hold_bars": [1, 3], "mode": ["reclaim", "cross"], "fast": [5, 15], "slow": [50, 150]}
+    sw = bt.sweep("ma_trend", grid=grid, jobs=1)
+    imp = sw.trials.importance
+    expected = sorted(["hold_bars", "mode", "fast", "slow"], key=imp.__getitem__)[-2:]
+    table = sw.heatmap()
+    assert {table.index.name, table.columns.name} == set(expected) != {"hold_bars", "mode"}
