@@ -82,7 +82,7 @@ def trust_section(summary: SweepSummary) -> str:
         )
         items.append(
             f"<li><b>Trials</b>: {t.combinations:,} combinations gave {t.distinct:,} distinct "
-            "results (identical daily returns and trade count count once); the DSR's N is the "
+            "results (identical daily returns and trade counts count once); the DSR's N is the "
             f"distinct count.{unused}</li>"
         )
     for note in o.notes:
