@@ -456,10 +456,18 @@ class SweepResult:
     varying: list[str]
     setup: _Setup = field(repr=False)
     combinations: int = 0
-    distinct: int = 0
-    unused: list[str] = field(default_factory=list)
     top: pd.DataFrame = field(default_factory=pd.DataFrame)
     trials: Trials | None = field(default=None, repr=False)
+
+    @property
+    def distinct(self) -> int:
+        """How many distinct results the combinations gave (see the class docstring)."""
+        return self.trials.distinct if self.trials is not None else self.combinations
+
+    @property
+    def unused(self) -> list[str]:
+        """Grid parameters that never changed a result (see the class docstring)."""
+        return list(self.trials.unused) if self.trials is not None else []
 
     @property
     def best(self) -> dict[str, Any]:
@@ -658,8 +666,6 @@ def sweep(
         varying=varying,
         setup=s,
         combinations=summary.combinations,
-        distinct=summary.trials.distinct if summary.trials else summary.combinations,
-        unused=list(summary.trials.unused) if summary.trials else [],
         top=summary.ranked,
         trials=summary.trials,
     )
