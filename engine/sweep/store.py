@@ -5,8 +5,11 @@ only what was in flight; rerunning the same command asks the store which keys ar
 the rest. The file is the resume state, the result table and the export source in one, needs no
 server, and tolerates a reader (``crwv-bt sweep export``) while a sweep writes (WAL mode).
 
-Table ``runs``
---------------
+View ``runs``: what to query
+----------------------------
+One row per stored combination (``SELECT p_fast, p_slow, sharpe FROM runs``), joined from the
+three tables below; its ``rowid`` is the combination's ``combos.rowid``.
+
 =============  ===============================================================================
 key            stable hash of the combination (:func:`engine.sweep.combo_key`); ``UNIQUE``, and
                rows go in with ``INSERT OR IGNORE``: a combination is never stored twice
@@ -20,25 +23,34 @@ data_bars      bars in the window
 data_sha       sha256 of the price window (and of the alpha/beta benchmark's, when used)
 settings       cash, commission, slippage and fractional flag, canonical JSON
 code_version   package version and git commit of the code that ran it
-created_at     UTC time the row was stored (ISO 8601)
-returns        empty since schema 2 (the daily returns are in ``run_returns``, below); rows of a
-               schema-1 store keep theirs here
+created_at     UTC time the row's batch was stored (ISO 8601)
+returns        always empty (kept for queries written for schema 1: the daily returns are in
+               ``run_returns``, below)
 result         64-bit hash of the stored returns and the closed-trade count: two rows with the same
                value produced the same result (the trial count and the ties use it)
 sr             per-bar Sharpe ratio of the stored (float32) returns, ``mean / std`` (``ddof=1``):
                the Deflated Sharpe Ratio's trials, read without the returns
 p_<name>       one typed column per parameter (numbers as numbers, text as text, booleans as
-               0/1, list values as ``a,b,c`` text), e.g. ``SELECT p_fast, p_slow, sharpe FROM
-               runs``; a strategy's parameters are added as columns the first time it is stored
+               0/1, list values as ``a,b,c`` text); a strategy's parameters are added as columns
+               the first time it is stored
 <metric keys>  one column per :data:`engine.analysis.metrics.METRIC_KEYS` entry (NaN stored as NULL)
 =============  ===============================================================================
 
-Table ``run_returns``
----------------------
-The daily returns of the equity curve, float32 little-endian (``bars - 1`` values; the columns
-of the PBO matrix), once per distinct ``result``: outside ``runs``, so a query over the metrics
-or parameters of a million rows does not read a gigabyte of returns, and combinations with the
-same result share one copy.
+Tables (schema 3)
+-----------------
+``combos``      one narrow row per combination: ``key`` (``UNIQUE``), ``job``, ``params``,
+                ``outcome`` and the ``p_<name>`` columns; the rowid is the run id.
+``jobs``        the provenance every row of one stored batch shares (strategy, engine, ticker,
+                data window, settings, code version, ``created_at``): written once per batch,
+                not once per combination.
+``outcomes``    ``result``, ``sr``, ``n_returns`` (``bars - 1``) and the metric columns, once per distinct outcome;
+                ``id`` is a 64-bit hash of the result and the metric values, so the 863,880
+                runnable combinations of the 1,000,000-point MA grid share 25,093 rows.
+``run_returns`` the daily returns of the equity curve, float32 little-endian (``bars - 1``
+                values; the columns of the PBO matrix), once per distinct ``result``.
+
+Why split: a sweep wrote ~60 values per combination through SQLite's row engine (4.9 GB of disk
+writes for the 1M grid, the bulk of its wall time); most of them repeat from row to row.
 
 Tables ``sweeps`` and ``sweep_rows``
 ------------------------------------
@@ -47,8 +59,10 @@ grid, constraints, data, costs, engine and code version - and what its grid expa
 JSON) with its rows in grid order (``sweep_rows``: ``sweep``, ``pos``, ``run`` = ``runs.rowid``).
 The same command again finds its spec there and neither walks the grid nor keys a combination.
 
-Stores written before these columns existed (schema 1) are upgraded in place the first time
-they are opened: the columns are added and filled from ``params`` and ``returns``.
+Stores of an older version are upgraded in place the first time they are opened, in one
+transaction: schema 1 (returns inline, no typed columns) gets its ``result``, ``sr`` and
+parameter columns filled, and schema 1 and 2's wide ``runs`` table is split into the tables
+above (rowids kept, so recorded sweeps still point at their rows).
 
 Recognising its own file
 ------------------------
@@ -88,7 +102,7 @@ from engine.analysis.metrics import METRIC_KEYS
 from engine.errors import UserError, os_error, short_path
 from engine.files import canonical_json
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PARAM_PREFIX = "p_"  # typed parameter columns: p_fast, p_slow, ...
 RESULT_COLUMNS = ["result", "sr"]
 EXPORT_CHUNK = 50_000  # rows per streamed chunk (a Parquet row group, a CSV append)
@@ -106,7 +120,8 @@ FIXED_COLUMNS = [
     "code_version",
     "created_at",
 ]
-_CREATE = """
+#: The wide ``runs`` table of schema 1 and 2 (upgraded on open: :meth:`SweepStore._migrate`).
+_CREATE_V2 = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT NOT NULL UNIQUE,
     strategy TEXT NOT NULL,
@@ -123,6 +138,35 @@ CREATE TABLE IF NOT EXISTS runs (
     returns BLOB NOT NULL
 )
 """
+#: provenance columns: in ``jobs`` (``key`` and ``params`` are per combination, in ``combos``)
+JOB_COLUMNS = [c for c in FIXED_COLUMNS if c not in ("key", "params")]
+_CREATE = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    strategy TEXT NOT NULL,
+    engine TEXT NOT NULL,
+    ticker TEXT NOT NULL,
+    data_start TEXT NOT NULL,
+    data_end TEXT NOT NULL,
+    data_bars INTEGER NOT NULL,
+    data_sha TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    code_version TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY,
+    result INTEGER NOT NULL,
+    sr REAL,
+    n_returns INTEGER NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS combos (
+    key TEXT NOT NULL UNIQUE,
+    job INTEGER NOT NULL,
+    params TEXT NOT NULL,
+    outcome INTEGER NOT NULL
+)""",
+)
 _CREATE_SWEEPS = (
     """CREATE TABLE IF NOT EXISTS sweeps (
     id INTEGER PRIMARY KEY,
@@ -196,16 +240,17 @@ class Row:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A :class:`Batch`'s SQL columns (:meth:`Batch.prepare`): ``results`` and ``sharpes`` per
-    row, one ``blob`` per distinct result, the params' canonical JSON ``texts``, the rows
-    grouped by their parameter names with those columns, the metric columns."""
+    """A :class:`Batch`'s SQL rows (:meth:`Batch.prepare`): ``results`` per row, one ``blob`` per
+    distinct result, the params' canonical JSON ``texts``, the rows grouped by their parameter
+    names with those columns, each row's ``outcome`` id, and one ``outcome_rows`` entry per
+    distinct outcome: ``(id, result, sr, {metric: SQL value})``."""
 
     results: list[int]
-    sharpes: list[float | None]
     blobs: dict[int, bytes]
     texts: list[str]
     groups: list[tuple[tuple[str, ...], list[int] | None, list[list[Any]]]]
-    metrics: dict[str, list[Any]]
+    outcomes: list[int]
+    outcome_rows: list[tuple[int, int, float | None, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -243,7 +288,7 @@ class Batch:
             return self
         n = len(self)
         if n == 0:
-            return dataclasses.replace(self, prepared=Prepared([], [], {}, [], [], {}))
+            return dataclasses.replace(self, prepared=Prepared([], {}, [], [], [], []))
         rets = np.ascontiguousarray(self.returns, dtype="<f4").reshape(n, -1)
         trades = self.metrics.get("n_trades") or [None] * n
         results = result_hashes(rets, trades)
@@ -252,19 +297,26 @@ class Batch:
         unique: dict[int, int] = {}
         for i, r in enumerate(results):
             unique.setdefault(r, i)
-        by_result = dict(zip(unique, matrix_sharpes(rets[list(unique.values())]), strict=True))
         texts = self.texts if self.texts is not None else [canonical_json(p) for p in self.params]
         groups = []
         for names, idx in _by_names(self.params):
             params = _take(self.params, idx)
             groups.append((names, idx, [_param_sql_column([p[k] for p in params]) for k in names]))
+        arrays = {k: metric_array(v) for k, v in self.metrics.items()}
+        outcomes, firsts = outcome_ids(results, arrays)
+        rows = list(firsts.values())
+        sharpes = matrix_sharpes(rets[rows])
+        values = {k: [_sql_value(v) for v in a[rows].tolist()] for k, a in arrays.items()}
         prepared = Prepared(
             results=results,
-            sharpes=[by_result[r] for r in results],
             blobs={r: rets[i].tobytes() for r, i in unique.items()},
             texts=texts,
             groups=groups,
-            metrics={k: _metric_sql_column(v) for k, v in self.metrics.items()},
+            outcomes=outcomes,
+            outcome_rows=[
+                (oid, results[i], sharpes[j], {k: v[j] for k, v in values.items()})
+                for j, (oid, i) in enumerate(firsts.items())
+            ],
         )
         return dataclasses.replace(self, prepared=prepared)
 
@@ -340,6 +392,124 @@ def result_hashes(returns: np.ndarray, trades: list[Any]) -> list[int]:
     return out
 
 
+def metric_array(values: Any) -> np.ndarray:
+    """A metric column as numpy: int64 (whole numbers), float64 (numbers; None and NaN as NaN)
+    or objects (text, anything else)."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError):
+        arr = np.empty(0)  # ragged: objects below
+    kind = arr.dtype.kind if len(arr) == len(values) else "O"
+    if kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if kind == "f":
+        return arr.astype(np.float64, copy=False)
+    if kind == "O":
+        try:
+            return np.array(values, dtype=np.float64)
+        except (ValueError, TypeError):
+            pass
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+_NULL = b"N" + bytes(8)
+
+
+def _encoded(arr: np.ndarray | None, n: int) -> np.ndarray | list[bytes]:
+    """Each value of a metric column as the bytes :func:`outcome_ids` hashes: ``F`` and the
+    float64 (whole numbers too), ``N`` and 8 zero bytes for NULL/NaN - as an ``n x 9`` uint8
+    matrix for a numeric column - or ``S``, the UTF-8 text and a NUL (a list, for objects)."""
+    if arr is None:
+        return np.frombuffer(_NULL * n, dtype=np.uint8).reshape(n, 9)
+    if arr.dtype.kind in "if":
+        values = arr.astype("<f8")
+        nan = np.isnan(values)
+        out = np.empty((n, 9), dtype=np.uint8)
+        out[:, 0] = np.where(nan, ord("N"), ord("F"))
+        out[:, 1:] = np.where(nan, 0.0, values).astype("<f8").view(np.uint8).reshape(n, 8)
+        return out
+    return [_encode_value(v) for v in arr.tolist()]
+
+
+def _encode_value(v: Any) -> bytes:
+    if isinstance(v, str):
+        return b"S" + v.encode() + b"\0"
+    if v is None or (isinstance(v, float) and v != v):
+        return _NULL
+    if isinstance(v, (int, float, np.generic)):
+        return b"F" + np.float64(v).astype("<f8").tobytes()
+    return b"S" + repr(v).encode() + b"\0"
+
+
+def outcome_ids(
+    results: list[int], metrics: dict[str, np.ndarray]
+) -> tuple[list[int], dict[int, int]]:
+    """Each row's outcome id, and the first row of each distinct one (id -> row, in row order).
+
+    The id is a signed 64-bit blake2b hash of the row's ``result`` and its values of every
+    :data:`METRIC_KEYS` entry (:func:`_encoded`; a missing key hashes as NULL). Rows with the
+    same ``result`` nearly always have the same metrics: the rows are grouped by result in
+    numpy and compared with their group's first row, and only one row per group (and any row
+    that differs from its group's first) is hashed. ``metrics``: :func:`metric_array` columns.
+    """
+    n = len(results)
+    if n == 0:
+        return [], {}
+    res = np.asarray(results, dtype=np.int64)
+    _, first, inverse = np.unique(res, return_index=True, return_inverse=True)
+    rep = first[inverse.reshape(-1)]
+    same = np.ones(n, dtype=bool)
+    for arr in metrics.values():
+        other = arr[rep]
+        if arr.dtype.kind == "f":
+            same &= (arr == other) | (np.isnan(arr) & np.isnan(other))
+        else:
+            same &= np.asarray(arr == other, dtype=bool)
+    hashed = np.unique(np.concatenate([first, np.flatnonzero(~same)]))
+    # the hashed rows' bytes, key by key: runs of numeric columns as one matrix
+    parts: list[list[bytes]] = [[] for _ in hashed]
+    block: list[np.ndarray] = []
+
+    def flush() -> None:
+        if block:
+            mat = np.ascontiguousarray(np.concatenate(block, axis=1))
+            width = mat.shape[1]
+            raw = mat.tobytes()
+            for j in range(len(hashed)):
+                parts[j].append(raw[j * width : (j + 1) * width])
+            block.clear()
+
+    for key in METRIC_KEYS:
+        column = metrics.get(key)
+        enc = _encoded(None if column is None else column[hashed], len(hashed))
+        if isinstance(enc, np.ndarray):
+            block.append(enc)
+        else:
+            flush()
+            for j, b in enumerate(enc):
+                parts[j].append(b)
+    flush()
+    blake2b = hashlib.blake2b
+    by_row: dict[int, int] = {}
+    for j, i in enumerate(hashed.tolist()):
+        h = blake2b(int(res[i]).to_bytes(8, "little", signed=True), digest_size=8)
+        h.update(b"".join(parts[j]))
+        by_row[i] = int.from_bytes(h.digest(), "little", signed=True)
+    if same.all():
+        ids = [by_row[i] for i in rep.tolist()]
+    else:
+        ids = [
+            by_row[r] if s else by_row[i]
+            for i, (r, s) in enumerate(zip(rep.tolist(), same.tolist(), strict=True))
+        ]
+    firsts: dict[int, int] = {}
+    for i in hashed.tolist():
+        firsts.setdefault(by_row[i], i)
+    return ids, firsts
+
+
 def blob_sharpes(blobs: list[bytes]) -> list[float | None]:
     """The ``sr`` column of each returns blob: per-bar Sharpe (``mean / std``, ``ddof=1``) of the
     float32 values, computed as the Deflated Sharpe Ratio computes it on a returns matrix (a
@@ -388,17 +558,6 @@ def _param_sql_column(values: list[Any]) -> list[Any]:
     return [param_sql(v) for v in values]
 
 
-def _metric_sql_column(values: list[Any]) -> list[Any]:
-    """A metric column as SQL values: numpy scalars as Python values, NaN as NULL (a column of
-    plain floats and ints is checked for NaN with numpy and passes as it is without one)."""
-    kinds = set(map(type, values))
-    if kinds <= {int, str, type(None)}:
-        return values
-    if kinds <= {float, int} and not np.isnan(np.asarray(values, dtype=float)).any():
-        return values
-    return [(None if v != v else v) if type(v) in _PLAIN else _sql_value(v) for v in values]
-
-
 def param_sql(value: Any) -> Any:
     """A parameter as its typed column holds it (lists as ``a,b,c`` text, booleans 0/1)."""
     if value is None or isinstance(value, (int, str)):
@@ -432,7 +591,9 @@ def _sql_value(value: Any) -> Any:
 
 #: ``PRAGMA application_id`` of a sweep store ("CRWB"): the marker that a file is ours.
 APPLICATION_ID = 0x43525742
-_OUR_TABLES = frozenset(["runs", "sweeps", "sweep_rows", "run_returns", "sqlite_sequence"])
+_OUR_TABLES = frozenset(
+    ["runs", "combos", "jobs", "outcomes", "sweeps", "sweep_rows", "run_returns", "sqlite_sequence"]
+)
 
 
 def check_store_file(path: Path) -> str:
@@ -461,8 +622,8 @@ def check_store_file(path: Path) -> str:
         bad = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
         if bad != ["ok"]:
             return "damaged (" + " ".join("; ".join(bad).split())[:160] + ")"
-        if "runs" in tables:
-            return _returns_problem(conn)
+        if "combos" in tables or "runs" in tables:
+            return _returns_problem(conn, tables)
     except sqlite3.DatabaseError as exc:
         return f"damaged or not a SQLite database ({exc})"
     finally:
@@ -470,9 +631,22 @@ def check_store_file(path: Path) -> str:
     return ""
 
 
-def _returns_problem(conn: sqlite3.Connection) -> str:
-    """A stored returns blob whose size is not ``4 * (bars - 1)`` bytes (cut or overwritten);
-    ``length()`` reads a blob's size from its record header, not the blob."""
+def _returns_problem(conn: sqlite3.Connection, tables: set[str]) -> str:
+    """A stored returns blob whose size is not ``4 * (bars - 1)`` bytes (cut or overwritten,
+    or missing); ``length()`` reads a blob's size from its record header, not the blob. In a
+    schema-3 store this reads one row per distinct outcome, not one per combination."""
+    if "outcomes" in tables:
+        row = conn.execute(
+            "SELECT o.id, length(rr.returns), o.n_returns FROM outcomes o "
+            "LEFT JOIN run_returns rr ON rr.result = o.result "
+            "WHERE length(rr.returns) IS NOT 4 * o.n_returns LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return ""
+        key = conn.execute("SELECT key FROM combos WHERE outcome = ? LIMIT 1", (row[0],)).fetchone()
+        what = f"combination {key[0]}" if key else f"outcome {row[0]}"
+        size = "missing" if row[1] is None else f"{row[1]} bytes"
+        return f"damaged (the stored returns of {what} are {size}, not {4 * row[2]} bytes)"
     cols = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
     size = f"length({RETURNS_OF_ROW})" if "result" in cols else "length(runs.returns)"
     row = conn.execute(
@@ -525,12 +699,21 @@ class SweepStore:
                     f"{self.path}: written by a newer crwv-backtest (store schema {schema}, this "
                     f"version reads {SCHEMA_VERSION}); upgrade, or pick another --store"
                 )
-            self.conn.execute(_CREATE)
-            for sql in _CREATE_SWEEPS:
+            self._jobs: dict[tuple[Any, ...], int] = {}
+            kinds = dict(self.conn.execute("SELECT name, type FROM sqlite_master"))
+            if kinds.get("runs") == "table":  # schema 1 or 2: split in one transaction
+                self._migrate()
+            for sql in (*_CREATE_SWEEPS, *_CREATE):
                 self.conn.execute(sql)
             self.metric_keys = self._ensure_metric_columns()
-            self.param_names = self._ensure_result_columns(upgrade=schema < SCHEMA_VERSION)
-            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self.param_names = {
+                c[len(PARAM_PREFIX) :]
+                for c in _columns(self.conn, "combos")
+                if c.startswith(PARAM_PREFIX)
+            }
+            self._refresh_view()
+            if schema != SCHEMA_VERSION:
+                self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             self.conn.commit()
         except sqlite3.DatabaseError as exc:
@@ -556,29 +739,138 @@ class SweepStore:
     def close(self) -> None:
         self.conn.close()
 
-    def _ensure_metric_columns(self) -> list[str]:
-        """Add a column for any metric key this store lacks (metrics added after it was made)."""
-        have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+    def _ensure_metric_columns(self, table: str = "outcomes") -> list[str]:
+        """Add a column for any metric key ``table`` lacks (metrics added after it was made)."""
+        have = _columns(self.conn, table)
         for key in METRIC_KEYS:
             if key not in have:
-                self.conn.execute(f'ALTER TABLE runs ADD COLUMN "{key}"')
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote_name(key)}")
         return list(METRIC_KEYS)
 
-    def _ensure_result_columns(self, upgrade: bool) -> set[str]:
-        """The ``result`` and ``sr`` columns; with ``upgrade`` (a store of an older schema), the
-        typed parameter columns and both filled for every stored row. Returns the parameter
-        names that have a column."""
-        have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
-        for col, kind in (("result", "INTEGER"), ("sr", "REAL")):
-            if col not in have:
-                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
-        names = {c[len(PARAM_PREFIX) :] for c in have if c.startswith(PARAM_PREFIX)}
-        if upgrade:
-            self._upgrade_rows(names)
-        return names
+    def _refresh_view(self) -> None:
+        """(Re)create the ``runs`` view over ``combos``, ``jobs`` and ``outcomes`` with every
+        parameter and metric column they have (left as it is when it already has them)."""
+        combos, outcomes = _columns(self.conn, "combos"), _columns(self.conn, "outcomes")
+        parts = []
+        for name in FIXED_COLUMNS:
+            parts.append(f"{'c' if name in ('key', 'params') else 'j'}.{name} AS {name}")
+            if name == "key":
+                parts.insert(0, "c.rowid AS rowid")
+        parts += ["X'' AS returns", "o.result AS result", "o.sr AS sr"]
+        parts += [
+            f"c.{quote_name(c)} AS {quote_name(c)}" for c in combos if c.startswith(PARAM_PREFIX)
+        ]
+        parts += [
+            f"o.{quote_name(c)} AS {quote_name(c)}"
+            for c in outcomes
+            if c not in ("id", "result", "sr", "n_returns")
+        ]
+        sql = (
+            f"CREATE VIEW runs AS SELECT {', '.join(parts)} FROM combos c "
+            "JOIN jobs j ON j.id = c.job JOIN outcomes o ON o.id = c.outcome"
+        )
+        row = self.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'runs'").fetchone()
+        if row is None or row[0] != sql:
+            self.conn.execute("DROP VIEW IF EXISTS runs")
+            self.conn.execute(sql)
+
+    def _migrate(self) -> None:
+        """Split the wide ``runs`` table of a schema-1 or -2 store into ``combos``, ``jobs`` and
+        ``outcomes`` (rowids kept: ``sweep_rows`` points at them), moving schema 1's inline
+        returns to ``run_returns``. One transaction: an error leaves the store as it was."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            have = _columns(self.conn, "runs")
+            for col, kind in (("result", "INTEGER"), ("sr", "REAL")):
+                if col not in have:
+                    self.conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
+            metric_keys = self._ensure_metric_columns("runs")
+            names = {c[len(PARAM_PREFIX) :] for c in have if c.startswith(PARAM_PREFIX)}
+            self._upgrade_rows(names)  # schema 1: result, sr and the parameter columns
+            self.conn.execute("ALTER TABLE runs RENAME TO _runs_v2")
+            for sql in (*_CREATE_SWEEPS, *_CREATE):
+                self.conn.execute(sql)
+            self._ensure_metric_columns()
+            self._add_param_columns(dict.fromkeys(sorted(names)), set())
+            self.conn.execute(
+                "INSERT OR IGNORE INTO run_returns (result, returns) "
+                "SELECT result, returns FROM _runs_v2 WHERE length(returns) > 0"
+            )
+            pcols = [param_column(n) for n in sorted(names)]
+            cols = ["rowid", "key", "params", *JOB_COLUMNS, "result", "sr", *pcols, *metric_keys]
+            nj, npc = len(JOB_COLUMNS), len(pcols)
+            bars_at = JOB_COLUMNS.index("data_bars")
+            cur = self.conn.execute(
+                f"SELECT {', '.join(quote_name(c) for c in cols)} FROM _runs_v2 ORDER BY rowid"
+            )
+            insert_combo = (
+                f"INSERT INTO combos (rowid, key, job, params, outcome"
+                f"{''.join(', ' + quote_name(c) for c in pcols)}) "
+                f"VALUES ({', '.join('?' * (5 + npc))})"
+            )
+            insert_outcome = (
+                f"INSERT OR IGNORE INTO outcomes (id, result, sr, n_returns"
+                f"{''.join(', ' + quote_name(k) for k in metric_keys)}) "
+                f"VALUES ({', '.join('?' * (4 + len(metric_keys)))})"
+            )
+            while rows := cur.fetchmany(EXPORT_CHUNK):
+                columns = list(zip(*rows, strict=True))
+                results = list(columns[3 + nj])
+                mcols = columns[5 + nj + npc :]
+                ids, firsts = outcome_ids(
+                    results, {k: metric_array(c) for k, c in zip(metric_keys, mcols, strict=True)}
+                )
+                self.conn.executemany(
+                    insert_outcome,
+                    (
+                        (
+                            oid,
+                            results[i],
+                            rows[i][4 + nj],
+                            rows[i][3 + bars_at] - 1,
+                            *rows[i][5 + nj + npc :],
+                        )
+                        for oid, i in firsts.items()
+                    ),
+                )
+                self.conn.executemany(
+                    insert_combo,
+                    (
+                        (
+                            row[0],
+                            row[1],
+                            self._job(row[3 : 3 + nj]),
+                            row[2],
+                            oid,
+                            *row[5 + nj : 5 + nj + npc],
+                        )
+                        for row, oid in zip(rows, ids, strict=True)
+                    ),
+                )
+            self.conn.execute("DROP TABLE _runs_v2")
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            self._jobs.clear()
+            raise
+        try:  # give the wide table's pages back (1M rows: ~1 GB -> ~0.3 GB, in ~2 s)
+            self.conn.execute("VACUUM")
+        except sqlite3.OperationalError:
+            pass  # (no room for the copy VACUUM makes): the store works as it is, only larger
+
+    def _job(self, provenance: tuple[Any, ...]) -> int:
+        """The ``jobs`` row of these :data:`JOB_COLUMNS` values (inserted on first use)."""
+        job = self._jobs.get(provenance)
+        if job is None:
+            cur = self.conn.execute(
+                f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join('?' * len(JOB_COLUMNS))})",
+                provenance,
+            )
+            job = self._jobs[provenance] = int(cur.lastrowid or 0)
+        return job
 
     def _upgrade_rows(self, names: set[str]) -> None:
-        """Fill ``result``, ``sr`` and the parameter columns of rows stored by an older version."""
+        """Fill ``result``, ``sr`` and the parameter columns of schema-1 rows (wide ``runs``)."""
         cur = self.conn.execute(
             'SELECT rowid, params, returns, "n_trades" FROM runs WHERE result IS NULL'
         )
@@ -587,7 +879,7 @@ class SweepStore:
             groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
             for (rowid, text, blob, trades), sr in zip(rows, sharpes, strict=True):
                 params = json.loads(text)
-                self._add_param_columns(params, names)
+                self._add_param_columns(params, names, "runs")
                 group = tuple(params)
                 values = (result_hash(blob, trades), sr, *(param_sql(params[k]) for k in group))
                 groups.setdefault(group, []).append((*values, rowid))
@@ -598,11 +890,20 @@ class SweepStore:
                     updates,
                 )
 
-    def _add_param_columns(self, params: dict[str, Any], names: set[str]) -> None:
+    def _add_param_columns(
+        self, params: dict[str, Any], names: set[str], table: str = "combos"
+    ) -> bool:
+        """Add a ``p_<name>`` column to ``table`` for each of ``params`` not in ``names``;
+        whether any was added."""
+        added = False
         for name in params:
             if name not in names:
-                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {quote_name(param_column(name))}")
+                self.conn.execute(
+                    f"ALTER TABLE {table} ADD COLUMN {quote_name(param_column(name))}"
+                )
                 names.add(name)
+                added = True
+        return added
 
     # ------------------------------------------------------------------ writing
 
@@ -626,8 +927,12 @@ class SweepStore:
         if not batches:
             return 0
         version, now = code_version(), datetime.now(UTC).isoformat(timespec="seconds")
-        with self.conn:
-            return sum(self._insert(batch, version, now) for batch in batches)
+        try:
+            with self.conn:
+                return sum(self._insert(batch, version, now) for batch in batches)
+        except BaseException:
+            self._jobs.clear()  # rolled back: the jobs rows written in it are gone
+            raise
 
     def _insert(self, batch: Batch, version: str, now: str) -> int:
         """Write one batch (inside the caller's transaction); returns how many rows were new.
@@ -641,49 +946,54 @@ class SweepStore:
         self.conn.executemany(
             "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)", prep.blobs.items()
         )
-        new = 0
         data = batch.data
-        shared = [
-            itertools.repeat(batch.strategy),
-            itertools.repeat(batch.engine),
-            itertools.repeat(batch.ticker),
-            itertools.repeat(data["start"]),
-            itertools.repeat(data["end"]),
-            itertools.repeat(int(data["bars"])),
-            itertools.repeat(data["sha"]),
-            itertools.repeat(canonical_json(batch.settings)),
-            itertools.repeat(version),
-            itertools.repeat(now),
-            itertools.repeat(b""),
-        ]
-        for names, idx, pcols in prep.groups:
-            self._add_param_columns(dict.fromkeys(names), self.param_names)
-            mcols = [
-                _take(prep.metrics[k], idx) if k in prep.metrics else itertools.repeat(None)
-                for k in self.metric_keys
-            ]
-            fixed = [
-                _take(batch.keys, idx),
-                shared[0],
-                _take(prep.texts, idx),
-                *shared[1:],
-                _take(prep.results, idx),
-                _take(prep.sharpes, idx),
-            ]
-            cols = (
-                FIXED_COLUMNS
-                + ["returns"]
-                + RESULT_COLUMNS
-                + [param_column(k) for k in names]
-                + self.metric_keys
+        bars = int(data["bars"])
+        job = self._job(
+            (
+                batch.strategy,
+                batch.engine,
+                batch.ticker,
+                data["start"],
+                data["end"],
+                bars,
+                data["sha"],
+                canonical_json(batch.settings),
+                version,
+                now,
             )
+        )
+        keys = self.metric_keys
+        self.conn.executemany(
+            f"INSERT OR IGNORE INTO outcomes (id, result, sr, n_returns"
+            f"{''.join(', ' + quote_name(k) for k in keys)}) "
+            f"VALUES ({', '.join('?' * (4 + len(keys)))})",
+            (
+                (oid, result, sr, bars - 1, *(values.get(k) for k in keys))
+                for oid, result, sr, values in prep.outcome_rows
+            ),
+        )
+        new = 0
+        for names, idx, pcols in prep.groups:
+            if self._add_param_columns(dict.fromkeys(names), self.param_names):
+                self._refresh_view()
+            cols = ["key", "job", "params", "outcome", *(param_column(k) for k in names)]
             sql = (
-                f"INSERT OR IGNORE INTO runs ({', '.join(quote_name(c) for c in cols)}) "
+                f"INSERT OR IGNORE INTO combos ({', '.join(quote_name(c) for c in cols)}) "
                 f"VALUES ({', '.join('?' * len(cols))})"
             )
             before = self.conn.total_changes
-            # (not strict: the columns every row shares are endless repeats)
-            self.conn.executemany(sql, zip(*fixed, *pcols, *mcols, strict=False))
+            # (not strict: the job is an endless repeat)
+            self.conn.executemany(
+                sql,
+                zip(
+                    _take(batch.keys, idx),
+                    itertools.repeat(job),
+                    _take(prep.texts, idx),
+                    _take(prep.outcomes, idx),
+                    *pcols,
+                    strict=False,
+                ),
+            )
             new += self.conn.total_changes - before
         return new
 
@@ -718,8 +1028,8 @@ class SweepStore:
                 )
                 pos += len(keys)
             linked = self.conn.execute(
-                "INSERT OR IGNORE INTO sweep_rows SELECT ?, _link.pos, runs.rowid "
-                "FROM _link JOIN runs ON runs.key = _link.key",
+                "INSERT OR IGNORE INTO sweep_rows SELECT ?, _link.pos, combos.rowid "
+                "FROM _link JOIN combos ON combos.key = _link.key",
                 (sweep,),
             ).rowcount
             self.conn.execute("DROP TABLE temp._link")
@@ -764,10 +1074,10 @@ class SweepStore:
     # ------------------------------------------------------------------ reading
 
     def is_empty(self) -> bool:
-        return self.conn.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None
+        return self.conn.execute("SELECT 1 FROM combos LIMIT 1").fetchone() is None
 
     def count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+        return int(self.conn.execute("SELECT COUNT(*) FROM combos").fetchone()[0])
 
     def done_keys(self, keys: Iterable[str]) -> set[str]:
         """The subset of ``keys`` already stored (one ``IN`` query for up to 30,000 keys)."""
@@ -776,10 +1086,10 @@ class SweepStore:
             if not keys:
                 return set()
             marks = ",".join("?" * len(keys))
-            cur = self.conn.execute(f"SELECT key FROM runs WHERE key IN ({marks})", keys)
+            cur = self.conn.execute(f"SELECT key FROM combos WHERE key IN ({marks})", keys)
             return {r[0] for r in cur}
         with self._keys_table(keys):
-            cur = self.conn.execute("SELECT key FROM runs JOIN _want USING (key)")
+            cur = self.conn.execute("SELECT key FROM combos JOIN _want USING (key)")
             return {r[0] for r in cur}
 
     def _keys_table(self, keys: list[str]) -> _TempKeys:
@@ -882,6 +1192,10 @@ class _TempKeys:
     def __exit__(self, *exc: object) -> None:
         self.conn.execute("DROP TABLE IF EXISTS temp._want")
         self.conn.commit()
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
 def quote_name(name: str) -> str:

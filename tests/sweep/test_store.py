@@ -15,7 +15,15 @@ from engine.cli.main import main
 from engine.errors import UserError
 from engine.files import canonical_json
 from engine.sweep.export import export_frame
-from engine.sweep.store import APPLICATION_ID, Row, SweepStore, result_hash, result_hashes
+from engine.sweep.store import (
+    APPLICATION_ID,
+    Row,
+    SweepStore,
+    metric_array,
+    outcome_ids,
+    result_hash,
+    result_hashes,
+)
 
 
 def make_row(key: str, fast: int = 5, sharpe: float = 1.25, n: int = 6, seed: int = 0) -> Row:
@@ -48,7 +56,7 @@ def test_insert_or_ignore_never_duplicates(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "s.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         with pytest.raises(sqlite3.IntegrityError):
-            conn.execute("INSERT INTO runs SELECT * FROM runs WHERE key = 'a'")  # UNIQUE(key)
+            conn.execute("INSERT INTO combos SELECT * FROM combos WHERE key = 'a'")  # UNIQUE(key)
 
 
 def test_frame_round_trips_values_exactly(tmp_path: Path) -> None:
@@ -99,10 +107,13 @@ def test_many_keys_do_not_hit_sqlite_variable_limits(tmp_path: Path) -> None:
 
 def test_a_store_missing_newer_metric_columns_gets_them(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
+    old = make_row("a")
+    del old.metrics["sqn"]  # computed by a version before the metric existed
     with SweepStore(path) as store:
-        store.add([make_row("a")])
-    with sqlite3.connect(path) as conn:
-        conn.execute('ALTER TABLE runs DROP COLUMN "sqn"')
+        store.add([old])
+    with sqlite3.connect(path) as conn:  # and stored in its outcomes table, which lacks it
+        conn.execute("DROP VIEW runs")
+        conn.execute('ALTER TABLE outcomes DROP COLUMN "sqn"')
     with SweepStore(path) as store:
         assert pd.isna(store.frame(["a"])["sqn"].iloc[0])
         store.add([make_row("b")])
@@ -207,7 +218,9 @@ def test_random_bytes_mid_file_are_found_before_anything_is_written(tmp_path: Pa
     mid = len(raw) // 2
     raw[mid : mid + 512] = np.random.default_rng(3).integers(0, 256, 512, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(raw))
-    _refused(path, "damaged (")
+    _refused(
+        path, "damaged"
+    )  # "damaged (...)" or, on a schema page, "damaged or not a SQLite database"
 
 
 @pytest.mark.parametrize("keep", [13, 12])
@@ -242,3 +255,56 @@ def test_sweep_commands_refuse_another_programs_database(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "another program" in err
     assert path.read_bytes() == before
+
+
+def test_outcome_ids_share_a_row_only_when_result_and_metrics_agree() -> None:
+    n = 6
+    results = [7, 7, 7, 9, 9, 7]
+    sharpe = metric_array([1.0, 1.0, 2.0, 1.0, 1.0, 1.0])  # row 2 shares its result, not sharpe
+    trades = metric_array([3, 3, 3, 3, 3, None])  # row 5: a NULL where the others have 3
+    start = metric_array(["2025-03-28"] * n)
+    ids, firsts = outcome_ids(results, {"sharpe": sharpe, "n_trades": trades, "start": start})
+    assert ids[0] == ids[1] and len({ids[0], ids[2], ids[3], ids[5]}) == 4 and ids[3] == ids[4]
+    assert firsts == {ids[0]: 0, ids[2]: 2, ids[3]: 3, ids[5]: 5}
+    # an id depends on the row alone: the same row in another batch, a missing key = NULL
+    alone, _ = outcome_ids(
+        [7],
+        {
+            "sharpe": metric_array([2.0]),
+            "n_trades": metric_array([3]),
+            "start": metric_array(["2025-03-28"]),
+        },
+    )
+    assert alone == [ids[2]]
+    null, _ = outcome_ids(
+        [7],
+        {
+            "sharpe": metric_array([1.0]),
+            "start": metric_array(["2025-03-28"]),
+            "n_trades": metric_array([None]),
+        },
+    )
+    missing, _ = outcome_ids(
+        [7], {"sharpe": metric_array([1.0]), "start": metric_array(["2025-03-28"])}
+    )
+    assert null == missing == [ids[5]]
+    # whole numbers hash as the same float (a store read back gives 3 or 3.0 alike)
+    as_float, _ = outcome_ids(
+        [7],
+        {
+            "sharpe": metric_array([1.0]),
+            "n_trades": metric_array([3.0]),
+            "start": metric_array(["2025-03-28"]),
+        },
+    )
+    assert as_float == [ids[0]]
+
+
+def test_rows_of_one_outcome_share_one_outcomes_row(tmp_path: Path) -> None:
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        store.add([make_row("a"), make_row("b", fast=10), make_row("c", sharpe=2.0)])
+        rows = store.conn.execute("SELECT key, outcome FROM combos ORDER BY key").fetchall()
+        assert rows[0][1] == rows[1][1] != rows[2][1]  # a and b: same returns and metrics
+        assert store.conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 2
+        assert store.frame(["a", "b", "c"])["sharpe"].tolist() == [1.25, 1.25, 2.0]
+        assert store.frame(["b"])["fast"].tolist() == [10]
