@@ -287,20 +287,94 @@ def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarra
     return out
 
 
+class _Reads(dict):  # type: ignore[type-arg]
+    """A parameter dict that records which keys are read (``None``: all of them, iterated)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] | None = set()
+
+    def __getitem__(self, key: str) -> Any:
+        if self.read is not None:
+            self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self.read is not None:
+            self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if self.read is not None and isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+    def _all(self) -> None:
+        self.read = None
+
+    def __iter__(self) -> Any:
+        self._all()
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._all()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._all()
+        return super().values()
+
+    def items(self) -> Any:
+        self._all()
+        return super().items()
+
+    def copy(self) -> dict[str, Any]:
+        self._all()
+        return dict(super().items())
+
+
 def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) -> None:
-    """The harness's refusal of a window shorter than a combination's warm-up plus one bar."""
+    """The harness's refusal of a window shorter than a combination's warm-up plus one bar.
+
+    The warm-up is asked once per distinct combination of the parameters it reads (found by
+    recording the keys it reads: a moving-average grid of a million rows has a few thousand
+    distinct ``fast`` x ``slow`` pairs), not once per row; a warm-up that reads other keys for
+    other values, or iterates the dict, is asked once per distinct row."""
     cls = strategy_class(strategy)
     warm = getattr(cls, "warmup", None)
     if warm is None or m == 0:
         return
     keys = list(cols)
+    first = {k: cols[k][0].item() if hasattr(cols[k][0], "item") else cols[k][0] for k in keys}
+    probe = _Reads(first)
+    warm(probe)
+    reads = None if probe.read is None else sorted(probe.read & set(keys))
+    if reads is not None:
+        for values in set(zip(*(cols[k].tolist() for k in reads), strict=True)):
+            params = _Reads({**first, **dict(zip(reads, values, strict=True))})
+            need = int(warm(params))
+            if params.read is None or not params.read <= set(reads):
+                break  # it reads other keys for these values: ask it row by row
+            if bars < need + 1:
+                at = np.ones(m, dtype=bool)
+                for k, v in zip(reads, values, strict=True):
+                    at &= np.asarray(cols[k] == v, dtype=bool)
+                i = int(np.argmax(at))
+                _too_short(strategy, {k: cols[k].tolist()[i] for k in keys}, need, bars)
+        else:
+            return
     for row in set(zip(*(cols[k].tolist() for k in keys), strict=True)):
-        need = int(warm(dict(zip(keys, row, strict=True))))
+        row_params = dict(zip(keys, row, strict=True))
+        need = int(warm(row_params))
         if bars < need + 1:
-            raise DataError(
-                f"{bars} bars, but {strategy} with {dict(zip(keys, row, strict=True))} needs at least "
-                f"{need + 1} (its indicator warm-up plus one bar to trade)"
-            )
+            _too_short(strategy, row_params, need, bars)
+
+
+def _too_short(strategy: str, params: dict[str, Any], need: int, bars: int) -> None:
+    raise DataError(
+        f"{bars} bars, but {strategy} with {params} needs at least "
+        f"{need + 1} (its indicator warm-up plus one bar to trade)"
+    )
 
 
 def refuse_unsized(strategy: str, cols: dict[str, np.ndarray], m: int, costs: Costs) -> None:
