@@ -3,13 +3,15 @@
 :class:`~engine.sweep.store_view.SweepView` ranks and exports a sweep recorded in the store
 (``sweep_rows``) from these columns instead of an SQL ``ORDER BY`` of every wide row:
 
-* one sequential read of the sweep's rows in grid order, straight into Arrow arrays by the ADBC
-  SQLite driver (C; ~4x faster than ``sqlite3`` tuples turned into numpy), a share of the
-  columns per thread, each on its own connection that only runs a ``SELECT`` (it cannot see the
-  ``sqlite3`` connection's TEMP tables, so it reads ``sweep_rows`` / ``runs``);
-* the provenance columns that are one value over the sweep (strategy, ticker, data window,
-  settings, ...) are not read row by row: a flag column computed in the same scan says whether
-  each differs from the first row's value, and a constant is broadcast;
+* one sequential read of the sweep's narrow rows (``combos``: key, parameters, job and outcome
+  ids) in grid order, straight into Arrow arrays by the ADBC SQLite driver (C; ~4x faster than
+  ``sqlite3`` tuples turned into numpy), a share of the columns per thread, each on its own
+  connection that only runs a ``SELECT`` (it cannot see the ``sqlite3`` connection's TEMP
+  tables, so it reads ``sweep_rows`` / ``combos``);
+* the metrics are read once per distinct outcome (``outcomes``; ~25,000 over the 1M grid) and
+  the provenance once per stored batch (``jobs``): each column is a dictionary array over those
+  rows, all sharing one array of indices; a column that is one value over the sweep (strategy,
+  ticker, data window, settings, ...) is a constant, broadcast;
 * :meth:`SweepColumns.frame` gives any rows (by index) as the frame
   :meth:`~engine.sweep.store_view.SweepView.ranked` yields, with the same columns and dtypes
   as the ``sqlite3`` path builds.
@@ -36,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.sweep.store import FIXED_COLUMNS, param_column, quote_name
+from engine.sweep.store import FIXED_COLUMNS, JOB_COLUMNS, param_column, quote_name
 
 #: Provenance columns (and the text metrics) usually one value over a sweep: broadcast when so.
 CANDIDATES = [c for c in FIXED_COLUMNS if c not in ("key", "params", "created_at")] + [
@@ -73,7 +75,7 @@ PART_ROWS = 100_000
 #: together, once every column of it is gone: each column is compacted into buffers of its own)
 GROUP_COLUMNS = 16
 DICT_MAX = 32_767  # distinct values of a column held as int16 codes into its dictionary
-UNIQUE = frozenset({"pos", "run", "key"})  # one value per row: not worth a dictionary
+UNIQUE = frozenset({"pos", "run", "key", "_job", "_outcome"})  # not worth a dictionary
 
 
 def _read_columns(
@@ -85,7 +87,7 @@ def _read_columns(
     the driver releases the GIL; shares of the rows would need a copy to join)."""
     n = max(1, min(os.cpu_count() or 1, 4, count // PART_ROWS, len(columns)))
     src = (
-        f"FROM sweep_rows s JOIN runs ON runs.rowid = s.run WHERE s.sweep = {int(sweep)} "
+        f"FROM sweep_rows s JOIN combos c ON c.rowid = s.run WHERE s.sweep = {int(sweep)} "
         "ORDER BY s.pos"
     )
     shares: list[list[tuple[str, str]]] = [[] for _ in range(n)]
@@ -145,6 +147,17 @@ def _trim() -> None:
         trim(0)
 
 
+def _nulls(arr: pa.Array) -> int:
+    """NULLs among the values of a (possibly dictionary-encoded) array."""
+    if pa.types.is_dictionary(arr.type):
+        return int(arr.null_count) + (
+            int(pc.sum(pc.is_null(arr.dictionary.take(arr.indices))).as_py() or 0)
+            if arr.dictionary.null_count
+            else 0
+        )
+    return int(arr.null_count)
+
+
 def _plain(arr: pa.Array) -> pa.Array:
     """The values of a (possibly dictionary-encoded) array."""
     if pa.types.is_dictionary(arr.type):
@@ -180,7 +193,7 @@ class SweepColumns:
         self.floats = {
             k
             for k in metric_keys
-            if k in arrays and (pa.types.is_floating(_kind(arrays[k])) or arrays[k].null_count)
+            if k in arrays and (pa.types.is_floating(_kind(arrays[k])) or _nulls(arrays[k]))
         }
         self._repeated: dict[str, tuple[Any, int]] = {}
         self._labels = [
@@ -274,62 +287,101 @@ def load(
 ) -> SweepColumns | None:
     """The rows of recorded sweep ``sweep`` as :class:`SweepColumns`, or None when this path
     would not give exactly the frames the ``sqlite3`` path gives (see the module)."""
-    src = f"FROM sweep_rows s JOIN runs ON runs.rowid = s.run WHERE s.sweep = {int(sweep)}"
+    src = f"FROM sweep_rows s JOIN combos c ON c.rowid = s.run WHERE s.sweep = {int(sweep)}"
     count = int(
         conn.execute(f"SELECT COUNT(*) FROM sweep_rows WHERE sweep = {int(sweep)}").fetchone()[0]
     )
     if count == 0:
         return None
-    candidates = [c for c in CANDIDATES if c in FIXED_COLUMNS or c in metric_keys]
-    kinds = [f"typeof(runs.{quote_name(param_column(p))})" for p in params]
+    kinds = [f"typeof(c.{quote_name(param_column(p))})" for p in params]
     first = conn.execute(
-        f"SELECT {', '.join(['runs.' + quote_name(c) for c in candidates] + kinds)} {src} "
-        "ORDER BY s.pos LIMIT 1"
+        f"SELECT {', '.join(kinds) or '0'} {src} ORDER BY s.pos LIMIT 1"
     ).fetchone()
     if first is None:
         return None
-    literals = {c: _literal(v) for c, v in zip(candidates, first[: len(candidates)], strict=True)}
-    checked = [c for c in candidates if literals[c] is not None]
-    # one bit per candidate and per parameter: its value (a parameter: its SQL type) differs
-    # from the first row's
-    bits = [f"(runs.{quote_name(c)} IS NOT {literals[c]})" for c in checked]
-    bits += [f"({k} IS NOT '{t}')" for k, t in zip(kinds, first[len(candidates) :], strict=True)]
+    # one bit per parameter: its SQL type differs from the first row's
+    bits = [f"({k} IS NOT '{t}')" for k, t in zip(kinds, first, strict=False)]
     flags = [
         " | ".join(f"({b} << {j})" for j, b in enumerate(bits[lo : lo + _BITS]))
         for lo in range(0, len(bits), _BITS)
     ]
-    read = ["key", "created_at"] + [c for c in candidates if c not in checked]
-    read += [k for k in metric_keys if k not in candidates]
-    read += ["result", "sr"] + [param_column(p) for p in params]
     # the flags (the costlier expressions) first: each thread's share starts with one of them
     exprs = [(f"_flags{i}", f) for i, f in enumerate(flags)]
-    exprs += [("pos", "s.pos"), ("run", "s.run")] + [(c, f"runs.{quote_name(c)}") for c in read]
+    exprs += [("pos", "s.pos"), ("run", "s.run"), ("key", "c.key")]
+    exprs += [("_job", "c.job"), ("_outcome", "c.outcome")]
+    exprs += [(param_column(p), f"c.{quote_name(param_column(p))}") for p in params]
     try:
         arrays = _read_columns(path, exprs, sweep, count)
+        seen = [
+            int(np.bitwise_or.reduce(_plain(arrays.pop(f"_flags{i}")).to_numpy()))
+            for i in range(len(flags))
+        ]
+        if any(seen[j // _BITS] >> (j % _BITS) & 1 for j in range(len(params))):
+            return None  # a parameter of two SQL types (or NULL): from_records types it by chunk
+        refs = _plain(arrays.pop("_outcome")).to_numpy()
+        ids = np.unique(refs)
+        # the metrics, once per outcome the sweep's rows point at (only those: a column's type
+        # is inferred from this sweep's values, as the SQL path types them)
+        outcomes = _read(
+            path,
+            "SELECT id, result, sr, "
+            + ", ".join(quote_name(k) for k in metric_keys)
+            + f" FROM outcomes WHERE id IN ({','.join(map(str, ids.tolist()))}) ORDER BY id",
+            len(ids),
+        )
     except adbc_driver_manager.Error:
         return None  # e.g. a store another process holds locked past the timeout: SQL reads it
-    seen = [
-        int(np.bitwise_or.reduce(_plain(arrays.pop(f"_flags{i}")).to_numpy()))
-        for i in range(len(flags))
-    ]
-
-    def bit(j: int) -> bool:
-        return bool(seen[j // _BITS] >> (j % _BITS) & 1)
-
-    constants = {c: first[candidates.index(c)] for j, c in enumerate(checked) if not bit(j)}
-    varying = [c for j, c in enumerate(checked) if bit(j)]
-    if varying:
-        try:
-            arrays.update(
-                _read_columns(path, [(c, f"runs.{quote_name(c)}") for c in varying], sweep, count)
-            )
-        except adbc_driver_manager.Error:
-            return None
-    if any(bit(len(checked) + j) for j in range(len(params))):
-        return None  # a parameter of two SQL types (or NULL): from_records types it by chunk
+    constants: dict[str, Any] = {}
+    by_outcome = _lookup(_array(outcomes.column("id")).to_numpy(), refs)
+    if by_outcome is None or len(by_outcome[0]) != len(outcomes):
+        return None  # a row without its outcome: the view (and so SQL) leaves it out
+    used, index = by_outcome
+    for name in ["result", "sr", *metric_keys]:
+        values = _array(outcomes.column(name))
+        if name in CANDIDATES and _one(values):
+            constants[name] = values[0].as_py()
+        else:
+            arrays[name] = pa.DictionaryArray.from_arrays(index, values)
+    # the provenance, once per job
+    jobs = conn.execute(f"SELECT id, {', '.join(JOB_COLUMNS)} FROM jobs ORDER BY id").fetchall()
+    by_job = _lookup(
+        np.array([j[0] for j in jobs], dtype=np.int64), _plain(arrays.pop("_job")).to_numpy()
+    )
+    if by_job is None:
+        return None
+    used, index = by_job
+    for k, name in enumerate(JOB_COLUMNS, start=1):
+        values = [jobs[i][k] for i in used.tolist()]
+        if name in CANDIDATES and len(set(values)) == 1 and _literal(values[0]) is not None:
+            constants[name] = values[0]
+        else:
+            try:
+                arrays[name] = pa.DictionaryArray.from_arrays(index, pa.array(values))
+            except (pa.ArrowException, TypeError, ValueError):
+                return None  # values of several types: SQL reads them
     if not _exact(arrays, params, metric_keys, constants):
         return None
     return SweepColumns(arrays, constants, params, bools, metric_keys)
+
+
+def _lookup(ids: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
+    """The positions in ``ids`` (sorted) of the ids ``refs`` uses, and each ref's index into
+    those (int32, as Arrow dictionary indices); None when some ref is not in ``ids``."""
+    used = np.unique(refs)
+    at = np.searchsorted(ids, used)
+    if len(ids) == 0 or (at >= len(ids)).any() or (ids[np.minimum(at, len(ids) - 1)] != used).any():
+        return None
+    return at, pa.array(np.searchsorted(used, refs).astype(np.int32))
+
+
+def _one(values: pa.Array) -> bool:
+    """Whether ``values`` is one literal value (text or integer, no NULL) repeated."""
+    return (
+        len(values) > 0
+        and values.null_count == 0
+        and _literal(values[0].as_py()) is not None
+        and pc.count_distinct(values).as_py() == 1
+    )
 
 
 def _exact(
@@ -342,14 +394,14 @@ def _exact(
     each chunk of rows on its own: a column that is not one type without NULLs over the whole
     sweep could differ between chunks)."""
     for name in ("pos", "run", "result", "key", "created_at"):
-        if arrays[name].null_count:
+        if name not in constants and _nulls(arrays[name]):
             return False
     for name in ("pos", "run", "result"):
-        if not pa.types.is_integer(_kind(arrays[name])):
+        if name not in constants and not pa.types.is_integer(_kind(arrays[name])):
             return False
     for p in params:
         arr = arrays[param_column(p)]
-        if arr.null_count or not (
+        if _nulls(arr) or not (
             pa.types.is_integer(_kind(arr))
             or pa.types.is_floating(_kind(arr))
             or pa.types.is_string(_kind(arr))
@@ -360,14 +412,14 @@ def _exact(
             continue
         arr = arrays[key]
         if key in ("start", "end"):
-            if arr.null_count or not pa.types.is_string(_kind(arr)):
+            if _nulls(arr) or not pa.types.is_string(_kind(arr)):
                 return False
         elif not (pa.types.is_integer(_kind(arr)) or pa.types.is_floating(_kind(arr))):
             return False
     for name in FIXED_COLUMNS:
         if name in arrays and name not in ("key", "created_at"):
             arr = arrays[name]
-            if arr.null_count or not (
+            if _nulls(arr) or not (
                 pa.types.is_string(_kind(arr)) or pa.types.is_integer(_kind(arr))
             ):
                 return False
