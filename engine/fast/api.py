@@ -338,8 +338,9 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
 
     The warm-up is asked once per distinct combination of the parameters it reads (found by
     recording the keys it reads: a moving-average grid of a million rows has a few thousand
-    distinct ``fast`` x ``slow`` pairs), not once per row; a warm-up that reads other keys for
-    other values, or iterates the dict, is asked once per distinct row."""
+    distinct ``fast`` x ``slow`` pairs), not once per row. A warm-up that reads other keys for
+    other values (``hold_bars`` only in reclaim mode) widens that set and the pass starts
+    again; one that iterates the dict is asked once per distinct row."""
     cls = strategy_class(strategy)
     warm = getattr(cls, "warmup", None)
     if warm is None or m == 0:
@@ -348,16 +349,21 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
     first = {k: cols[k][0].item() if hasattr(cols[k][0], "item") else cols[k][0] for k in keys}
     probe = _Reads(first)
     warm(probe)
-    reads = None if probe.read is None else sorted(probe.read & set(keys))
-    if reads is not None:
-        for values in set(zip(*(cols[k].tolist() for k in reads), strict=True)):
-            params = _Reads({**first, **dict(zip(reads, values, strict=True))})
+    reads = None if probe.read is None else probe.read & set(keys)
+    while reads is not None:  # grows (and the pass restarts) when a value reads another key
+        names = sorted(reads)
+        for values in set(zip(*(cols[k].tolist() for k in names), strict=True)):
+            params = _Reads({**first, **dict(zip(names, values, strict=True))})
             need = int(warm(params))
-            if params.read is None or not params.read <= set(reads):
-                break  # it reads other keys for these values: ask it row by row
+            if params.read is None:
+                reads = None  # it iterates the dict: ask it row by row
+                break
+            if not params.read & set(keys) <= reads:
+                reads |= params.read & set(keys)
+                break
             if bars < need + 1:
                 at = np.ones(m, dtype=bool)
-                for k, v in zip(reads, values, strict=True):
+                for k, v in zip(names, values, strict=True):
                     at &= np.asarray(cols[k] == v, dtype=bool)
                 i = int(np.argmax(at))
                 _too_short(strategy, {k: cols[k].tolist()[i] for k in keys}, need, bars)
