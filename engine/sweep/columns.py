@@ -75,21 +75,20 @@ PART_ROWS = 100_000
 #: together, once every column of it is gone: each column is compacted into buffers of its own)
 GROUP_COLUMNS = 16
 DICT_MAX = 32_767  # distinct values of a column held as int16 codes into its dictionary
-UNIQUE = frozenset({"pos", "run", "key", "_job", "_outcome"})  # not worth a dictionary
+#: a sweep of at least this share of the store's rows reads ``combos`` whole (:func:`_read_rows`)
+SCAN_SHARE = 0.5
+UNIQUE = frozenset({"pos", "run", "key", "_job", "_outcome", "_rowid"})  # no dictionary
 
 
 def _read_columns(
-    path: Path, columns: list[tuple[str, str]], sweep: int, count: int
+    path: Path, columns: list[tuple[str, str]], src: str, count: int
 ) -> dict[str, pa.Array]:
-    """The ``(name, SQL expression)`` columns over the sweep's rows in grid order, one Arrow
-    array each (:func:`_compact`), read by up to ``os.cpu_count()`` threads at once (each a
-    share of the columns over every row, ``GROUP_COLUMNS`` per query, on its own connection:
-    the driver releases the GIL; shares of the rows would need a copy to join)."""
+    """The ``(name, SQL expression)`` columns over the rows of ``src`` (``FROM ...``, at most
+    ``count`` rows), one Arrow array each (:func:`_compact`), read by up to ``os.cpu_count()``
+    threads at once (each a share of the columns over every row, ``GROUP_COLUMNS`` per query,
+    on its own connection: the driver releases the GIL; shares of the rows would need a copy
+    to join)."""
     n = max(1, min(os.cpu_count() or 1, 4, count // PART_ROWS, len(columns)))
-    src = (
-        f"FROM sweep_rows s JOIN combos c ON c.rowid = s.run WHERE s.sweep = {int(sweep)} "
-        "ORDER BY s.pos"
-    )
     shares: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     load = [0] * n
     for name, expr in columns:  # balanced by a rough cost: a flag column ~ a dozen plain ones
@@ -307,11 +306,12 @@ def load(
     ]
     # the flags (the costlier expressions) first: each thread's share starts with one of them
     exprs = [(f"_flags{i}", f) for i, f in enumerate(flags)]
-    exprs += [("pos", "s.pos"), ("run", "s.run"), ("key", "c.key")]
-    exprs += [("_job", "c.job"), ("_outcome", "c.outcome")]
+    exprs += [("key", "c.key"), ("_job", "c.job"), ("_outcome", "c.outcome")]
     exprs += [(param_column(p), f"c.{quote_name(param_column(p))}") for p in params]
     try:
-        arrays = _read_columns(path, exprs, sweep, count)
+        arrays = _read_rows(conn, path, exprs, sweep, count)
+        if arrays is None:
+            return None
         seen = [
             int(np.bitwise_or.reduce(_plain(arrays.pop(f"_flags{i}")).to_numpy()))
             for i in range(len(flags))
@@ -362,6 +362,44 @@ def load(
     if not _exact(arrays, params, metric_keys, constants):
         return None
     return SweepColumns(arrays, constants, params, bools, metric_keys)
+
+
+def _read_rows(
+    conn: sqlite3.Connection, path: Path, exprs: list[tuple[str, str]], sweep: int, count: int
+) -> dict[str, pa.Array] | None:
+    """``exprs`` (over ``combos c``) of the sweep's rows in grid order, with ``pos`` and ``run``.
+
+    A sweep that is most of the store (the usual case: one big sweep) reads ``combos`` whole in
+    rowid order - a sequential scan - and puts the rows in grid order in numpy (``take``);
+    otherwise it reads ``sweep_rows`` joined to ``combos``, one lookup by rowid per row (~2x
+    slower per row, but only the sweep's). None: a row of the sweep is missing."""
+    top = int(conn.execute("SELECT MAX(rowid) FROM combos").fetchone()[0] or 0)
+    if count < top * SCAN_SHARE:
+        src = (
+            f"FROM sweep_rows s JOIN combos c ON c.rowid = s.run WHERE s.sweep = {int(sweep)} "
+            "ORDER BY s.pos"
+        )
+        return _read_columns(path, [("pos", "s.pos"), ("run", "s.run"), *exprs], src, count)
+    order = _read(
+        path, f"SELECT pos, run FROM sweep_rows WHERE sweep = {int(sweep)} ORDER BY pos", count
+    )
+    runs = _array(order.column("run")).to_numpy()
+    every = _read_columns(
+        path, [("_rowid", "c.rowid"), *exprs], "FROM combos c ORDER BY c.rowid", top
+    )
+    rowids = _plain(every.pop("_rowid")).to_numpy()
+    at = np.searchsorted(rowids, runs)
+    if (
+        len(rowids) == 0
+        or (at >= len(rowids)).any()
+        or (rowids[np.minimum(at, len(rowids) - 1)] != runs).any()
+    ):
+        return None
+    take = pa.array(at)
+    out = {"pos": _array(order.column("pos")), "run": _array(order.column("run"))}
+    out.update((name, arr.take(take)) for name, arr in every.items())
+    _trim()
+    return out
 
 
 def _lookup(ids: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:

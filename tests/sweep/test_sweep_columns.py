@@ -129,10 +129,15 @@ def test_numpy_ranking_order_is_the_sql_order(tmp_path: Path, min_trades: int) -
     s.close()
 
 
-def test_varying_provenance_and_threads_read_the_same(tmp_path: Path, monkeypatch) -> None:
-    # a column that is not one value over the sweep is read (a second read), and a sweep read
-    # by several threads (each a share of the columns) gives the same frames; flag bits spread
-    # over several flag columns (as a strategy of many parameters needs)
+@pytest.mark.parametrize("share", [0.5, 2.0])
+def test_varying_provenance_and_threads_read_the_same(
+    tmp_path: Path, monkeypatch, share: float
+) -> None:
+    # a column that is not one value over the sweep is a dictionary over the jobs, and a sweep
+    # read by several threads (each a share of the columns) gives the same frames; flag bits
+    # spread over several flag columns (as a strategy of many parameters needs); the rows read
+    # by a scan of the whole store (share 0.5: the sweep is 12 of its 13 rows) or joined
+    monkeypatch.setattr(sweep_columns, "SCAN_SHARE", share)
     monkeypatch.setattr(sweep_columns, "PART_ROWS", 2)
     monkeypatch.setattr(sweep_columns, "_BITS", 3)
     rows = [_row(i, _params(i), ticker=("CRWV", "NVDA")[i % 5 == 0]) for i in range(12)]
