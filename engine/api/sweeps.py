@@ -334,11 +334,13 @@ def _plan(
 
 
 @contextmanager
-def _open_store(store: str | os.PathLike[str] | None, prefix: str) -> Iterator[SweepStore]:
-    """``store``, or a temporary one removed afterwards."""
+def _open_store(
+    store: str | os.PathLike[str] | None, prefix: str, defer_check: bool = False
+) -> Iterator[SweepStore]:
+    """``store``, or a temporary one removed afterwards (``defer_check``: see SweepStore)."""
     with tempfile.TemporaryDirectory(prefix=prefix) if store is None else nullcontext("") as tmp:
         path = str(store) if store is not None else str(Path(tmp) / "sweep.sqlite")
-        with SweepStore(path) as db:
+        with SweepStore(path, defer_check=defer_check) as db:
             yield db
 
 
@@ -367,7 +369,8 @@ def ranked_sweep(
     (the CLI's export), ``summary`` holds only the top rows. A full grid the store has
     finished before (the same :func:`~engine.sweep.run.sweep_spec`) is neither walked nor keyed
     again. ``ready(plan)`` is called once the combinations are counted, before anything runs
-    (the CLI prints its describe line there); ``heatmap`` is ``"X,Y"`` (``--heatmap``); ``cli``
+    (the CLI prints its describe line there; for a sweep the store holds, once it is ranked
+    and the store's open check, run on a thread meanwhile, has passed); ``heatmap`` is ``"X,Y"`` (``--heatmap``); ``cli``
     names bad options as the CLI spells them. ``inputs``: the window, costs, engine and run
     options of :func:`sweep` (checked by ``_plan``).
     """
@@ -381,19 +384,21 @@ def ranked_sweep(
         s.data, s.name, costs=s.costs, cash=s.cash, fractional=s.fractional, engine=s.engine
     )
     streamed = isinstance(combos, GridStream)
-    with _open_store(store, "crwv-sweep-") as db:
+    # a store of this version is checked on a thread while a sweep it holds is read and ranked
+    with _open_store(store, "crwv-sweep-", defer_check=True) as db:
         spec = sweep_spec(job, s.cls, s.axes, list(s.constraint_texts), plan.bars)
         found = db.find_sweep(spec) if streamed else None
         if found is not None:
             combos.restore(found[1])
         elif streamed:
             combos.scan()
-        if ready is not None:
-            ready(plan)
-        if found is not None:
+        if found is not None:  # nothing runs: `ready` is called once the check has passed
             added, already = 0, plan.count
             view = SweepView(db, sweep=found[0])
         else:
+            db.verified()
+            if ready is not None:
+                ready(plan)
             run = run_sweep_stream(db, s.data, job, plan.chunks(), plan.count, **plan.options)
             added, already = run.added, run.done_before
             sweep_id = (
@@ -423,6 +428,9 @@ def ranked_sweep(
             )
             if heat is None or not heatmap:
                 heat = pick_heatmap_axes(None, keys, varying, summary.trials)
+            db.verified()  # nothing read from the store is shown before its check has passed
+            if found is not None and ready is not None:
+                ready(plan)
             yield RankedSweep(plan, summary, view, added, already, heat)
 
 

@@ -235,3 +235,27 @@ def test_the_cli_and_the_api_run_one_path(
         bt.sweep("ma_trend", grid={"fast": [5]}, jobs=0)
     assert main(["sweep", *SMALL, "--jobs", "0", "--no-files"]) == 2
     assert "--jobs 0 must be at least 1" in capsys.readouterr().err
+
+
+def test_a_damaged_store_is_refused_on_resume_before_anything_is_shown(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    argv = ["sweep", *SMALL, "--jobs", "1", "--store", "s.sqlite", "--no-files", "--no-progress"]
+    assert main(argv) == 0
+    with sqlite3.connect("s.sqlite") as conn:  # one stored returns blob cut short
+        conn.execute(
+            "UPDATE run_returns SET returns = substr(returns, 1, 13) WHERE rowid = "
+            "(SELECT MIN(rowid) FROM run_returns)"
+        )
+    conn.close()
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in workdir.glob("s.sqlite*")}
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # not the describe line, not a ranking
+    lines = [x for x in err.strip().splitlines() if not x.startswith("warning: ")]  # (data age)
+    assert len(lines) == 1 and lines[0].startswith("error: s.sqlite: damaged (the stored"), err
+    assert "left as it was" in lines[0]
+    assert {p.name: p.read_bytes() for p in workdir.glob("s.sqlite*")} == before

@@ -308,3 +308,54 @@ def test_rows_of_one_outcome_share_one_outcomes_row(tmp_path: Path) -> None:
         assert store.conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 2
         assert store.frame(["a", "b", "c"])["sharpe"].tolist() == [1.25, 1.25, 2.0]
         assert store.frame(["b"])["fast"].tolist() == [10]
+
+
+def _damaged(path: Path, how: str) -> None:
+    _filled_store(path)
+    if how == "cut returns":
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "UPDATE run_returns SET returns = substr(returns, 1, 13) WHERE rowid = "
+                "(SELECT MIN(rowid) FROM run_returns)"
+            )
+        conn.close()
+        sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    else:
+        raw = bytearray(path.read_bytes())
+        mid = len(raw) // 2
+        raw[mid : mid + 512] = (
+            np.random.default_rng(3).integers(0, 256, 512, dtype=np.uint8).tobytes()
+        )
+        path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("how", ["cut returns", "random bytes"])
+def test_a_deferred_check_refuses_before_any_write_and_before_anything_is_shown(
+    tmp_path: Path, how: str
+) -> None:
+    path = tmp_path / "s.sqlite"
+    _damaged(path, how)
+    before = path.read_bytes()
+    with pytest.raises(UserError) as info:  # at the open, or at the first thing it must wait for
+        with SweepStore(path, defer_check=True) as store:
+            assert store._pending is not None  # a store of this version: checked on a thread
+            store.add([make_row("new", fast=999)])
+    text = str(info.value)
+    assert "damaged" in text and "\n" not in text and "pick another --store" in text, text
+    assert "left as it was" in text
+    assert path.read_bytes() == before
+    with pytest.raises(UserError, match="damaged"):
+        with SweepStore(path, defer_check=True) as store:
+            store.verified()
+    assert path.read_bytes() == before
+
+
+def test_a_sound_store_opened_with_a_deferred_check_reads_and_writes(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _filled_store(path, rows=3)
+    with SweepStore(path, defer_check=True) as store:
+        assert store.count() == 3
+        store.verified()
+        assert store.add([make_row("new", fast=999)]) == 1
+    with SweepStore(path) as store:
+        assert store.count() == 4
