@@ -13,13 +13,22 @@ import pytest
 
 from engine.analysis.deflated_sharpe import (
     EULER_GAMMA,
+    ZERO_VAR_RTOL,
     deflated_sharpe,
     deflated_sharpe_of_best,
     expected_max_sharpe,
     per_period_sharpe,
     probabilistic_sharpe_ratio,
 )
-from engine.analysis.pbo import pbo, performance_degradation, prob_oos_loss
+from engine.analysis.pbo import (
+    _block_sets,
+    _half_combinations,
+    _set_sums,
+    _sums_metric,
+    pbo,
+    performance_degradation,
+    prob_oos_loss,
+)
 from engine.errors import ParamError
 
 PHI = NormalDist()
@@ -256,6 +265,36 @@ def test_pbo_fast_path_equals_callable_metric():
     mean_slow = pbo(m, n_splits=8, metric=lambda x: x.mean(axis=0))
     np.testing.assert_allclose(mean.is_performance, mean_slow.is_performance, atol=1e-15)
     assert mean.metric == "mean" and slow.metric == "<lambda>"
+
+
+@pytest.mark.parametrize("n_splits", [2, 8, 16])
+def test_pbo_block_sums_equal_the_indicator_product_to_the_bit(n_splits):
+    # The fast path adds the chosen blocks' sums in ascending order and computes the Sharpe
+    # ratio in place; it must give the very numbers of the 0/1-indicator product accumulated
+    # in block order and of the `where(flat, 0, mean / sqrt(var))` formula it replaced.
+    rng = np.random.default_rng(30 + n_splits)
+    sums = rng.normal(size=(n_splits, 300)) * 10.0 ** rng.integers(-9, 3, size=(n_splits, 300))
+    sumsq = sums * sums
+    sumsq[:, :5] = 0.0  # flat columns score 0
+    mu = rng.normal(0.0, 1e-3, size=300)
+    ind = _half_combinations(n_splits)
+    is_blocks, oos_blocks = _block_sets(n_splits)
+    for sel, blocks in ((ind, is_blocks), (1.0 - ind, oos_blocks)):
+
+        def product(x, sel=sel):
+            acc = np.zeros((sel.shape[0], x.shape[1]))
+            for k in range(n_splits):  # the product's additions, k = 0, 1, ... in order
+                acc += sel[:, k : k + 1] * x[k]
+            return acc
+
+        s1, s2, n = product(sums), product(sumsq), 7
+        np.testing.assert_array_equal(_set_sums(sums, blocks), s1)
+        var = (s2 - s1 * (s1 / n)) / (n - 1)
+        flat = var <= ZERO_VAR_RTOL * (s2 / n)
+        literal = np.where(flat, 0.0, (s1 / n + mu) / np.sqrt(np.where(flat, 1.0, var)))
+        assert flat.any() and not flat.all()
+        np.testing.assert_array_equal(_sums_metric(blocks, sums, sumsq, n, mu, "sharpe"), literal)
+        np.testing.assert_array_equal(_sums_metric(blocks, sums, sumsq, n, mu, "mean"), s1 / n + mu)
 
 
 def test_pbo_zero_std_in_sample_scores_zero():
