@@ -86,6 +86,23 @@ def test_trial_structure_counts_distinct_results_and_numeric_params() -> None:
     assert t.numeric == {"stop": True, "ladder": False}
 
 
+def test_trial_structure_factorises_once_with_the_same_numbers() -> None:
+    # trial_structure factorises each column once and renumbers the codes of the rows with a
+    # metric (NaN rows left out) instead of hashing them again: the same importance, to the bit
+    rng = np.random.default_rng(7)
+    fast = rng.integers(2, 40, 3_000)
+    mode = rng.choice(np.array(["cross", "reclaim", "touch"], dtype=object), 3_000)
+    result = fast * 3 + (mode == "cross")
+    values = rng.normal(size=3_000)
+    values[rng.random(3_000) < 0.2] = np.nan  # no trades: no Sharpe ratio
+    values[mode == "touch"] = np.nan  # a value that only NaN rows hold
+    params = {"fast": fast, "mode": mode}
+    t = trial_structure(params, result, values)
+    assert t.importance == param_importance(params, values)  # codes hashed per column
+    assert t.unused == unused_params(params, result) == []
+    assert t.distinct == len(np.unique(result))
+
+
 def test_heatmap_pair_is_the_two_that_explain_most() -> None:
     t = Trials(10, 10, [], {"a": 0.01, "b": 0.6, "c": 0.3}, {"a": True, "b": False, "c": True})
     assert pick_heatmap_axes(None, ["a", "b", "c"], ["a", "b", "c"], t) == ("b", "c")
