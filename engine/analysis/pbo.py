@@ -162,22 +162,27 @@ def _half_combinations(n_splits: int) -> np.ndarray:
     Each of the ``C(S, S/2)`` combinations is either one of these or the complement of one,
     so computing the metric on these sets and on their complements covers all of them once.
     """
-    rows = [c for c in combinations(range(n_splits), n_splits // 2) if c[0] == 0]
-    ind = np.zeros((len(rows), n_splits))
-    for i, c in enumerate(rows):
-        ind[i, list(c)] = 1.0
+    blocks = _is_blocks(n_splits)
+    ind = np.zeros((len(blocks), n_splits))
+    ind[np.arange(len(blocks))[:, None], blocks] = 1.0
     return ind
+
+
+def _is_blocks(n_splits: int) -> np.ndarray:
+    """The blocks of each combination that contains block 0, ``C/2 x S/2``, ascending along
+    each row, rows in ``itertools.combinations`` order."""
+    half = n_splits // 2
+    # those containing block 0 are block 0 followed by each combination of the others
+    rest = np.array(list(combinations(range(1, n_splits), half - 1)), dtype=np.intp)
+    return np.hstack([np.zeros((len(rest), 1), dtype=np.intp), rest.reshape(len(rest), -1)])
 
 
 def _block_sets(n_splits: int) -> tuple[np.ndarray, np.ndarray]:
     """The blocks of each combination that contains block 0 (``C/2 x S/2``, ascending along
     each row, rows in :func:`_half_combinations`' order) and the blocks of its complement."""
     ind = _half_combinations(n_splits)
-    blocks = np.arange(n_splits)
-    return (
-        np.array([blocks[row == 1.0] for row in ind]),
-        np.array([blocks[row == 0.0] for row in ind]),
-    )
+    rows, cols = np.nonzero(ind == 0.0)  # row-major: each row's blocks in ascending order
+    return _is_blocks(n_splits), cols.reshape(len(ind), n_splits - n_splits // 2)
 
 
 def _set_sums(block_sums: np.ndarray, blocks: np.ndarray) -> np.ndarray:
