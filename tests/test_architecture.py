@@ -85,6 +85,8 @@ LAZY = {
     ("engine.jobs.montecarlo_exec", "engine.fast.replay"): "numba + kernels; replays only",
     ("engine.jobs.montecarlo_exec", "engine.fast.trace"): "numba + kernels; replays only",
     ("engine.api", "engine.api.sweeps"): "the sweep stage again: only sweep() / walkforward()",
+    ("engine.sweep.outputs", "engine.sweep.charts"): "matplotlib ~0.27 s; not with --no-files",
+    ("engine.api.sweeps", "engine.sweep.charts"): "matplotlib ~0.27 s; heatmap_figure() only",
     ("engine", "engine.api"): "the whole engine; `import engine` stays light",
 }
 

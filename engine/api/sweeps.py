@@ -1,7 +1,7 @@
 """The sweep half of the Python API: :func:`sweep` and :func:`walkforward` (docs/api.md).
 
 Loaded by :func:`engine.api.sweep` / :func:`engine.api.walkforward` when first called: it imports
-the sweep stage (numba, the compiled kernels, matplotlib). ``crwv-bt sweep`` and
+the sweep stage (numba, the compiled kernels; matplotlib only to draw). ``crwv-bt sweep`` and
 ``crwv-bt walkforward`` call this module too (one path): :func:`ranked_sweep` checks a sweep's
 inputs, builds its grid, finds or runs and records it in the store and ranks it in SQL, for
 :func:`sweep` (which reads every row into :attr:`SweepResult.frame`) and for the CLI (which
@@ -38,7 +38,6 @@ from engine.data.events import load_events
 from engine.errors import ParamError
 from engine.jobs.runner import grid_earnings, load_benchmark
 from engine.result import Costs
-from engine.sweep.charts import heatmap_figure
 from engine.sweep.constraints import parse_constraints
 from engine.sweep.engines import default_engine
 from engine.sweep.grid import (
@@ -527,6 +526,8 @@ class SweepResult:
         self, x: str | None = None, y: str | None = None, others: str = "best"
     ) -> Any:
         """:meth:`heatmap` drawn as the sweep folder's ``heatmap.png`` (a matplotlib Figure)."""
+        from engine.sweep.charts import heatmap_figure  # matplotlib: only when a chart is drawn
+
         table = self.heatmap(x, y, others)
         return heatmap_figure(table, str(table.columns.name), str(table.index.name), self.metric)
 

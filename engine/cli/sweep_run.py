@@ -7,7 +7,7 @@ that reruns the winner.
 
 The parsers are :mod:`engine.cli.sweep_cmd`; it imports this module only when one of the two
 commands runs, because this module imports the sweep stage (numba and the compiled kernels,
-matplotlib, tqdm), which the other commands do not need.
+tqdm; matplotlib when charts are drawn), which the other commands do not need.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ import pandas as pd
 from engine.analysis.metrics import METRIC_KEYS
 from engine.files import atomic_write_text, plain_json, write_json
 from engine.report.display import format_value
-from engine.sweep import charts
 from engine.sweep.export import export_frame, export_frames
 from engine.sweep.report_html import sweep_html
 from engine.sweep.selection import (
@@ -229,6 +228,8 @@ def _export_view(summary: SweepSummary, paths: list[Path], limit: int | None = N
 def _write_charts(
     out: Path, summary: SweepSummary, heatmap: tuple[str, str] | None, others: str
 ) -> list[Path]:
+    from engine.sweep import charts  # matplotlib: only when charts are drawn (not --no-files)
+
     ranked, metric, chosen = summary.ranked, summary.metric, summary.chosen
     view = summary.view
     paths = [out / f"distribution_{metric}.png"]
@@ -366,6 +367,8 @@ def write_walkforward_files(
     }
     written.append(write_json(out / "walkforward.json", payload, sort_keys=False))
     if plots:
+        from engine.sweep import charts  # matplotlib: only when the chart is drawn
+
         written.append(out / "walkforward.png")
         charts.walkforward_figure(wf, path=written[-1])
     return written
