@@ -166,6 +166,7 @@ class StreamRun:
     digests: np.ndarray
     done_before: int = 0
     added: int = 0
+    after: int = 0  # the store's last rowid before the run (SweepStore.save_sweep)
 
     @property
     def total(self) -> int:
@@ -198,7 +199,7 @@ def run_sweep_stream(
     keys survive, as 16 bytes each (``total`` of them; 16 MB for a million).
     """
     jobs = _check_options(backend, jobs)
-    run = StreamRun(np.zeros((total, 16), dtype=np.uint8))
+    run = StreamRun(np.zeros((total, 16), dtype=np.uint8), after=store.last_rowid())
     size = chunk_size or get_engine(job.engine).chunk or MAX_CHUNK
     threaded = get_engine(job.engine).threaded
     bar_skip: list[int] = []

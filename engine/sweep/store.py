@@ -1078,11 +1078,24 @@ class SweepStore:
         row = self.conn.execute("SELECT id, info FROM sweeps WHERE spec = ?", (spec,)).fetchone()
         return (int(row[0]), json.loads(row[1])) if row else None
 
+    def last_rowid(self) -> int:
+        """The highest run id stored (0: none); rows added later have higher ones."""
+        return int(self.conn.execute("SELECT MAX(rowid) FROM combos").fetchone()[0] or 0)
+
     def save_sweep(
-        self, spec: str, info: dict[str, Any], key_chunks: Iterable[list[str]], total: int
+        self,
+        spec: str,
+        info: dict[str, Any],
+        key_chunks: Iterable[list[str]],
+        total: int,
+        after: int | None = None,
     ) -> int | None:
         """Record a finished sweep: ``spec``, ``info`` and its rows in grid order (the keys, in
-        chunks). None (nothing recorded) when some key is not stored."""
+        chunks). None (nothing recorded) when some key is not stored.
+
+        ``after``: the :meth:`last_rowid` before the sweep ran. When the rows stored since are
+        exactly its keys in grid order (a sweep whose combinations were all new, run in order),
+        their rowids are taken as they are instead of looking each key up."""
         self.verified()
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.conn:
@@ -1094,6 +1107,8 @@ class SweepStore:
                 (spec, canonical_json(info), int(total), now),
             )
             sweep = int(cur.lastrowid or 0)
+            if after is not None and self._link_new_rows(sweep, key_chunks, total, after):
+                return sweep
             pos = 0
             self.conn.execute("DROP TABLE IF EXISTS temp._link")
             self.conn.execute("CREATE TEMP TABLE _link (key TEXT, pos INTEGER)")
@@ -1113,6 +1128,35 @@ class SweepStore:
                 self.conn.execute("DELETE FROM sweeps WHERE id = ?", (sweep,))
                 return None
         return sweep
+
+    def _link_new_rows(
+        self, sweep: int, key_chunks: Iterable[list[str]], total: int, after: int
+    ) -> bool:
+        """``sweep_rows`` of ``sweep`` from the rows stored after rowid ``after``, when they are
+        the keys of ``key_chunks`` in that order; False (nothing written) when they are not."""
+        if total == 0:
+            return False
+        cur = self.conn.execute(
+            "SELECT rowid, key FROM combos WHERE rowid > ? ORDER BY rowid", (int(after),)
+        )
+        runs: list[int] = []
+        for keys in key_chunks:
+            rows = cur.fetchmany(len(keys))
+            if len(rows) != len(keys) or any(r[1] != k for r, k in zip(rows, keys, strict=True)):
+                cur.close()
+                return False
+            runs.extend(r[0] for r in rows)
+        extra = cur.fetchone()
+        cur.close()
+        # (rowids in a row with no gap - rows are never deleted - so the positions are in SQL)
+        if extra is not None or len(runs) != total or runs[-1] - runs[0] != total - 1:
+            return False
+        self.conn.execute(
+            "INSERT INTO sweep_rows (sweep, pos, run) SELECT ?, rowid - ?, rowid FROM combos "
+            "WHERE rowid BETWEEN ? AND ?",
+            (sweep, runs[0], runs[0], runs[-1]),
+        )
+        return True
 
     def returns_by_run(self, runs: list[int]) -> np.ndarray:
         """``T x N`` float32 daily returns of the rows with these rowids, in that order."""

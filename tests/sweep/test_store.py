@@ -359,3 +359,37 @@ def test_a_sound_store_opened_with_a_deferred_check_reads_and_writes(tmp_path: P
         assert store.add([make_row("new", fast=999)]) == 1
     with SweepStore(path) as store:
         assert store.count() == 4
+
+
+@pytest.mark.parametrize("case", ["new rows in order", "another order", "a row more", "one old"])
+def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case: str) -> None:
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        if case == "one old":
+            store.add([make_row("k3", fast=3)])  # stored before: not a new row of this sweep
+        after = store.last_rowid()
+        keys = [f"k{i}" for i in range(8)]
+        stored = keys[::-1] if case == "another order" else list(keys)
+        if case == "a row more":
+            stored.insert(4, "other")
+        store.add(
+            [
+                make_row(k, fast=100 + i)
+                for i, k in enumerate(stored)
+                if k != "k3" or case != "one old"
+            ]
+        )
+        taken: list[bool] = []
+        link = store._link_new_rows
+        store._link_new_rows = lambda *a: taken.append(link(*a)) or taken[-1]  # type: ignore[method-assign]
+        sweep = store.save_sweep("spec", {}, [keys[:3], keys[3:]], len(keys), after)
+        assert sweep is not None
+        assert taken == [case == "new rows in order"]  # rowids as stored, else looked up by key
+        got = store.conn.execute(
+            "SELECT r.pos, c.key FROM sweep_rows r JOIN combos c ON c.rowid = r.run "
+            "WHERE r.sweep = ? ORDER BY r.pos",
+            (sweep,),
+        ).fetchall()
+        assert got == list(enumerate(keys))
+        assert store.save_sweep("spec", {}, [keys], len(keys), after) == sweep  # once
+        assert store.save_sweep("other", {}, [[*keys, "missing"]], 9, after) is None
+        assert store.conn.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0] == 1
