@@ -17,6 +17,7 @@ import difflib
 import inspect
 import io
 import tokenize
+from collections.abc import Iterator
 from datetime import date
 from functools import cache
 from typing import Any
@@ -239,3 +240,40 @@ def parse_assignments(pairs: list[str] | None) -> dict[str, str]:
         key, value = pair.split("=", 1)
         out[key.strip()] = value.strip()
     return out
+
+
+class ReadRecorder(dict):  # type: ignore[type-arg]
+    """A parameter dict that notes which keys a function reads (all of them when it iterates):
+    a pure function of it (``check_params``, ``warmup``) can then be cached on those values
+    (the sweep grid's memo, the fast engine's warm-up check)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: list[str] = []
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.append(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.append(key)
+        return super().get(key, default)
+
+    def _everything(self) -> None:
+        self.read.extend(super().keys())
+
+    def __iter__(self) -> Iterator[str]:
+        self._everything()
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._everything()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._everything()
+        return super().values()
+
+    def items(self) -> Any:
+        self._everything()
+        return super().items()

@@ -287,52 +287,6 @@ def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarra
     return out
 
 
-class _Reads(dict):  # type: ignore[type-arg]
-    """A parameter dict that records which keys are read (``None``: all of them, iterated)."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        super().__init__(values)
-        self.read: set[str] | None = set()
-
-    def __getitem__(self, key: str) -> Any:
-        if self.read is not None:
-            self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if self.read is not None:
-            self.read.add(key)
-        return super().get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        if self.read is not None and isinstance(key, str):
-            self.read.add(key)
-        return super().__contains__(key)
-
-    def _all(self) -> None:
-        self.read = None
-
-    def __iter__(self) -> Any:
-        self._all()
-        return super().__iter__()
-
-    def keys(self) -> Any:
-        self._all()
-        return super().keys()
-
-    def values(self) -> Any:
-        self._all()
-        return super().values()
-
-    def items(self) -> Any:
-        self._all()
-        return super().items()
-
-    def copy(self) -> dict[str, Any]:
-        self._all()
-        return dict(super().items())
-
-
 def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) -> None:
     """The harness's refusal of a window shorter than a combination's warm-up plus one bar.
 
@@ -340,26 +294,24 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
     recording the keys it reads: a moving-average grid of a million rows has a few thousand
     distinct ``fast`` x ``slow`` pairs), not once per row. A warm-up that reads other keys for
     other values (``hold_bars`` only in reclaim mode) widens that set and the pass starts
-    again; one that iterates the dict is asked once per distinct row."""
+    again; one that iterates the dict reads every key, so it is asked once per distinct row.
+    The keys read are noted by :class:`engine.params.ReadRecorder`, as the grid's memo does."""
     cls = strategy_class(strategy)
     warm = getattr(cls, "warmup", None)
     if warm is None or m == 0:
         return
     keys = list(cols)
     first = {k: cols[k][0].item() if hasattr(cols[k][0], "item") else cols[k][0] for k in keys}
-    probe = _Reads(first)
+    probe = params_mod.ReadRecorder(first)
     warm(probe)
-    reads = None if probe.read is None else probe.read & set(keys)
-    while reads is not None:  # grows (and the pass restarts) when a value reads another key
+    reads = set(probe.read) & set(keys)  # (a warm-up that iterates reads every key)
+    while True:  # grows (and the pass restarts) when a value reads another key
         names = sorted(reads)
         for values in set(zip(*(cols[k].tolist() for k in names), strict=True)):
-            params = _Reads({**first, **dict(zip(names, values, strict=True))})
+            params = params_mod.ReadRecorder({**first, **dict(zip(names, values, strict=True))})
             need = int(warm(params))
-            if params.read is None:
-                reads = None  # it iterates the dict: ask it row by row
-                break
-            if not params.read & set(keys) <= reads:
-                reads |= params.read & set(keys)
+            if not set(params.read) & set(keys) <= reads:
+                reads |= set(params.read) & set(keys)
                 break
             if bars < need + 1:
                 at = np.ones(m, dtype=bool)
@@ -369,11 +321,6 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
                 _too_short(strategy, {k: cols[k].tolist()[i] for k in keys}, need, bars)
         else:
             return
-    for row in set(zip(*(cols[k].tolist() for k in keys), strict=True)):
-        row_params = dict(zip(keys, row, strict=True))
-        need = int(warm(row_params))
-        if bars < need + 1:
-            _too_short(strategy, row_params, need, bars)
 
 
 def _too_short(strategy: str, params: dict[str, Any], need: int, bars: int) -> None:

@@ -307,47 +307,12 @@ STREAM_CHUNK = 8_192  # combinations per chunk of :meth:`GridStream.chunks`
 PARALLEL_SCAN = 200_000  # grid points from which GridStream.scan runs two halves at once
 
 
-class _Recorder(dict):  # type: ignore[type-arg]
-    """A parameter dict that notes which keys a function reads (all of them when it iterates)."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        super().__init__(values)
-        self.read: list[str] = []
-
-    def __getitem__(self, key: str) -> Any:
-        self.read.append(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read.append(key)
-        return super().get(key, default)
-
-    def _everything(self) -> None:
-        self.read.extend(super().keys())
-
-    def __iter__(self) -> Iterator[str]:
-        self._everything()
-        return super().__iter__()
-
-    def keys(self) -> Any:
-        self._everything()
-        return super().keys()
-
-    def values(self) -> Any:
-        self._everything()
-        return super().values()
-
-    def items(self) -> Any:
-        self._everything()
-        return super().items()
-
-
 class _Memo:
     """A pure function of a parameter dict, its results cached by the values it actually read.
 
     ``check_params`` and ``warmup`` read a few parameters (``fast``, ``slow``, ...): a grid of a
     million points has only thousands of distinct values of those, so each is computed once.
-    The keys read are recorded per call (:class:`_Recorder`); a later dict that agrees on them
+    The keys read are recorded per call (:class:`engine.params.ReadRecorder`); a later dict that agrees on them
     takes the same path through a pure function, so it gets the same result.
     """
 
@@ -372,7 +337,7 @@ class _Memo:
             # than it saves, and a pure function gives the same result either way
             self.direct, self.cache, self.keysets = True, {}, []
             return self.fn(params)
-        rec = _Recorder(params)
+        rec = params_mod.ReadRecorder(params)
         out = self.fn(rec)
         ks = tuple(dict.fromkeys(rec.read))
         if ks not in self.keysets:
