@@ -121,24 +121,6 @@ FIXED_COLUMNS = [
     "code_version",
     "created_at",
 ]
-#: The wide ``runs`` table of schema 1 and 2 (upgraded on open: :meth:`SweepStore._migrate`).
-_CREATE_V2 = """
-CREATE TABLE IF NOT EXISTS runs (
-    key TEXT NOT NULL UNIQUE,
-    strategy TEXT NOT NULL,
-    params TEXT NOT NULL,
-    engine TEXT NOT NULL,
-    ticker TEXT NOT NULL,
-    data_start TEXT NOT NULL,
-    data_end TEXT NOT NULL,
-    data_bars INTEGER NOT NULL,
-    data_sha TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    code_version TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    returns BLOB NOT NULL
-)
-"""
 #: provenance columns: in ``jobs`` (``key`` and ``params`` are per combination, in ``combos``)
 JOB_COLUMNS = [c for c in FIXED_COLUMNS if c not in ("key", "params")]
 _CREATE = (
