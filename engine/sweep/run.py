@@ -241,6 +241,7 @@ def run_sweep_stream(
         progress,
         threaded,
         bar_skip,
+        load=fresh,
     )
     return run
 
@@ -258,11 +259,13 @@ def _execute(
     progress: bool,
     threaded: bool,
     skipped: list[int] | None = None,
+    load: bool = False,
 ) -> int:
     """Run ``tasks`` (``n_tasks`` of them, None: unknown) on the backend, committing as they come.
 
     ``skipped`` collects, while ``tasks`` is consumed, how many combinations it found stored
-    (the progress bar counts them as done).
+    (the progress bar counts them as done). ``load``: the store was empty, and its key index is
+    built once at the end (:meth:`SweepStore.bulk`).
     """
     added = seen = 0
     bar = tqdm(
@@ -284,7 +287,7 @@ def _execute(
             skipped.clear()
 
     try:
-        with Interrupt() as stop, store.bulk():
+        with Interrupt() as stop, store.bulk(load) as loading:
             if n_tasks == 0:
                 pass
             elif backend == "dask":
@@ -297,6 +300,7 @@ def _execute(
                 run_local(data, tasks, min(jobs, n_tasks or jobs), on_rows, stop)
         if skipped:  # stored combinations found after the last chunk was written
             bar.update(sum(skipped))
+        added -= loading.removed  # second copies of a key, deleted when its index was built
     except KeyboardInterrupt:
         raise SweepInterrupted(done + seen + added, total) from None
     finally:

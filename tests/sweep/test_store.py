@@ -393,3 +393,65 @@ def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case
         assert store.save_sweep("spec", {}, [keys], len(keys), after) == sweep  # once
         assert store.save_sweep("other", {}, [[*keys, "missing"]], 9, after) is None
         assert store.conn.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0] == 1
+
+
+def _key_indexes(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'combos'"
+            )
+        ]
+
+
+def test_a_load_into_an_empty_store_builds_the_key_index_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with SweepStore(path) as store:
+        assert _key_indexes(path) == ["combos_key"]
+        with store.bulk(load=True) as loading:
+            assert loading.deferred and _key_indexes(path) == []
+            assert store.add([make_row("a"), make_row("b", fast=10)]) == 2
+            # without the index a second copy goes in; the index build deletes it, keeping the
+            # first (what INSERT OR IGNORE does with the index in place)
+            assert store.add([make_row("a", sharpe=9.0), make_row("c", fast=15)]) == 2
+        assert loading.removed == 1 and _key_indexes(path) == ["combos_key"]
+        assert store.count() == 3 and store.frame(["a"])["sharpe"].iloc[0] == 1.25
+        assert store.add([make_row("a", sharpe=7.0)]) == 0
+        with store.bulk(load=True) as loading:  # not empty: the index stays
+            assert not loading.deferred and _key_indexes(path) == ["combos_key"]
+
+
+def test_a_load_that_died_leaves_a_store_the_next_open_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with SweepStore(path) as store:
+        store.add([make_row("a"), make_row("b", fast=10)])
+    with sqlite3.connect(path) as conn:  # as a load killed before its end leaves it
+        conn.execute("DROP INDEX combos_key")
+        conn.execute("INSERT INTO combos SELECT * FROM combos WHERE key = 'a'")
+    assert _key_indexes(path) == []
+    with SweepStore(path) as store:
+        assert _key_indexes(path) == ["combos_key"]
+        assert store.count() == 2
+        assert store.conn.execute("SELECT rowid FROM combos WHERE key = 'a'").fetchall() == [(1,)]
+        assert store.add([make_row("a", sharpe=9.0)]) == 0
+
+
+def test_a_store_with_its_key_unique_inline_loads_with_the_index_in_place(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite"
+    with SweepStore(path) as store:  # made as stores were before the index had a name
+        store.conn.execute("DROP VIEW runs")
+        store.conn.execute("DROP TABLE combos")
+        store.conn.execute(
+            "CREATE TABLE combos (key TEXT NOT NULL UNIQUE, job INTEGER NOT NULL, "
+            "params TEXT NOT NULL, outcome INTEGER NOT NULL)"
+        )
+        store.conn.commit()
+    assert _key_indexes(path) == ["sqlite_autoindex_combos_1"]
+    with SweepStore(path) as store:
+        with store.bulk(load=True) as loading:
+            assert not loading.deferred
+            assert store.add([make_row("a"), make_row("a", sharpe=9.0)]) == 1
+    assert _key_indexes(path) == ["sqlite_autoindex_combos_1"]
