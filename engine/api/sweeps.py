@@ -401,7 +401,7 @@ def ranked_sweep(
             run = run_sweep_stream(db, s.data, job, plan.chunks(), plan.count, **plan.options)
             added, already = run.added, run.done_before
             sweep_id = (
-                db.save_sweep(spec, combos.info(), run.key_chunks(), run.total, run.after)
+                db.save_sweep(spec, combos.info(), run.key_chunks, run.total, run.after)
                 if streamed
                 else None
             )

@@ -86,7 +86,7 @@ import sqlite3
 import subprocess
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -1145,12 +1145,13 @@ class SweepStore:
         self,
         spec: str,
         info: dict[str, Any],
-        key_chunks: Iterable[list[str]],
+        key_chunks: Callable[[], Iterable[list[str]]],
         total: int,
         after: int | None = None,
     ) -> int | None:
-        """Record a finished sweep: ``spec``, ``info`` and its rows in grid order (the keys, in
-        chunks). None (nothing recorded) when some key is not stored.
+        """Record a finished sweep: ``spec``, ``info`` and its rows in grid order (``key_chunks()``
+        gives the keys, in chunks; it is called again when the first reading does not link
+        them). None (nothing recorded) when some key is not stored.
 
         ``after``: the :meth:`last_rowid` before the sweep ran. When the rows stored since are
         exactly its keys in grid order (a sweep whose combinations were all new, run in order),
@@ -1166,12 +1167,12 @@ class SweepStore:
                 (spec, canonical_json(info), int(total), now),
             )
             sweep = int(cur.lastrowid or 0)
-            if after is not None and self._link_new_rows(sweep, key_chunks, total, after):
+            if after is not None and self._link_new_rows(sweep, key_chunks(), total, after):
                 return sweep
             pos = 0
             self.conn.execute("DROP TABLE IF EXISTS temp._link")
             self.conn.execute("CREATE TEMP TABLE _link (key TEXT, pos INTEGER)")
-            for keys in key_chunks:
+            for keys in key_chunks():
                 self.conn.executemany(
                     "INSERT INTO _link VALUES (?, ?)", ((k, pos + i) for i, k in enumerate(keys))
                 )

@@ -237,6 +237,39 @@ def test_the_cli_and_the_api_run_one_path(
     assert "--jobs 0 must be at least 1" in capsys.readouterr().err
 
 
+def test_a_grid_partly_stored_before_is_recorded_and_found_next_time(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid whose rows are partly in the store (an earlier, smaller grid) runs the rest and is
+    recorded from its keys (not from a range of new rowids); the same command again finds it."""
+    import sqlite3
+
+    def recorded() -> int:
+        with sqlite3.connect("s.sqlite") as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0])
+
+    base = ["sweep", "--strategy", "ma_trend", "--grid", "mode=cross", "--grid", "slow=20,40"]
+    opts = ["--jobs", "1", "--store", "s.sqlite", "--no-files", "--no-progress"]
+    assert main([*base, "--grid", "fast=5", *opts]) == 0
+    assert recorded() == 1
+    assert main([*base, "--grid", "fast=5,10", *opts]) == 0
+    assert "stored 2 new row(s); 2 were already in the store" in capsys.readouterr().out
+    assert recorded() == 2
+    found = {"walked": False}
+    import engine.sweep.grid as grid_mod
+
+    scan = grid_mod.GridStream.scan
+
+    def watch(self: grid_mod.GridStream) -> None:
+        found["walked"] = True
+        scan(self)
+
+    monkeypatch.setattr(grid_mod.GridStream, "scan", watch)
+    assert main([*base, "--grid", "fast=5,10", *opts]) == 0
+    assert "stored 0 new row(s); 4 were already in the store" in capsys.readouterr().out
+    assert not found["walked"] and recorded() == 2
+
+
 def test_a_damaged_store_is_refused_on_resume_before_anything_is_shown(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

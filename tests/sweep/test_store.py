@@ -381,7 +381,9 @@ def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case
         taken: list[bool] = []
         link = store._link_new_rows
         store._link_new_rows = lambda *a: taken.append(link(*a)) or taken[-1]  # type: ignore[method-assign]
-        sweep = store.save_sweep("spec", {}, [keys[:3], keys[3:]], len(keys), after)
+        sweep = store.save_sweep(
+            "spec", {}, lambda: iter([keys[:3], keys[3:]]), len(keys), after
+        )
         assert sweep is not None
         assert taken == [case == "new rows in order"]  # rowids as stored, else looked up by key
         got = store.conn.execute(
@@ -390,8 +392,8 @@ def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case
             (sweep,),
         ).fetchall()
         assert got == list(enumerate(keys))
-        assert store.save_sweep("spec", {}, [keys], len(keys), after) == sweep  # once
-        assert store.save_sweep("other", {}, [[*keys, "missing"]], 9, after) is None
+        assert store.save_sweep("spec", {}, lambda: [keys], len(keys), after) == sweep  # once
+        assert store.save_sweep("other", {}, lambda: [[*keys, "missing"]], 9, after) is None
         assert store.conn.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0] == 1
 
 

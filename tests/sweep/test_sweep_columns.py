@@ -63,7 +63,7 @@ def _stores(tmp_path: Path, rows: list[Row]) -> tuple[SweepStore, int, list[str]
     order = list(range(len(rows)))[::-1][::2] + list(range(len(rows)))[::-1][1::2]
     s.add([rows[k] for k in order] + [other])
     keys = [r.key for r in rows]
-    sweep = s.save_sweep("spec", {}, [keys[:5], keys[5:]], len(keys))
+    sweep = s.save_sweep("spec", {}, lambda: [keys[:5], keys[5:]], len(keys))
     assert sweep is not None
     return s, sweep, keys
 
