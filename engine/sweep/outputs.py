@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -157,17 +158,16 @@ def write_sweep_files(
     :data:`CSV_TOP` rows in ``sweep.csv`` (``full_csv``: all of them)."""
     out = Path(out)
     ranked = summary.ranked
-    if summary.view is not None:
-        if full_csv or summary.combinations <= FULL_CSV_MAX:
-            written = _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
-        else:
-            written = _export_view(summary, [out / "sweep.parquet"])
-            written += _export_view(summary, [out / "sweep.csv"], limit=CSV_TOP)
+    if summary.view is not None and summary.view.columns() is not None:
+        # the columns are in memory: the export (Arrow and Parquet release the GIL for much of
+        # it) runs on a thread beside the charts, which read the store on this one
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-export") as pool:
+            exports = pool.submit(_export_summary, summary, out, full_csv)
+            charts_written = _write_charts(out, summary, heatmap, others) if plots else []
+            written = exports.result()
     else:
-        written = [
-            export_frame(ranked, out / "sweep.csv"),
-            export_frame(ranked, out / "sweep.parquet"),
-        ]
+        written = _export_summary(summary, out, full_csv)
+        charts_written = _write_charts(out, summary, heatmap, others) if plots else []
     payload = {
         **header,
         "metric": summary.metric,
@@ -182,13 +182,24 @@ def write_sweep_files(
     }
     written.append(write_json(out / "summary.json", payload, sort_keys=False))
     written.append(write_json(out / "overfit.json", overfit_json(summary.overfit), sort_keys=False))
-    charts_written = _write_charts(out, summary, heatmap, others) if plots else []
     written.extend(charts_written)
     images = {p.name: (p.read_bytes(), _caption(p.name, summary)) for p in charts_written}
     page = sweep_html(summary, header, images, rerun=rerun, top=top)
     written.append(out / "sweep.html")
     atomic_write_text(written[-1], page)
     return written
+
+
+def _export_summary(summary: SweepSummary, out: Path, full_csv: bool) -> list[Path]:
+    """``sweep.csv`` and ``sweep.parquet`` (the best :data:`CSV_TOP` rows in the CSV of a sweep
+    of more than :data:`FULL_CSV_MAX`, unless ``full_csv``)."""
+    if summary.view is None:
+        ranked = summary.ranked
+        return [export_frame(ranked, out / "sweep.csv"), export_frame(ranked, out / "sweep.parquet")]
+    if full_csv or summary.combinations <= FULL_CSV_MAX:
+        return _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
+    written = _export_view(summary, [out / "sweep.parquet"])
+    return written + _export_view(summary, [out / "sweep.csv"], limit=CSV_TOP)
 
 
 def trials_json(summary: SweepSummary) -> dict[str, Any] | None:
