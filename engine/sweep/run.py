@@ -175,7 +175,8 @@ class StreamRun:
     def key_chunks(self, size: int = 50_000) -> Iterator[list[str]]:
         """The keys as text (as :func:`combo_key` gives them), ``size`` at a time."""
         for lo in range(0, self.total, size):
-            yield [bytes(d).hex() for d in self.digests[lo : lo + size]]
+            text = self.digests[lo : lo + size].tobytes().hex()
+            yield [text[i : i + 32] for i in range(0, len(text), 32)]
 
 
 def run_sweep_stream(

@@ -1194,27 +1194,28 @@ class SweepStore:
     ) -> bool:
         """``sweep_rows`` of ``sweep`` from the rows stored after rowid ``after``, when they are
         the keys of ``key_chunks`` in that order; False (nothing written) when they are not."""
-        if total == 0:
+        lo, hi, count = self.conn.execute(
+            "SELECT MIN(rowid), MAX(rowid), COUNT(*) FROM combos WHERE rowid > ?", (int(after),)
+        ).fetchone()
+        # (rows are never deleted, so a range of ``total`` rowids with ``total`` rows has no gap)
+        if total == 0 or count != total or hi - lo != total - 1:
             return False
         cur = self.conn.execute(
-            "SELECT rowid, key FROM combos WHERE rowid > ? ORDER BY rowid", (int(after),)
+            "SELECT key FROM combos WHERE rowid > ? ORDER BY rowid", (int(after),)
         )
-        runs: list[int] = []
+        seen = 0
         for keys in key_chunks:
-            rows = cur.fetchmany(len(keys))
-            if len(rows) != len(keys) or any(r[1] != k for r, k in zip(rows, keys, strict=True)):
+            if [r[0] for r in cur.fetchmany(len(keys))] != keys:
                 cur.close()
                 return False
-            runs.extend(r[0] for r in rows)
-        extra = cur.fetchone()
+            seen += len(keys)
         cur.close()
-        # (rowids in a row with no gap - rows are never deleted - so the positions are in SQL)
-        if extra is not None or len(runs) != total or runs[-1] - runs[0] != total - 1:
+        if seen != total:
             return False
         self.conn.execute(
             "INSERT INTO sweep_rows (sweep, pos, run) SELECT ?, rowid - ?, rowid FROM combos "
             "WHERE rowid BETWEEN ? AND ?",
-            (sweep, runs[0], runs[0], runs[-1]),
+            (sweep, lo, lo, hi),
         )
         return True
 
