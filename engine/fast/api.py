@@ -381,6 +381,9 @@ def evaluate_arrays(
     Yields
     ------
     :class:`Chunk`, in row order.
+
+    Within a chunk, rows whose kernel inputs are identical (:meth:`Spec.distinct`: a parameter
+    the row's variant never reads is no input) run once and share the results.
     """
     if not covers(strategy):
         raise ParamError(f"the fast engine does not cover {strategy!r}; use --engine backtrader")
@@ -403,18 +406,33 @@ def evaluate_arrays(
     for start in range(0, m, max(1, chunk)):
         stop = min(m, start + chunk)
         part = {k: v[start:stop] for k, v in cols.items()}
-        out = np.empty((stop - start, N_METRICS))
-        rets = np.empty((stop - start if want_returns else 0, max(n - 1, 0)), dtype=np.float32)
-        status = np.zeros(stop - start, dtype=np.int64)
         prep = spec.prepare(mk, part)
-        run_rows(
-            partial(spec.batch, mk, prep, env, out, rets, want_returns, status), stop - start, jobs
-        )
+        distinct = spec.distinct(prep)
+        if distinct is None:
+            out, rets, status = _score(spec, mk, prep, env, stop - start, n, want_returns, jobs)
+        else:  # each distinct kernel input runs once; its results go to every row sharing it
+            first, inverse = distinct
+            took = spec.take(prep, first)
+            out, rets, status = _score(spec, mk, took, env, len(first), n, want_returns, jobs)
+            out, status = out[inverse], status[inverse]
+            rets = rets[inverse] if want_returns else rets
         if status.any():
             raise RuntimeError(
                 f"fast engine: {strategy} overflowed its order book on row {start + int(np.argmax(status))}"
             )
         yield Chunk(start, stop, out, rets if want_returns else None)
+
+
+def _score(
+    spec: Any, mk: Market, prep: Any, env: tuple, m: int, n: int, want: bool, jobs: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel over the ``m`` rows of ``prep`` on ``jobs`` threads: metrics, daily returns
+    (an empty matrix unless ``want``) and each row's status."""
+    out = np.empty((m, N_METRICS))
+    rets = np.empty((m if want else 0, max(n - 1, 0)), dtype=np.float32)
+    status = np.zeros(m, dtype=np.int64)
+    run_rows(partial(spec.batch, mk, prep, env, out, rets, want, status), m, jobs)
+    return out, rets, status
 
 
 def metrics_columns(matrix: np.ndarray, prices: pd.DataFrame) -> dict[str, list[Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,18 @@ class Program:
                 self.code[p, 1 + 2 * k] = op
                 self.code[p, 2 + 2 * k] = arg
         self.const_array = np.array(self.consts or [0.0], dtype=np.float64)
+
+    def params_read(self, programs: Iterable[int]) -> set[int]:
+        """Columns of ``fp`` (the combination's parameters) that these programs read: the
+        arguments of their ``PARAM`` instructions (the kernel reads ``fp`` nowhere else)."""
+        read: set[int] = set()
+        for p in programs:
+            if p < 0:
+                continue
+            for k in range(int(self.code[p, 0])):
+                if self.code[p, 1 + 2 * k] == I.OP_PARAM:
+                    read.add(int(self.code[p, 2 + 2 * k]))
+        return read
 
     # ---------------------------------------------------------------- compile
     def _emit(self, node: Node, out: list[tuple[int, int]]) -> None:

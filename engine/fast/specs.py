@@ -122,6 +122,16 @@ class Spec:
         """Orders the simulation must be able to hold at once."""
         return L.BOOK_CAP
 
+    def distinct(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows of ``prep`` whose kernel inputs are all the same as an earlier row's: the first
+        row of each distinct input and, per row, which one it is (``np.unique``'s index and
+        inverse); None when every row differs or the spec does not tell."""
+        return None
+
+    def take(self, prep: Prepared, rows: np.ndarray) -> Prepared:  # pragma: no cover
+        """The prepared arrays of ``rows`` only (those :meth:`distinct` returns)."""
+        raise NotImplementedError
+
 
 SIDES = {"long": S.SIDE_LONG, "short": S.SIDE_SHORT, "both": S.SIDE_BOTH}
 STOP_ATR = parse(f"atr({STOP_ATR_PERIOD})", {}, "atr_stop", FUNCTIONS)
@@ -182,6 +192,42 @@ class SignalSpec(Spec):
         ctl[:, S.C_ASIDE] = np.where(index >= 0, index + base, -1)
         rows = np.ascontiguousarray(np.vstack([prep.rows, *extra]))
         return replace(prep, rows=rows, ctl=ctl)
+
+    def distinct(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
+        """What the signal kernel reads of row ``j`` is ``srows[j]``, ``ctl[j]``, ``lev[j]``,
+        ``xseed[j]`` and the columns of ``fp[j]`` its programs (named in ``ctl[j]``) read; the
+        rest (a text parameter's variant that does not use a parameter: ``hold_bars`` and
+        ``exit_on`` in ``ma_trend``'s cross mode) is no input. Rows equal in all of that get
+        the same fills, equity and metrics, so each distinct one runs once."""
+        m = prep.ctl.shape[0]
+        if m < 2:
+            return None
+        fp = prep.fp.copy()
+        progs = prep.ctl[:, S.C_ENTRY : S.C_EXIT2 + 1]
+        sets, which = np.unique(progs, axis=0, return_inverse=True)
+        for i, programs in enumerate(sets.tolist()):
+            unread = [c for c in range(fp.shape[1]) if c not in self.program.params_read(programs)]
+            if unread:
+                fp[np.ix_(which.reshape(-1) == i, unread)] = 0.0
+        parts = [prep.ctl, prep.lev, prep.xseed, prep.srows, fp]
+        key = np.ascontiguousarray(
+            np.hstack([np.ascontiguousarray(a).view(np.uint8).reshape(m, -1) for a in parts])
+        )
+        rows = key.view(np.dtype((np.void, key.shape[1]))).reshape(-1)
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        if len(first) == m:
+            return None
+        return first, inverse.reshape(-1)
+
+    def take(self, prep: Prepared, rows: np.ndarray) -> Prepared:
+        return replace(
+            prep,
+            srows=prep.srows[rows],
+            fp=prep.fp[rows],
+            ctl=prep.ctl[rows],
+            lev=prep.lev[rows],
+            xseed=prep.xseed[rows],
+        )
 
     def batch(self, mk, p, env, out, rets, want, status, rows) -> None:  # noqa: ANN001
         K.batch_signal(

@@ -1,0 +1,76 @@
+"""The fast engine runs each distinct kernel input of a chunk once: rows that differ only in a
+parameter their variant never reads (``ma_trend``'s ``hold_bars`` and ``exit_on`` in cross mode,
+``fast`` under ``exit_on=slow``) get the results of the row they share it with, bit for bit."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.fast import api
+from engine.fast import specs as specs_mod
+from engine.fast.specs import spec_for
+from engine.result import Costs
+
+GRIDS = {
+    "ma_trend": {
+        "fast": [5, 10, 20],
+        "slow": [30, 60],
+        "hold_bars": [1, 3, 5],
+        "mode": ["reclaim", "cross"],
+        "exit_on": ["slow", "fast"],
+        "side": ["long", "both"],
+        "atr_stop": [0.0, 2.0],
+    },
+    "macd": {"fast": [8, 12], "slow": [26], "signal": [9], "side": ["long", "short"]},
+    "rsi": {"period": [7, 14], "side": ["long", "both"], "atr_stop": [0.0, 3.0]},
+}
+
+
+def columns(grid: dict[str, list]) -> dict[str, np.ndarray]:
+    rows = list(itertools.product(*grid.values()))
+    return {k: np.array([r[i] for r in rows]) for i, k in enumerate(grid)}
+
+
+def scores(strategy: str, cols: dict, prices: pd.DataFrame, chunk: int) -> tuple:
+    parts = list(
+        api.evaluate_arrays(
+            strategy, cols, prices, Costs(), want_returns=True, chunk=chunk, jobs=2, validate=False
+        )
+    )
+    return np.vstack([p.metrics for p in parts]), np.vstack([p.returns for p in parts])
+
+
+@pytest.mark.parametrize("strategy", sorted(GRIDS))
+def test_rows_sharing_a_kernel_input_get_identical_results(
+    strategy: str, crwv: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cols = columns(GRIDS[strategy])
+    m = len(next(iter(cols.values())))
+    deduped = scores(strategy, cols, crwv, chunk=m // 3 + 1)
+    monkeypatch.setattr(specs_mod.Spec, "distinct", lambda self, prep: None)
+    monkeypatch.setattr(specs_mod.SignalSpec, "distinct", lambda self, prep: None)
+    each = scores(strategy, cols, crwv, chunk=m // 3 + 1)
+    assert deduped[0].tobytes() == each[0].tobytes()  # NaN included, bit for bit
+    assert deduped[1].tobytes() == each[1].tobytes()
+
+
+def test_ma_trend_cross_mode_runs_once_per_fast_slow_pair(crwv: pd.DataFrame) -> None:
+    grid = {"fast": [5, 10], "slow": [30, 60], "hold_bars": [1, 2, 3], "mode": ["cross"]}
+    grid["exit_on"] = ["slow", "fast"]
+    cols, m = api.full_columns("ma_trend", columns(grid))
+    spec = spec_for("ma_trend")
+    prep = spec.prepare(api.market(crwv, Costs(), 100_000.0), cols)
+    first, inverse = spec.distinct(prep)
+    assert len(first) == 4 and m == 24  # hold_bars and exit_on are read by no cross program
+    pairs = {(int(f), int(s)) for f, s in zip(cols["fast"][first], cols["slow"][first])}
+    assert pairs == {(5, 30), (5, 60), (10, 30), (10, 60)}
+    assert (cols["fast"] == cols["fast"][first][inverse]).all()
+    reclaim = dict(grid, mode=["reclaim"])
+    cols, m = api.full_columns("ma_trend", columns(reclaim))
+    first, _ = spec.distinct(spec.prepare(api.market(crwv, Costs(), 100_000.0), cols))
+    # reclaim reads hold_bars; exit_on=slow reads no fast SMA: 2 slows x 3 holds, + 2 fasts for fast
+    assert len(first) == 2 * 3 + 2 * 2 * 3
