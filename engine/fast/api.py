@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -410,17 +411,87 @@ def evaluate_arrays(
         distinct = spec.distinct(prep)
         if distinct is None:
             out, rets, status = _score(spec, mk, prep, env, stop - start, n, want_returns, jobs)
+            row = start + int(np.argmax(status))
         else:  # each distinct kernel input runs once; its results go to every row sharing it
-            first, inverse = distinct
-            took = spec.take(prep, first)
-            out, rets, status = _score(spec, mk, took, env, len(first), n, want_returns, jobs)
-            out, status = out[inverse], status[inverse]
+            keys, first, inverse = distinct
+            out, rets, status = _distinct_scores(
+                spec, mk, prep, env, keys, first, n, want_returns, jobs
+            )
+            row = start + int(first[np.argmax(status)])
+            out = out[inverse]
             rets = rets[inverse] if want_returns else rets
         if status.any():
-            raise RuntimeError(
-                f"fast engine: {strategy} overflowed its order book on row {start + int(np.argmax(status))}"
-            )
+            raise RuntimeError(f"fast engine: {strategy} overflowed its order book on row {row}")
         yield Chunk(start, stop, out, rets if want_returns else None)
+
+
+class _Kept:
+    """Kernel results by distinct input (:meth:`Spec.distinct`), kept from one call of
+    :func:`evaluate_arrays` to the next while the spec, the market and the environment are the
+    same objects (a sweep calls it once per task, on one window): a row whose input an earlier
+    task ran is not run again. Least recently used first out, past :data:`KEPT_RESULTS`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: tuple = ()
+        self.rows: OrderedDict[bytes, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+
+    def of(self, owner: tuple) -> OrderedDict[bytes, tuple[np.ndarray, np.ndarray | None]]:
+        if len(owner) != len(self.owner) or any(
+            a is not b for a, b in zip(owner, self.owner, strict=True)
+        ):
+            self.owner, self.rows = owner, OrderedDict()
+        return self.rows
+
+
+#: Distinct kernel inputs whose results are kept between calls (~2 KB each with 385 returns).
+KEPT_RESULTS = 16_384
+_KEPT = _Kept()
+
+
+def _distinct_scores(
+    spec: Any,
+    mk: Market,
+    prep: Any,
+    env: tuple,
+    keys: list[bytes],
+    first: np.ndarray,
+    n: int,
+    want: bool,
+    jobs: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_score` of the distinct inputs ``keys`` (rows ``first`` of ``prep``): the ones
+    :data:`_KEPT` holds are taken from it, the others run and are kept."""
+    k = len(keys)
+    out = np.empty((k, N_METRICS))
+    rets = np.empty((k if want else 0, max(n - 1, 0)), dtype=np.float32)
+    status = np.zeros(k, dtype=np.int64)
+    with _KEPT.lock:
+        kept = _KEPT.of((spec, mk, env, want))
+        todo = []
+        for i, key in enumerate(keys):
+            hit = kept.get(key)
+            if hit is None:
+                todo.append(i)
+                continue
+            kept.move_to_end(key)
+            out[i] = hit[0]
+            if want:
+                rets[i] = hit[1]
+    if todo:
+        run = np.asarray(todo, dtype=np.int64)
+        o, r, st = _score(spec, mk, spec.take(prep, first[run]), env, len(run), n, want, jobs)
+        out[run], status[run] = o, st
+        if want:
+            rets[run] = r
+        if not st.any():
+            with _KEPT.lock:
+                kept = _KEPT.of((spec, mk, env, want))
+                for j, i in enumerate(todo):
+                    kept[keys[i]] = (o[j].copy(), r[j].copy() if want else None)
+                while len(kept) > KEPT_RESULTS:
+                    kept.popitem(last=False)
+    return out, rets, status
 
 
 def _score(

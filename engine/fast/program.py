@@ -133,15 +133,21 @@ class Program:
         self.const_array = np.array(self.consts or [0.0], dtype=np.float64)
 
     def params_read(self, programs: Iterable[int]) -> set[int]:
-        """Columns of ``fp`` (the combination's parameters) that these programs read: the
-        arguments of their ``PARAM`` instructions (the kernel reads ``fp`` nowhere else)."""
+        """Columns of ``fp`` (the combination's parameters) that these programs depend on: the
+        arguments of their ``PARAM`` instructions and the parameters of the function rows their
+        ``ROW`` instructions read (``sma(close, fast)`` reads ``fast``). The kernel reads ``fp``
+        nowhere else, and a function row is a function of its parameters (:class:`Rows`)."""
+        slots = list(self.slots.values())
         read: set[int] = set()
         for p in programs:
             if p < 0:
                 continue
             for k in range(int(self.code[p, 0])):
-                if self.code[p, 1 + 2 * k] == I.OP_PARAM:
-                    read.add(int(self.code[p, 2 + 2 * k]))
+                op, arg = int(self.code[p, 1 + 2 * k]), int(self.code[p, 2 + 2 * k])
+                if op == I.OP_PARAM:
+                    read.add(arg)
+                elif op == I.OP_ROW:
+                    read.update(self.params.index(q) for q in slots[arg].params())
         return read
 
     # ---------------------------------------------------------------- compile

@@ -122,10 +122,10 @@ class Spec:
         """Orders the simulation must be able to hold at once."""
         return L.BOOK_CAP
 
-    def distinct(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
-        """Rows of ``prep`` whose kernel inputs are all the same as an earlier row's: the first
-        row of each distinct input and, per row, which one it is (``np.unique``'s index and
-        inverse); None when every row differs or the spec does not tell."""
+    def distinct(self, prep: Prepared) -> tuple[list[bytes], np.ndarray, np.ndarray] | None:
+        """The distinct kernel inputs of the rows of ``prep``: each one's bytes, its first row
+        and, per row, which one it is (``np.unique``'s index and inverse); None when the spec
+        does not tell."""
         return None
 
     def take(self, prep: Prepared, rows: np.ndarray) -> Prepared:  # pragma: no cover
@@ -193,31 +193,38 @@ class SignalSpec(Spec):
         rows = np.ascontiguousarray(np.vstack([prep.rows, *extra]))
         return replace(prep, rows=rows, ctl=ctl)
 
-    def distinct(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
-        """What the signal kernel reads of row ``j`` is ``srows[j]``, ``ctl[j]``, ``lev[j]``,
-        ``xseed[j]`` and the columns of ``fp[j]`` its programs (named in ``ctl[j]``) read; the
-        rest (a text parameter's variant that does not use a parameter: ``hold_bars`` and
-        ``exit_on`` in ``ma_trend``'s cross mode) is no input. Rows equal in all of that get
-        the same fills, equity and metrics, so each distinct one runs once."""
-        m = prep.ctl.shape[0]
-        if m < 2:
+    def distinct(self, prep: Prepared) -> tuple[list[bytes], np.ndarray, np.ndarray] | None:
+        """What the signal kernel reads of row ``j`` is its ``ctl``, ``lev`` and ``xseed`` rows,
+        the columns of ``fp`` its programs (named in ``ctl``) read, and the function rows
+        ``srows[j]`` points at, each a function of some of those columns
+        (:meth:`Program.params_read`). A parameter that none of them reads is no input
+        (``hold_bars`` and ``exit_on`` in ``ma_trend``'s cross mode; ``fast`` with
+        ``exit_on=slow``): rows equal in all the rest get the same fills, equity and metrics.
+
+        The bytes of an input hold no index of this chunk's row matrix (the ATR row is kept as
+        there or not; it is ATR(14) in every chunk), so they name the same input in another
+        chunk of the same market, except for a stand-aside row (its rows differ by chunk):
+        with one, None."""
+        ctl = prep.ctl.copy()
+        if (ctl[:, S.C_ASIDE] >= 0).any():
             return None
+        m = ctl.shape[0]
+        ctl[:, S.C_ATR_ROW] = np.where(ctl[:, S.C_ATR_ROW] >= 0, 1, -1)
         fp = prep.fp.copy()
-        progs = prep.ctl[:, S.C_ENTRY : S.C_EXIT2 + 1]
+        progs = ctl[:, S.C_ENTRY : S.C_EXIT2 + 1]
         sets, which = np.unique(progs, axis=0, return_inverse=True)
         for i, programs in enumerate(sets.tolist()):
-            unread = [c for c in range(fp.shape[1]) if c not in self.program.params_read(programs)]
+            read = self.program.params_read(programs)
+            unread = [c for c in range(fp.shape[1]) if c not in read]
             if unread:
                 fp[np.ix_(which.reshape(-1) == i, unread)] = 0.0
-        parts = [prep.ctl, prep.lev, prep.xseed, prep.srows, fp]
+        parts = [ctl, prep.lev, prep.xseed, fp]
         key = np.ascontiguousarray(
             np.hstack([np.ascontiguousarray(a).view(np.uint8).reshape(m, -1) for a in parts])
         )
         rows = key.view(np.dtype((np.void, key.shape[1]))).reshape(-1)
-        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-        if len(first) == m:
-            return None
-        return first, inverse.reshape(-1)
+        keys, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        return [k.tobytes() for k in keys], first, inverse.reshape(-1)
 
     def take(self, prep: Prepared, rows: np.ndarray) -> Prepared:
         return replace(

@@ -1,6 +1,7 @@
-"""The fast engine runs each distinct kernel input of a chunk once: rows that differ only in a
-parameter their variant never reads (``ma_trend``'s ``hold_bars`` and ``exit_on`` in cross mode,
-``fast`` under ``exit_on=slow``) get the results of the row they share it with, bit for bit."""
+"""The fast engine runs each distinct kernel input once: rows that differ only in a parameter
+their variant never reads (``ma_trend``'s ``hold_bars`` and ``exit_on`` in cross mode, ``fast``
+under ``exit_on=slow``) get the results of the row they share it with, bit for bit, within a
+chunk and from the results kept across chunks and calls (``engine.fast.api._KEPT``)."""
 
 from __future__ import annotations
 
@@ -50,12 +51,33 @@ def test_rows_sharing_a_kernel_input_get_identical_results(
 ) -> None:
     cols = columns(GRIDS[strategy])
     m = len(next(iter(cols.values())))
+    api._KEPT.owner = ()  # nothing kept from an earlier test
     deduped = scores(strategy, cols, crwv, chunk=m // 3 + 1)
+    assert len(api._KEPT.rows) > 0
+    again = scores(strategy, cols, crwv, chunk=7)  # every input found kept, chunks cut elsewhere
     monkeypatch.setattr(specs_mod.Spec, "distinct", lambda self, prep: None)
     monkeypatch.setattr(specs_mod.SignalSpec, "distinct", lambda self, prep: None)
     each = scores(strategy, cols, crwv, chunk=m // 3 + 1)
-    assert deduped[0].tobytes() == each[0].tobytes()  # NaN included, bit for bit
-    assert deduped[1].tobytes() == each[1].tobytes()
+    for got in (deduped, again):
+        assert got[0].tobytes() == each[0].tobytes()  # NaN included, bit for bit
+        assert got[1].tobytes() == each[1].tobytes()
+
+
+def test_results_kept_across_chunks_are_found_by_content_not_by_row_index(
+    crwv: pd.DataFrame,
+) -> None:
+    """A chunk's function rows are numbered in that chunk: the same ``srows`` index names
+    another SMA in the next one. Kept results must be found by the parameters behind it."""
+    grid = {"fast": [5, 10, 20, 30], "slow": [40], "mode": ["cross"], "hold_bars": [1, 2]}
+    cols = columns(grid)
+    api._KEPT.owner = ()
+    for chunk in (2, 8):  # fast=5 alone, then every fast: slot 0 is sma(5) in the first chunk only
+        got = scores("ma_trend", cols, crwv, chunk=chunk)
+        trades = got[0][:, api.NUM_KEYS.index("n_trades")]
+        totals = got[0][:, api.NUM_KEYS.index("total_return")]
+        assert len(set(totals.tolist())) == 4, (chunk, totals)  # one result per fast, not one
+        assert (got[0][0::2] == got[0][1::2])[~np.isnan(got[0][0::2])].all()
+        assert trades.shape == (8,)
 
 
 def test_ma_trend_cross_mode_runs_once_per_fast_slow_pair(crwv: pd.DataFrame) -> None:
@@ -64,13 +86,13 @@ def test_ma_trend_cross_mode_runs_once_per_fast_slow_pair(crwv: pd.DataFrame) ->
     cols, m = api.full_columns("ma_trend", columns(grid))
     spec = spec_for("ma_trend")
     prep = spec.prepare(api.market(crwv, Costs(), 100_000.0), cols)
-    first, inverse = spec.distinct(prep)
+    _, first, inverse = spec.distinct(prep)
     assert len(first) == 4 and m == 24  # hold_bars and exit_on are read by no cross program
     pairs = {(int(f), int(s)) for f, s in zip(cols["fast"][first], cols["slow"][first])}
     assert pairs == {(5, 30), (5, 60), (10, 30), (10, 60)}
     assert (cols["fast"] == cols["fast"][first][inverse]).all()
     reclaim = dict(grid, mode=["reclaim"])
     cols, m = api.full_columns("ma_trend", columns(reclaim))
-    first, _ = spec.distinct(spec.prepare(api.market(crwv, Costs(), 100_000.0), cols))
+    _, first, _ = spec.distinct(spec.prepare(api.market(crwv, Costs(), 100_000.0), cols))
     # reclaim reads hold_bars; exit_on=slow reads no fast SMA: 2 slows x 3 holds, + 2 fasts for fast
     assert len(first) == 2 * 3 + 2 * 2 * 3
