@@ -429,22 +429,51 @@ class _Kept:
     """Kernel results by distinct input (:meth:`Spec.distinct`), kept from one call of
     :func:`evaluate_arrays` to the next while the spec, the market and the environment are the
     same objects (a sweep calls it once per task, on one window): a row whose input an earlier
-    task ran is not run again. Least recently used first out, past :data:`KEPT_RESULTS`."""
+    task ran is not run again. The results sit in two preallocated banks (metrics, returns),
+    one slot per input; least recently used first out, past :data:`KEPT_RESULTS`."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.owner: tuple = ()
-        self.rows: OrderedDict[bytes, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+        self.slots: OrderedDict[bytes, int] = OrderedDict()
+        self.metrics = np.empty((0, N_METRICS))
+        self.returns = np.empty((0, 0), dtype=np.float32)
 
-    def of(self, owner: tuple) -> OrderedDict[bytes, tuple[np.ndarray, np.ndarray | None]]:
+    def of(self, owner: tuple, returns: int) -> _Kept:
+        """This store, emptied first when ``owner`` is not the one it holds results of."""
         if len(owner) != len(self.owner) or any(
             a is not b for a, b in zip(owner, self.owner, strict=True)
         ):
-            self.owner, self.rows = owner, OrderedDict()
-        return self.rows
+            self.owner, self.slots = owner, OrderedDict()
+            self.metrics = np.empty((KEPT_RESULTS, N_METRICS))
+            self.returns = np.empty((KEPT_RESULTS, returns), dtype=np.float32)
+        return self
+
+    def find(self, keys: list[bytes]) -> np.ndarray:
+        """The slot of each key (-1: not kept); the ones found become the most recent."""
+        slots = self.slots
+        found = np.fromiter((slots.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+        for i in np.flatnonzero(found >= 0).tolist():
+            slots.move_to_end(keys[i])
+        return found
+
+    def keep(self, keys: list[bytes], metrics: np.ndarray, returns: np.ndarray | None) -> None:
+        """Keep the results of ``keys`` (the last :data:`KEPT_RESULTS` of them at most)."""
+        keys, at = keys[-KEPT_RESULTS:], slice(max(0, len(keys) - KEPT_RESULTS), None)
+        slots = self.slots
+        taken = np.empty(len(keys), dtype=np.int64)
+        for i, key in enumerate(keys):
+            if len(slots) < KEPT_RESULTS:
+                slot = len(slots)
+            else:
+                slot = slots.popitem(last=False)[1]
+            slots[key] = taken[i] = slot
+        self.metrics[taken] = metrics[at]
+        if returns is not None:
+            self.returns[taken] = returns[at]
 
 
-#: Distinct kernel inputs whose results are kept between calls (~2 KB each with 385 returns).
+#: Distinct kernel inputs whose results are kept between calls (~1.9 KB each with 385 returns).
 KEPT_RESULTS = 16_384
 _KEPT = _Kept()
 
@@ -462,35 +491,29 @@ def _distinct_scores(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_score` of the distinct inputs ``keys`` (rows ``first`` of ``prep``): the ones
     :data:`_KEPT` holds are taken from it, the others run and are kept."""
-    k = len(keys)
+    k, width = len(keys), max(n - 1, 0)
     out = np.empty((k, N_METRICS))
-    rets = np.empty((k if want else 0, max(n - 1, 0)), dtype=np.float32)
+    rets = np.empty((k if want else 0, width), dtype=np.float32)
     status = np.zeros(k, dtype=np.int64)
+    owner = (spec, mk, env, want)
     with _KEPT.lock:
-        kept = _KEPT.of((spec, mk, env, want))
-        todo = []
-        for i, key in enumerate(keys):
-            hit = kept.get(key)
-            if hit is None:
-                todo.append(i)
-                continue
-            kept.move_to_end(key)
-            out[i] = hit[0]
-            if want:
-                rets[i] = hit[1]
-    if todo:
-        run = np.asarray(todo, dtype=np.int64)
+        kept = _KEPT.of(owner, width if want else 0)
+        slots = kept.find(keys)
+        hit = slots >= 0
+        out[hit] = kept.metrics[slots[hit]]
+        if want:
+            rets[hit] = kept.returns[slots[hit]]
+    run = np.flatnonzero(~hit)
+    if len(run):
         o, r, st = _score(spec, mk, spec.take(prep, first[run]), env, len(run), n, want, jobs)
         out[run], status[run] = o, st
         if want:
             rets[run] = r
         if not st.any():
             with _KEPT.lock:
-                kept = _KEPT.of((spec, mk, env, want))
-                for j, i in enumerate(todo):
-                    kept[keys[i]] = (o[j].copy(), r[j].copy() if want else None)
-                while len(kept) > KEPT_RESULTS:
-                    kept.popitem(last=False)
+                _KEPT.of(owner, width if want else 0).keep(
+                    [keys[i] for i in run.tolist()], o, r if want else None
+                )
     return out, rets, status
 
 

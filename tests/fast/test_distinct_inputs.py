@@ -53,7 +53,7 @@ def test_rows_sharing_a_kernel_input_get_identical_results(
     m = len(next(iter(cols.values())))
     api._KEPT.owner = ()  # nothing kept from an earlier test
     deduped = scores(strategy, cols, crwv, chunk=m // 3 + 1)
-    assert len(api._KEPT.rows) > 0
+    assert len(api._KEPT.slots) > 0
     again = scores(strategy, cols, crwv, chunk=7)  # every input found kept, chunks cut elsewhere
     monkeypatch.setattr(specs_mod.Spec, "distinct", lambda self, prep: None)
     monkeypatch.setattr(specs_mod.SignalSpec, "distinct", lambda self, prep: None)
@@ -96,3 +96,34 @@ def test_ma_trend_cross_mode_runs_once_per_fast_slow_pair(crwv: pd.DataFrame) ->
     _, first, _ = spec.distinct(spec.prepare(api.market(crwv, Costs(), 100_000.0), cols))
     # reclaim reads hold_bars; exit_on=slow reads no fast SMA: 2 slows x 3 holds, + 2 fasts for fast
     assert len(first) == 2 * 3 + 2 * 2 * 3
+
+
+def test_rows_are_grouped_by_their_words_even_when_hashes_collide() -> None:
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 4, size=(500, 3)).astype(np.uint64)
+    first, inverse = specs_mod._same_rows(words)
+    ref = np.unique(words, axis=0, return_index=True, return_inverse=True)
+    assert sorted(first.tolist()) == sorted(ref[1].tolist())
+    assert (words == words[first[inverse]]).all()
+    # two different rows with one 64-bit hash: (h0 ^ a1) * P ^ b1 == (h0 ^ a2) * P ^ b2
+    h0, p, mask = 0xCBF29CE484222325, 0x100000001B3, 2**64 - 1
+    a1, b1, a2 = 1, 2, 7
+    b2 = (((h0 ^ a1) * p & mask) ^ b1) ^ ((h0 ^ a2) * p & mask)
+    clash = np.array([[a1, b1], [a2, b2], [a1, b1]], dtype=np.uint64)
+    first, inverse = specs_mod._same_rows(clash)
+    assert sorted(first.tolist()) == [0, 1] and inverse.tolist()[0] == inverse.tolist()[2]
+    assert inverse.tolist()[0] != inverse.tolist()[1]
+
+
+def test_results_evicted_from_a_small_store_are_run_again(
+    crwv: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cols = columns(GRIDS["ma_trend"])
+    monkeypatch.setattr(api, "KEPT_RESULTS", 5)
+    api._KEPT.owner = ()
+    small = [scores("ma_trend", cols, crwv, chunk=chunk) for chunk in (7, 13)]
+    assert len(api._KEPT.slots) == 5
+    monkeypatch.setattr(specs_mod.SignalSpec, "distinct", lambda self, prep: None)
+    each = scores("ma_trend", cols, crwv, chunk=50)
+    for got in small:
+        assert got[0].tobytes() == each[0].tobytes() and got[1].tobytes() == each[1].tobytes()
