@@ -88,7 +88,9 @@ def test_ma_trend_cross_mode_runs_once_per_fast_slow_pair(crwv: pd.DataFrame) ->
     prep = spec.prepare(api.market(crwv, Costs(), 100_000.0), cols)
     _, first, inverse = spec.distinct(prep)
     assert len(first) == 4 and m == 24  # hold_bars and exit_on are read by no cross program
-    pairs = {(int(f), int(s)) for f, s in zip(cols["fast"][first], cols["slow"][first])}
+    pairs = {
+        (int(f), int(s)) for f, s in zip(cols["fast"][first], cols["slow"][first], strict=True)
+    }
     assert pairs == {(5, 30), (5, 60), (10, 30), (10, 60)}
     assert (cols["fast"] == cols["fast"][first][inverse]).all()
     reclaim = dict(grid, mode=["reclaim"])
