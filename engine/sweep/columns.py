@@ -184,9 +184,13 @@ class SweepColumns:
         params: list[str],
         bools: set[str],
         metric_keys: list[str],
+        groups: dict[str, tuple[pa.Array, list[str]]] | None = None,
     ) -> None:
         self.arrays, self.constants = arrays, constants
         self.params, self.bools, self.metric_keys = params, bools, metric_keys
+        #: dictionary columns that share one array of indices (the metrics: one value per
+        #: outcome; the provenance: one per job), by group: (indices, column names)
+        self.groups = groups or {}
         self.count = len(arrays["pos"])
         #: metric columns that are float (a REAL or a NULL anywhere), as ``float_columns``
         self.floats = {
@@ -336,12 +340,14 @@ def load(
     if by_outcome is None or len(by_outcome[0]) != len(outcomes):
         return None  # a row without its outcome: the view (and so SQL) leaves it out
     used, index = by_outcome
+    groups: dict[str, tuple[pa.Array, list[str]]] = {"outcome": (index, [])}
     for name in ["result", "sr", *metric_keys]:
         values = _array(outcomes.column(name))
         if name in CANDIDATES and _one(values):
             constants[name] = values[0].as_py()
         else:
             arrays[name] = pa.DictionaryArray.from_arrays(index, values)
+            groups["outcome"][1].append(name)
     # the provenance, once per job
     jobs = conn.execute(f"SELECT id, {', '.join(JOB_COLUMNS)} FROM jobs ORDER BY id").fetchall()
     by_job = _lookup(
@@ -350,6 +356,7 @@ def load(
     if by_job is None:
         return None
     used, index = by_job
+    groups["job"] = (index, [])
     for k, name in enumerate(JOB_COLUMNS, start=1):
         values = [jobs[i][k] for i in used.tolist()]
         if name in CANDIDATES and len(set(values)) == 1 and _literal(values[0]) is not None:
@@ -359,9 +366,10 @@ def load(
                 arrays[name] = pa.DictionaryArray.from_arrays(index, pa.array(values))
             except (pa.ArrowException, TypeError, ValueError):
                 return None  # values of several types: SQL reads them
+            groups["job"][1].append(name)
     if not _exact(arrays, params, metric_keys, constants):
         return None
-    return SweepColumns(arrays, constants, params, bools, metric_keys)
+    return SweepColumns(arrays, constants, params, bools, metric_keys, groups)
 
 
 def _read_rows(

@@ -58,6 +58,9 @@ A finished sweep is recorded once (``sweeps``: an id, its ``spec`` - the hash of
 grid, constraints, data, costs, engine and code version - and what its grid expanded to, as
 JSON) with its rows in grid order (``sweep_rows``: ``sweep``, ``pos``, ``run`` = ``runs.rowid``).
 The same command again finds its spec there and neither walks the grid nor keys a combination.
+``sweep_columns`` (created when first written; a store without it is the same schema 3) keeps a
+recorded sweep's columns as the read path builds them, once, as Arrow IPC (``sweep``, ``spec``,
+``meta``, ``digest``, ``data``; see :mod:`engine.sweep.column_cache`).
 
 Stores of an older version are upgraded in place the first time they are opened, in one
 transaction: schema 1 (returns inline, no typed columns) gets its ``result``, ``sr`` and
@@ -176,6 +179,15 @@ _CREATE_SWEEPS = (
     returns BLOB NOT NULL
 )""",
 )
+#: A recorded sweep's columns as its read builds them, kept once (engine/sweep/column_cache.py);
+#: created when first written, so a store without it is the same schema 3
+_CREATE_SWEEP_COLUMNS = """CREATE TABLE IF NOT EXISTS sweep_columns (
+    sweep INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data BLOB NOT NULL
+)"""
 #: A row's returns: in ``run_returns`` by its result (rows stored since schema 2, one blob per
 #: distinct result), else inline (rows of a schema-1 store).
 RETURNS_OF_ROW = (
@@ -582,7 +594,17 @@ def _sql_value(value: Any) -> Any:
 #: ``PRAGMA application_id`` of a sweep store ("CRWB"): the marker that a file is ours.
 APPLICATION_ID = 0x43525742
 _OUR_TABLES = frozenset(
-    ["runs", "combos", "jobs", "outcomes", "sweeps", "sweep_rows", "run_returns", "sqlite_sequence"]
+    [
+        "runs",
+        "combos",
+        "jobs",
+        "outcomes",
+        "sweeps",
+        "sweep_rows",
+        "sweep_columns",
+        "run_returns",
+        "sqlite_sequence",
+    ]
 )
 
 
@@ -718,6 +740,8 @@ class SweepStore:
         # read-only: nothing is written before it passes. With ``defer_check`` a store of this
         # version is checked on a thread while the caller reads; every write waits for it
         self._pending: tuple[threading.Thread, list[Any]] | None = None
+        self._refused = False  # the open check found a problem (nothing is kept at close)
+        self._keep: tuple[int, Callable[[], tuple[str, bytes, str] | None], int] | None = None
         if defer_check and _is_current(self.path):
             self._pending = _start_check(self.path)
         else:
@@ -749,6 +773,7 @@ class SweepStore:
             thread, box = self._pending
             thread.join()
             self._pending = None
+            self._refused = bool(box[0])
             if isinstance(box[0], BaseException):
                 raise box[0]
             self._refuse(box[0])
@@ -808,6 +833,9 @@ class SweepStore:
 
     def close(self) -> None:
         self.conn.close()
+        keep, self._keep = self._keep, None
+        if keep is not None and self._pending is None and not self._refused:
+            self._write_kept(*keep)
 
     def _ensure_metric_columns(self, table: str = "outcomes") -> list[str]:
         """Add a column for any metric key ``table`` lacks (metrics added after it was made)."""
@@ -1218,6 +1246,64 @@ class SweepStore:
             (sweep, lo, lo, hi),
         )
         return True
+
+    def kept_columns(self, sweep: int) -> tuple[str, bytes, str] | None:
+        """``(meta, data, digest)`` kept for recorded sweep ``sweep`` under its current spec
+        (:mod:`engine.sweep.column_cache`), or None."""
+        if not self._has_table("sweep_columns"):
+            return None
+        row = self.conn.execute(
+            "SELECT k.meta, k.data, k.digest FROM sweep_columns k "
+            "JOIN sweeps s ON s.id = k.sweep AND s.spec = k.spec WHERE k.sweep = ?",
+            (int(sweep),),
+        ).fetchone()
+        return None if row is None else (row[0], bytes(row[1]), row[2])
+
+    def keep_columns(
+        self, sweep: int, make: Callable[[], tuple[str, bytes, str] | None], wait_ms: int = 2000
+    ) -> None:
+        """Keep a recorded sweep's columns, ``make()`` = ``(meta, data, digest)`` (None: none),
+        replacing what was kept for it, when the store closes (only if its open check passed).
+
+        Written then, on a connection of its own, because the columns were read by another
+        SQLite library (the ADBC driver's) in this process: its connections' close releases
+        this library's POSIX locks on the file, so a write on a connection that was open
+        meanwhile is not seen by other processes until it closes. A cache: nothing is kept
+        (and nothing fails) when the file cannot be written then (read-only, or another
+        writer holds it past ``wait_ms``)."""
+        self._keep = (int(sweep), make, int(wait_ms))
+
+    def _write_kept(
+        self, sweep: int, make: Callable[[], tuple[str, bytes, str] | None], wait_ms: int
+    ) -> None:
+        made = make()
+        if made is None:
+            return
+        meta, data, digest = made
+        try:
+            conn = sqlite3.connect(self.path, timeout=wait_ms / 1000)
+        except sqlite3.Error:
+            return
+        try:
+            with conn:
+                conn.execute(_CREATE_SWEEP_COLUMNS)
+                conn.execute(
+                    "INSERT OR REPLACE INTO sweep_columns (sweep, spec, meta, digest, data) "
+                    "SELECT id, spec, ?, ?, ? FROM sweeps WHERE id = ?",
+                    (meta, digest, data, sweep),
+                )
+        except sqlite3.OperationalError:  # read-only, locked, no room: read from SQL next time
+            pass
+        finally:
+            conn.close()
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+            is not None
+        )
 
     def returns_by_run(self, runs: list[int]) -> np.ndarray:
         """``T x N`` float32 daily returns of the rows with these rowids, in that order."""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.sweep import column_cache
 from engine.sweep import columns as sweep_columns
 from engine.sweep.selection import ranking_order
 from engine.sweep.store import (
@@ -100,10 +101,10 @@ class SweepView:
         if not self._loaded:
             self._loaded = True
             if self.sweep is not None:
-                self._columns = sweep_columns.load(
-                    self.conn,
-                    self.store.path,
+                self._columns = column_cache.load(
+                    self.store,
                     self.sweep,
+                    self.count,
                     self.params,
                     self.bools,
                     self.store.metric_keys,
