@@ -82,6 +82,7 @@ LAZY = {
     ("engine.report.chart_set", "engine.report.price_chart"): "matplotlib; drawer, pool",
     ("engine.report.chart_set", "engine.report.montecarlo_chart"): "matplotlib; drawer, pool",
     ("engine.jobs.montecarlo_exec", "engine.fast.api"): "numba + kernels, 0.5-0.9 s; replays only",
+    ("engine.sweep.engines", "engine.fast.api"): "numba + kernels ~0.2-0.3 s; not on a resume",
     ("engine.jobs.montecarlo_exec", "engine.fast.replay"): "numba + kernels; replays only",
     ("engine.jobs.montecarlo_exec", "engine.fast.trace"): "numba + kernels; replays only",
     ("engine.api", "engine.api.sweeps"): "the sweep stage again: only sweep() / walkforward()",

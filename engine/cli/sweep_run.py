@@ -31,7 +31,7 @@ from engine.cli.options import (
 )
 from engine.cli.run_cmd import run_command
 from engine.errors import ParamError
-from engine.fast.api import default_jobs
+from engine.fast.scope import default_jobs
 from engine.files import atomic_write_text
 from engine.folders import reserved, take_names
 from engine.jobs.tickers import parse_tickers, travel_params

@@ -1,8 +1,9 @@
 """The fast engine: compiled kernels that reproduce the backtrader harness fill for fill.
 
-* :mod:`engine.fast.api` - the Python entry point: :func:`~engine.fast.api.supports` (which
-  strategies it covers: every built-in one, whole-share sizing) and
-  :func:`~engine.fast.api.evaluate_arrays` (parameter columns in, metric matrices out, streamed);
+* :mod:`engine.fast.scope` - :func:`~engine.fast.scope.supports` (which strategies it covers:
+  every built-in one, whole-share sizing), importable without the kernels;
+* :mod:`engine.fast.api` - the Python entry point: :func:`~engine.fast.api.evaluate_arrays`
+  (parameter columns in, metric matrices out, streamed);
 * :mod:`engine.fast.trace` - :func:`~engine.fast.trace.simulate`, one combination with fills,
   trades, equity and metrics (tests, debugging);
 * the kernels: :mod:`~engine.fast.broker` (fill simulator), :mod:`~engine.fast.ledger`,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -37,7 +36,8 @@ from engine.fast import layout as L
 from engine.fast._cache import cache_dir, ensure_fresh
 from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
 from engine.fast.program import Rows
-from engine.fast.specs import Market, covers, spec_for
+from engine.fast.scope import covers, default_jobs
+from engine.fast.specs import Market, spec_for
 from engine.result import Costs
 from engine.sizing import (
     KIND_CODES,
@@ -69,24 +69,10 @@ class Chunk:
     returns: np.ndarray | None
 
 
-def supports(strategy: str, *, fractional: bool = False) -> bool:
-    """True when the fast engine reproduces ``strategy``: every built-in strategy and every
-    rule (by its ref), with whole-share sizing."""
-    return covers(strategy) and not fractional
-
-
 def strategy_class(strategy: str) -> type[ArticleStrategy]:
     """The class of ``strategy`` (a registry name or a rule's ref); a :class:`ParamError` with a
     hint otherwise."""
     return lookup(strategy)
-
-
-def default_jobs() -> int:
-    """Threads for the compiled batches: the CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def run_rows(score: Callable[[tuple[int, int]], None], m: int, jobs: int | None) -> None:

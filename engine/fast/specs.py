@@ -34,7 +34,7 @@ from engine.fast.program import Program, Rows, rule_signal
 from engine.fast.swing_plan import plans as swing_plans
 from engine.rules import FUNCTIONS, parse
 from engine.sizing import STOP_ATR_PERIOD
-from strategies import RULE_PREFIX, STRATEGIES, lookup
+from strategies import STRATEGIES, lookup
 
 Prepared = Any
 
@@ -364,11 +364,6 @@ class SwingSpec(Spec):
 
 SWING = SwingSpec()
 _RULE_SPECS: dict[str, SignalSpec] = {}  # by rule ref: a ref names one rule's exact conditions
-
-
-def covers(strategy: str) -> bool:
-    """True for the built-in strategies and every rule (the fast engine runs them all)."""
-    return strategy == SWING.name or strategy in MAKERS or strategy.startswith(RULE_PREFIX)
 
 
 def spec_for(strategy: str) -> Spec:

@@ -41,6 +41,7 @@ import pandas as pd
 from engine.analysis.montecarlo import MonteCarloResult, fan_frame, path_stats
 from engine.backtest.harness import run_backtest
 from engine.errors import ParamError
+from engine.fast.scope import supports
 from engine.result import Costs, RunResult
 
 #: Default slippage range of the replays (fractions of the price: 0 to 20 bp).
@@ -240,8 +241,7 @@ def _equity_of(
     cash = float(result.settings["cash"])
     fractional = bool(result.settings.get("fractional", False))
     alias = getattr(strategy_cls, "alias", "")
-    from engine.fast.api import supports  # numba: see replay_schedules
-    from engine.fast.trace import simulate
+    from engine.fast.trace import simulate  # numba: see replay_schedules
 
     if supports(alias, fractional=fractional):
         return simulate(alias, prices, params, costs=costs, cash=cash).equity.to_numpy()

@@ -35,7 +35,7 @@ from engine.analysis.returns import daily_returns
 from engine.backtest.harness import run_backtest
 from engine.data.fingerprint import fingerprint
 from engine.errors import ParamError
-from engine.fast import api as fast_api
+from engine.fast import scope as fast_scope
 from engine.params import suggest
 from engine.result import Costs
 from strategies import STRATEGIES, lookup
@@ -209,11 +209,14 @@ def evaluate_fast(inp: EngineInput) -> Scores:
     metric); ``fractional=True`` is not covered. The result is columnar (:class:`Scores`):
     the kernels' metrics matrix and returns go to the store without a dict per combination.
     """
-    if not fast_api.supports(inp.strategy, fractional=inp.fractional):
+    if not fast_scope.supports(inp.strategy, fractional=inp.fractional):
         why = "fractional shares" if inp.fractional else f"strategy {inp.strategy!r}"
         raise ParamError(f"the fast engine does not cover {why}; use --engine backtrader")
     if not inp.params_list:
         return Scores.of([], len(inp.prices))
+    # the kernels (numba) are imported by the first sweep that runs them, not by every command
+    from engine.fast import api as fast_api
+
     metrics: list[np.ndarray] = []
     returns: list[np.ndarray] = []
     for chunk in fast_api.evaluate_arrays(
@@ -242,7 +245,7 @@ ENGINES: dict[str, EngineSpec] = {
     "backtrader": EngineSpec(evaluate_backtrader),
     # whole shares only; big chunks (a compiled call scores thousands a second); own threads
     "fast": EngineSpec(
-        evaluate_fast, covers=fast_api.supports, fractional=False, chunk=8192, threaded=True
+        evaluate_fast, covers=fast_scope.supports, fractional=False, chunk=8192, threaded=True
     ),
 }
 #: The default engine: the first of these that covers the strategy (and the share sizing).

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from engine import params as params_mod
 from engine.errors import ParamError
-from engine.fast.api import default_jobs
+from engine.fast.scope import default_jobs
 from engine.sweep.backends import BACKENDS, Interrupt, run_dask, run_inline, run_local
 from engine.sweep.engines import get_engine
 from engine.sweep.store import Batch, SweepStore, code_version
