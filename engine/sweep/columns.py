@@ -223,6 +223,35 @@ class SweepColumns:
             return words[enc.indices.to_numpy()]
         return arr.to_numpy(zero_copy_only=False)
 
+    def factorised(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``pd.factorize(self.param_values(name), use_na_sentinel=False)`` (codes as int64),
+        from the column's dictionary codes instead of hashing every row again: the codes
+        renumbered in order of first appearance. None when the column is not a dictionary of
+        distinct integers or text (floats: pandas and Arrow may not group -0.0 / 0.0 alike)."""
+        arr = self.arrays[param_column(name)]
+        if not pa.types.is_dictionary(arr.type) or arr.null_count:
+            return None
+        words = arr.dictionary
+        kind = words.type
+        if not (pa.types.is_integer(kind) or pa.types.is_string(kind)) or words.null_count:
+            return None
+        if pc.count_distinct(words).as_py() != len(words):
+            return None
+        idx = arr.indices.to_numpy().astype(np.int64)
+        n = len(words)
+        first = np.full(n, len(idx), dtype=np.int64)
+        first[idx[::-1]] = np.arange(len(idx) - 1, -1, -1)  # repeated codes: the last write wins
+        present = np.flatnonzero(first < len(idx))
+        order = present[np.argsort(first[present], kind="stable")]
+        renumber = np.zeros(n, dtype=np.int64)
+        renumber[order] = np.arange(len(order))
+        uniques = words.take(pa.array(order))
+        if pa.types.is_string(kind):
+            values = np.array(uniques.to_pylist(), dtype=object)
+        else:
+            values = uniques.to_numpy().astype(np.int64)
+        return renumber[idx], values
+
     def distinct(self, param: str) -> int:
         return int(pc.count_distinct(_plain(self.arrays[param_column(param)])).as_py())
 

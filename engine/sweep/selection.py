@@ -341,11 +341,18 @@ def trial_structure(
     result: np.ndarray,
     values: np.ndarray,
     result_codes: tuple[np.ndarray, int] | None = None,
+    factorised: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Trials:
     """:class:`Trials` of a sweep from its columns (one entry per combination each). Each
     column is factorised once (a hash pass over every row, ~20 ms a column of a million);
-    ``result_codes``: :func:`_codes` of ``result`` when already computed."""
-    factorised = {k: pd.factorize(v, use_na_sentinel=False) for k, v in params.items()}
+    ``result_codes``: :func:`_codes` of ``result`` when already computed; ``factorised``:
+    ``pd.factorize(params[k], use_na_sentinel=False)`` of some parameters, already computed
+    (their ``params`` entry is then not read but for its length)."""
+    done = factorised or {}
+    factorised = {
+        k: done[k] if k in done else pd.factorize(v, use_na_sentinel=False)
+        for k, v in params.items()
+    }
     varying = {k: v for k, v in params.items() if len(factorised[k][1]) > 1}
     codes = {k: (factorised[k][0].astype(np.int64), len(factorised[k][1])) for k in varying}
     numeric = {
@@ -394,13 +401,16 @@ def summarise_view(
     ``returns_of`` are not needed any more (the view knows its rows) and are ignored.
     """
     ascending = metric_order(metric)
-    arrays = view.arrays(metric, [k for k in grid_keys if k in view.params])
-    params = {k[2:]: v for k, v in arrays.items() if k.startswith("p:")}
+    names = [k for k in grid_keys if k in view.params]
+    # the parameters the columns hold as dictionaries come factorised (not read row by row)
+    known = view.factorised(names)
+    arrays = view.arrays(metric, [k for k in names if k not in known])
+    params = {k: known[k][0] if k in known else arrays[f"p:{k}"] for k in names}
     # the results factorised once: distinct count, unused parameters, ties, the DSR's trials
     codes, uniques = pd.factorize(arrays["result"], use_na_sentinel=False)
     results = Results(codes.astype(np.int64), uniques)
     trials = trial_structure(
-        params, arrays["result"], arrays[metric], (results.codes, len(uniques))
+        params, arrays["result"], arrays[metric], (results.codes, len(uniques)), known
     )
     ranked = _distinct_top(view, arrays, metric, ascending, min_trades, max(top, 1), results)
     chosen = ranked.iloc[0]

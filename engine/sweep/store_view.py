@@ -265,6 +265,18 @@ class SweepView:
             (np.nan if v is None else v for (v,) in cur), dtype=float, count=self.count
         )
 
+    def factorised(self, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``pd.factorize`` of the parameters of ``names`` the columns give from their
+        dictionary codes (:meth:`engine.sweep.columns.SweepColumns.factorised`); the others
+        (and every one on the SQL path) are left out."""
+        arrow = self.columns()
+        out = {}
+        for name in names if arrow is not None else []:
+            done = arrow.factorised(name) if name in arrow.params else None
+            if done is not None:
+                out[name] = done
+        return out
+
     def distinct(self, param: str) -> int:
         """Distinct non-null values of parameter ``param`` in this sweep."""
         arrow = self.columns()

@@ -17,7 +17,7 @@ import pytest
 from engine.analysis.metrics import METRIC_KEYS
 from engine.sweep import columns as sweep_columns
 from engine.sweep.export import export_frames
-from engine.sweep.selection import metric_order, ranking_order
+from engine.sweep.selection import metric_order, ranking_order, trial_structure
 from engine.sweep.store import Row, SweepStore
 from engine.sweep.store_view import SweepView
 
@@ -173,4 +173,26 @@ def test_what_the_columns_cannot_type_as_sql_goes_to_sql(tmp_path: Path, case: s
     with sql, arrow:
         assert arrow.columns() is None
         _same(sql, arrow, "sharpe", 0, chunk=5)
+    s.close()
+
+
+def test_parameters_factorised_from_their_dictionary_codes_are_pandas(tmp_path: Path) -> None:
+    # first-appearance codes and uniques as pd.factorize gives them (integers, text, booleans
+    # as 0/1, lists as text); floats are left to pandas; the trials are the same either way
+    s, sweep, keys = _stores(tmp_path, [_row(i, _params(i)) for i in range(12)][::-1])
+    names = ["fast", "slow", "mode", "levels", "stop", "rearm"]
+    sql, arrow = _both(s, sweep, keys)
+    with sql, arrow:
+        known = arrow.factorised(names)
+        assert set(known) == {"fast", "slow", "mode", "levels", "rearm"}
+        assert sql.factorised(names) == {}
+        values = sql.arrays("sharpe", names)
+        for name, (codes, uniques) in known.items():
+            want_codes, want_uniques = pd.factorize(values[f"p:{name}"], use_na_sentinel=False)
+            assert codes.dtype == np.int64 and uniques.dtype == want_uniques.dtype, name
+            np.testing.assert_array_equal(codes, want_codes)
+            np.testing.assert_array_equal(uniques, want_uniques)
+        params = {k: values[f"p:{k}"] for k in names}
+        got = trial_structure(params, values["result"], values["sharpe"], None, known)
+        assert got == trial_structure(params, values["result"], values["sharpe"])
     s.close()
