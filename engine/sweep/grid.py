@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import pickle
-import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
@@ -35,6 +32,7 @@ from engine import params as params_mod
 from engine.errors import ParamError
 from engine.files import canonical_json
 from engine.sweep.constraints import Constraint
+from engine.sweep.gridscan import scan_grid
 
 MAX_AXIS_VALUES = 10_000  # values one KEY=SPEC may expand to
 MAX_GRID = 2_000_000  # full grid enumerated (more needs --random, which samples lazily)
@@ -304,7 +302,6 @@ _MISS = object()
 MEMO_MAX = 200_000  # cached results per function before the cache is dropped (memory bound)
 MEMO_TRIAL = 4_096  # calls after which a cache missing more than half the time is dropped
 STREAM_CHUNK = 8_192  # combinations per chunk of :meth:`GridStream.chunks`
-PARALLEL_SCAN = 200_000  # grid points from which GridStream.scan runs two halves at once
 
 
 class _Memo:
@@ -414,66 +411,29 @@ class GridStream:
         """Count the runnable, rejected and refused combinations, and remember which grid
         points are runnable (one byte each: :meth:`chunks` then validates nothing again).
 
-        A large grid is scanned in two halves at once, the second in a forked child (the
-        checks are pure Python: one core each); the counts and the refusals (in grid order)
-        are the same as one pass gives."""
-        mid = self.grid_size // 2 if self.grid_size >= PARALLEL_SCAN and _can_fork() else 0
-        second = _forked(lambda: self._scan_range(mid, self.grid_size)) if mid else None
-        try:
-            parts = [self._scan_range(0, mid or self.grid_size)]
-        except BaseException:
-            if second is not None:
-                second(True)  # stop the child (Ctrl-C, a failed check) before raising
-            raise
-        other = second() if second is not None else None
-        if mid:
-            parts.append(other if other is not None else self._scan_range(mid, self.grid_size))
-        mask = np.concatenate([m for m, _, _ in parts])
-        self.rejected = sum(r for _, r, _ in parts)
-        self.refused = {}
-        for _, _, refused in parts:
-            for status, n in refused.items():
-                self.refused[status] = self.refused.get(status, 0) + n
+        Each check is asked once per point of the sub-grid of the axes it reads and the
+        answers are combined in numpy (:func:`engine.sweep.gridscan.scan_grid`); the counts,
+        the refusals (in grid order) and the first error are those a walk of every point
+        gives."""
+        mask, self.rejected, self.refused = scan_grid(
+            self.cls, self.axes, self.constraints, self.bars
+        )
         self.count = int(mask.sum())
         self._mask = mask
         if not self.count:
             _refuse_empty_or_short(self.cls, [], self.grid_size, self.rejected, self.refused, None)
         return self
 
-    def _scan_range(self, lo: int, hi: int) -> tuple[np.ndarray, int, dict[str, int]]:
-        """The runnable mask of grid points ``lo`` to ``hi``, the rejected count and the
-        refusals (first seen first)."""
-        mask = np.zeros(hi - lo, dtype=bool)
-        rejected = 0
-        refused: dict[str, int] = {}
-        declared = params_mod.declared(self.cls)
-        names = list(self.axes)
-        points = itertools.islice(itertools.product(*self.axes.values()), lo, hi)
-        for i, values in enumerate(points):
-            status = self._status({**declared, **dict(zip(names, values, strict=True))})
-            if status is None:
-                mask[i] = True
-            elif status == "":
-                rejected += 1
-            else:
-                refused[status] = refused.get(status, 0) + 1
-        return mask, rejected, refused
-
     def chunks(self, size: int = STREAM_CHUNK) -> Iterator[list[dict[str, Any]]]:
         """The runnable combinations' resolved dicts, in grid order, ``size`` at a time
         (after :meth:`scan`, from its record of the runnable points: no validation)."""
-        mask = getattr(self, "_mask", None)
-        if mask is None:
+        if getattr(self, "_mask", None) is None:
             it = self._walk(count=False)
-        else:
-            declared = params_mod.declared(self.cls)
-            names = list(self.axes)
-            it = (
-                {**declared, **dict(zip(names, values, strict=True))}
-                for values in itertools.compress(itertools.product(*self.axes.values()), mask)
-            )
-        while chunk := list(itertools.islice(it, size)):
-            yield chunk
+            while chunk := list(itertools.islice(it, size)):
+                yield chunk
+            return
+        for dicts, _ in self._runnable_chunks(size, texts=False):
+            yield dicts
 
     def text_chunks(
         self, size: int = STREAM_CHUNK
@@ -485,23 +445,57 @@ class GridStream:
             for plain in self.chunks(size):
                 yield plain, [canonical_json(p) for p in plain]
             return
+        yield from self._runnable_chunks(size, texts=True)
+
+    def _runnable_chunks(
+        self, size: int, texts: bool
+    ) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+        """The runnable points of :meth:`scan`'s record, ``size`` at a time: their dicts (keys
+        in the order ``{**declared, **overrides}`` gives) and, with ``texts``, their canonical
+        JSON. Built column by column: each chunk's grid indices are split into one digit per
+        axis in numpy, and each axis's values (and their JSON, rendered once) are looked up by
+        digit with C-level ``map`` calls, so no Python code runs per combination and key."""
         declared = params_mod.declared(self.cls)
         names = list(self.axes)
-        parts = []
-        for key in sorted({*declared, *names}):
-            if key in self.axes:
-                parts.append(_braces(canonical_json(key)) + ":{" + str(names.index(key)) + "}")
-            else:
-                parts.append(_braces(canonical_json(key) + ":" + canonical_json(declared[key])))
-        template = "{{" + ",".join(parts) + "}}"
-        pairs = [[(v, canonical_json(v)) for v in values] for values in self.axes.values()]
-        points = itertools.compress(itertools.product(*pairs), self._mask)
-        while chunk := list(itertools.islice(points, size)):
-            dicts = [
-                {**declared, **{n: v for n, (v, _) in zip(names, pt, strict=True)}} for pt in chunk
+        keys = list({**declared, **dict.fromkeys(names)})
+        values = [tuple(v) for v in self.axes.values()]
+        sizes = [len(v) for v in values]
+        template = ""
+        jsons: list[tuple[str, ...]] = []
+        if texts:
+            parts = []
+            for key in sorted(keys):
+                if key in self.axes:
+                    parts.append(_braces(canonical_json(key)) + ":{" + str(names.index(key)) + "}")
+                else:
+                    parts.append(_braces(canonical_json(key) + ":" + canonical_json(declared[key])))
+            template = "{{" + ",".join(parts) + "}}"
+            jsons = [tuple(canonical_json(v) for v in vs) for vs in values]
+        runnable = np.flatnonzero(self._mask)
+        for lo in range(0, len(runnable), size):
+            index = runnable[lo : lo + size]
+            digits = [d.tolist() for d in np.unravel_index(index, sizes)] if names else []
+            cols = {
+                n: list(map(vs.__getitem__, d))
+                for n, vs, d in zip(names, values, digits, strict=True)
+            }
+            columns = [
+                cols[k] if k in cols else itertools.repeat(declared[k], len(index)) for k in keys
             ]
-            texts = [template.format(*[t for _, t in pt]) for pt in chunk]
-            yield dicts, texts
+            rows = zip(*columns, strict=True) if keys else itertools.repeat((), len(index))
+            dicts = list(map(dict, map(zip, itertools.repeat(keys), rows)))
+            if not texts:
+                yield dicts, []
+                continue
+            parts_of = [list(map(js.__getitem__, d)) for js, d in zip(jsons, digits, strict=True)]
+            yield (
+                dicts,
+                (
+                    list(map(template.format, *parts_of))
+                    if parts_of
+                    else [template.format()] * len(index)
+                ),
+            )
 
     def info(self) -> dict[str, Any]:
         """What :meth:`scan` found (JSON-ready), for :meth:`restore`; the refusals as
@@ -530,41 +524,3 @@ class GridStream:
 def _braces(text: str) -> str:
     """``text`` as a literal part of a :meth:`str.format` template."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-def _can_fork() -> bool:
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-
-
-def _forked(work: Callable[[], Any]) -> Callable[..., Any]:
-    """Start ``work`` in a forked child; the returned function waits for it and gives its
-    result, or None when the child failed (the caller then does the work itself); called with
-    ``True`` it kills the child instead."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without any of the parent's clean-up
-        code = 1
-        try:
-            os.close(read)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-            payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write, "wb") as out:
-                out.write(payload)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-
-    def result(kill: bool = False) -> Any:
-        if kill:
-            os.kill(pid, signal.SIGKILL)
-        try:
-            with os.fdopen(read, "rb") as inp:
-                payload = inp.read()
-        finally:
-            _, status = os.waitpid(pid, 0)
-        if kill or status != 0 or not payload:
-            return None
-        return pickle.loads(payload)
-
-    return result

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import ParamError
 from engine.files import canonical_json
-from engine.sweep import grid
+from engine.sweep import grid, gridscan
 from engine.sweep.constraints import Constraint, parse_constraints
 from engine.sweep.grid import GridStream, _Memo, build_combinations, parse_grid, parse_values
 from engine.sweep.tasks import Job, combo_key
@@ -257,12 +257,12 @@ def test_a_large_grid_is_scanned_in_two_halves_with_the_same_result(monkeypatch)
     )
     constraints = parse_constraints(["fast * 2 <= slow or mode == 'cross'"], MA)
     one = GridStream(MA, axes, constraints, bars=150).scan()
-    monkeypatch.setattr(grid, "PARALLEL_SCAN", 10)
+    monkeypatch.setattr(gridscan, "PARALLEL_SCAN", 10)
     two = GridStream(MA, axes, constraints, bars=150).scan()
     assert (two.count, two.rejected, two.grid_size) == (one.count, one.rejected, one.grid_size)
     assert list(two.refused.items()) == list(one.refused.items())  # counts and first-seen order
     assert np.array_equal(two._mask, one._mask) and one.rejected and one.refused
-    monkeypatch.setattr(grid, "_forked", lambda work: lambda kill=False: None)  # a failed child
+    monkeypatch.setattr(gridscan, "_forked", lambda work: lambda kill=False: None)  # a failed child
     three = GridStream(MA, axes, constraints, bars=150).scan()
     assert np.array_equal(three._mask, one._mask) and three.refused == one.refused
 
