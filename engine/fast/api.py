@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -264,7 +265,7 @@ def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarra
         return {}
     out: dict[str, np.ndarray] = {}
     for key in params_list[0]:
-        values = [p[key] for p in params_list]
+        values = list(map(itemgetter(key), params_list))  # one C-level pass per key
         if isinstance(values[0], tuple):
             arr = np.empty(len(values), dtype=object)
             arr[:] = values
@@ -274,40 +275,72 @@ def columns_from_dicts(params_list: list[dict[str, Any]]) -> dict[str, np.ndarra
     return out
 
 
+_WARM_READS: dict[tuple[Any, ...], set[str]] = {}  # keys a warm-up was seen to read, per class
+_WARM_NEED: dict[tuple[Any, ...], int] = {}  # its result per distinct value set of those keys
+_WARM_MAX = 200_000  # cached results before the cache is dropped (memory bound)
+
+
 def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) -> None:
     """The harness's refusal of a window shorter than a combination's warm-up plus one bar.
 
     The warm-up is asked once per distinct combination of the parameters it reads (found by
     recording the keys it reads: a moving-average grid of a million rows has a few thousand
-    distinct ``fast`` x ``slow`` pairs), not once per row. A warm-up that reads other keys for
-    other values (``hold_bars`` only in reclaim mode) widens that set and the pass starts
-    again; one that iterates the dict reads every key, so it is asked once per distinct row.
-    The keys read are noted by :class:`engine.params.ReadRecorder`, as the grid's memo does."""
+    distinct ``fast`` x ``slow`` pairs), not once per row, and each answer is kept for the
+    next call (a sweep calls this once per chunk of the same grid). A warm-up that reads other
+    keys for other values (``hold_bars`` only in reclaim mode) widens that set and the pass
+    starts again; one that iterates the dict reads every key, so it is asked once per
+    distinct row. The keys read are noted by :class:`engine.params.ReadRecorder`, as the
+    grid's memo does; the distinct value sets are found in numpy (:func:`_distinct_rows`).
+    When several value sets are too long for the window, the one of the earliest row is
+    named."""
     cls = strategy_class(strategy)
     warm = getattr(cls, "warmup", None)
     if warm is None or m == 0:
         return
     keys = list(cols)
     first = {k: cols[k][0].item() if hasattr(cols[k][0], "item") else cols[k][0] for k in keys}
-    probe = params_mod.ReadRecorder(first)
-    warm(probe)
-    reads = set(probe.read) & set(keys)  # (a warm-up that iterates reads every key)
+    # the warm-up itself is part of the key: a test or a notebook may replace it
+    base = (cls, getattr(warm, "__func__", warm), tuple(keys))
+    reads = _WARM_READS.get(base)
+    if reads is None:
+        probe = params_mod.ReadRecorder(first)
+        warm(probe)
+        reads = set(probe.read) & set(keys)  # (a warm-up that iterates reads every key)
     while True:  # grows (and the pass restarts) when a value reads another key
         names = sorted(reads)
-        for values in set(zip(*(cols[k].tolist() for k in names), strict=True)):
-            params = params_mod.ReadRecorder({**first, **dict(zip(names, values, strict=True))})
-            need = int(warm(params))
-            if not set(params.read) & set(keys) <= reads:
-                reads |= set(params.read) & set(keys)
-                break
+        rows = _distinct_rows([cols[k] for k in names], m)
+        columns = [cols[k][rows].tolist() for k in names]
+        distinct = zip(*columns, strict=True) if names else iter([()])
+        for i, values in zip(rows.tolist(), distinct, strict=True):
+            ck = (base, tuple(names), values, tuple(map(type, values)))
+            need = _WARM_NEED.get(ck)
+            if need is None:
+                params = params_mod.ReadRecorder({**first, **dict(zip(names, values, strict=True))})
+                need = int(warm(params))
+                if not set(params.read) & set(keys) <= reads:
+                    reads = reads | (set(params.read) & set(keys))
+                    break
+                if len(_WARM_NEED) >= _WARM_MAX:
+                    _WARM_NEED.clear()
+                _WARM_NEED[ck] = need
             if bars < need + 1:
-                at = np.ones(m, dtype=bool)
-                for k, v in zip(names, values, strict=True):
-                    at &= np.asarray(cols[k] == v, dtype=bool)
-                i = int(np.argmax(at))
                 _too_short(strategy, {k: cols[k].tolist()[i] for k in keys}, need, bars)
         else:
+            _WARM_READS[base] = reads
             return
+
+
+def _distinct_rows(columns: list[np.ndarray], m: int) -> np.ndarray:
+    """The first row of each distinct combination of values across ``columns`` (ascending)."""
+    if not columns:
+        return np.zeros(1, dtype=np.int64)
+    code = np.zeros(m, dtype=np.int64)
+    for col in columns:
+        # codes in order of first appearance; re-coded after each column so they stay < m
+        part, uniques = pd.factorize(col, use_na_sentinel=False)
+        code, _ = pd.factorize(code * len(uniques) + part)
+    _, rows = np.unique(code, return_index=True)
+    return np.sort(rows)
 
 
 def _too_short(strategy: str, params: dict[str, Any], need: int, bars: int) -> None:

@@ -51,3 +51,33 @@ def test_a_warm_up_that_reads_other_keys_for_other_values_is_asked_per_row(
     cols["fast"] = np.asarray([5, 5, 300])  # the first row reads only mode and slow
     with pytest.raises(DataError, match="'fast': 300"):
         api.check_warmup("x", cols, 3, 100)
+
+
+def test_answers_are_kept_per_warm_up_and_the_earliest_short_row_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+
+    class _Slow:
+        @classmethod
+        def warmup(cls, p: dict[str, Any]) -> int:
+            calls.append(1)
+            return int(p["slow"])
+
+    monkeypatch.setattr(api, "strategy_class", lambda name: _Slow)
+    api.check_warmup("x", _cols([20, 40, 20, 40]), 4, 100)
+    asked = len(calls)
+    assert asked <= 3  # a probe, then once per distinct slow
+    api.check_warmup("x", _cols([40, 20, 40]), 3, 100)  # the next chunk: nothing new to ask
+    assert len(calls) == asked
+    with pytest.raises(DataError, match="'slow': 150"):  # the first of the two short rows
+        api.check_warmup("x", _cols([20, 150, 40, 200]), 4, 100)
+
+    class _Other(_Slow):  # another warm-up of the same keys is asked afresh
+        @classmethod
+        def warmup(cls, p: dict[str, Any]) -> int:
+            return 500
+
+    monkeypatch.setattr(api, "strategy_class", lambda name: _Other)
+    with pytest.raises(DataError, match="needs at least 501"):
+        api.check_warmup("x", _cols([20, 40]), 2, 100)
