@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import signal
@@ -23,6 +24,7 @@ from engine.errors import ParamError
 from engine.jobs.runner import load_benchmark
 from engine.result import Costs
 from engine.sweep import engines
+from engine.sweep import run as sweep_run
 from engine.sweep.run import SweepInterrupted, run_sweep, run_sweep_stream
 from engine.sweep.selection import (
     heatmap_table,
@@ -339,3 +341,11 @@ def test_streamed_sweep_resumes_without_duplicates(tmp_path: Path, data: SweepDa
         keys = [k for ks in again.key_chunks(6) for k in ks]
         assert keys == [combo_key(job, p) for p in params]
         assert list(store.frame(keys)["key"]) == keys
+
+
+def test_a_stream_collects_garbage_less_often_and_restores_the_thresholds() -> None:
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    with sweep_run._young_collections():
+        assert gc.get_threshold()[0] > before[0]
+        assert gc.get_freeze_count() > frozen
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
