@@ -33,6 +33,7 @@ STAGES: dict[str, tuple[int, str]] = {
     "engine.params": (0, "foundation"),
     "engine.checks": (0, "foundation"),
     "engine.sizing": (0, "foundation"),
+    "engine.distinct": (0, "foundation"),
     "engine.data": (1, "data"),
     "engine.analysis": (1, "analysis"),
     "engine.rules": (1, "rules"),

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from engine import params as params_mod
+from engine.distinct import distinct_rows
 from engine.errors import ParamError
 from engine.fast import batch as K
 from engine.fast import layout as L
@@ -152,22 +153,6 @@ def with_atr_row(mk: Market, prep: Prepared) -> Prepared:
     return replace(prep, rows=rows, ctl=ctl)
 
 
-def _same_rows(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(rows, return_index=True, return_inverse=True)`` of the rows of a 2-D uint64
-    matrix (first rows, inverse), by a 64-bit hash of each row; the rows said equal are then
-    compared whole, and a collision falls back to comparing bytes."""
-    h = np.full(words.shape[0], 0xCBF29CE484222325, dtype=np.uint64)
-    for col in words.T:
-        h = (h ^ col) * np.uint64(0x100000001B3)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    if (words == words[first[inverse]]).all():
-        return first, inverse
-    rows = np.ascontiguousarray(words).view(np.dtype((np.void, 8 * words.shape[1]))).reshape(-1)
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
-
-
 class SignalSpec(Spec):
     """A signal strategy or a rule on the signal kernel: one :class:`Program` and a rule that
     picks each combination's variant (the built-ins' text parameters). ``sided``: the class has
@@ -227,14 +212,14 @@ class SignalSpec(Spec):
         ctl[:, S.C_ATR_ROW] = np.where(ctl[:, S.C_ATR_ROW] >= 0, 1, -1)
         fp = prep.fp.copy()
         progs = np.ascontiguousarray(ctl[:, S.C_ENTRY : S.C_EXIT2 + 1])
-        sets, which = _same_rows(progs.view(np.uint64))
+        sets, which = distinct_rows(progs.view(np.uint64))
         for i, programs in enumerate(progs[sets].tolist()):
             read = self.program.params_read(programs)
             unread = [c for c in range(fp.shape[1]) if c not in read]
             if unread:
                 fp[np.ix_(which == i, unread)] = 0.0
         words = np.hstack([ctl, prep.lev.view(np.int64), prep.xseed, fp.view(np.int64)])
-        first, inverse = _same_rows(np.ascontiguousarray(words).view(np.uint64))
+        first, inverse = distinct_rows(np.ascontiguousarray(words).view(np.uint64))
         return [words[i].tobytes() for i in first.tolist()], first, inverse
 
     def take(self, prep: Prepared, rows: np.ndarray) -> Prepared:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.distinct import distinct_rows
 from engine.fast import api
 from engine.fast import specs as specs_mod
 from engine.fast.specs import spec_for
@@ -103,7 +104,7 @@ def test_ma_trend_cross_mode_runs_once_per_fast_slow_pair(crwv: pd.DataFrame) ->
 def test_rows_are_grouped_by_their_words_even_when_hashes_collide() -> None:
     rng = np.random.default_rng(3)
     words = rng.integers(0, 4, size=(500, 3)).astype(np.uint64)
-    first, inverse = specs_mod._same_rows(words)
+    first, inverse = distinct_rows(words)
     ref = np.unique(words, axis=0, return_index=True, return_inverse=True)
     assert sorted(first.tolist()) == sorted(ref[1].tolist())
     assert (words == words[first[inverse]]).all()
@@ -112,7 +113,7 @@ def test_rows_are_grouped_by_their_words_even_when_hashes_collide() -> None:
     a1, b1, a2 = 1, 2, 7
     b2 = (((h0 ^ a1) * p & mask) ^ b1) ^ ((h0 ^ a2) * p & mask)
     clash = np.array([[a1, b1], [a2, b2], [a1, b1]], dtype=np.uint64)
-    first, inverse = specs_mod._same_rows(clash)
+    first, inverse = distinct_rows(clash)
     assert sorted(first.tolist()) == [0, 1] and inverse.tolist()[0] == inverse.tolist()[2]
     assert inverse.tolist()[0] != inverse.tolist()[1]
 

@@ -150,12 +150,15 @@ def test_canonical_json_is_order_independent() -> None:
 
 
 def test_result_hashes_of_a_matrix_equal_each_rows_result_hash() -> None:
-    rets = np.random.default_rng(3).normal(0, 0.02, (6, 9)).astype(np.float32)
+    rets = np.random.default_rng(3).normal(0, 0.02, (8, 9)).astype(np.float32)
     rets[4] = rets[1]
-    trades = [3, 3.0, math.nan, None, 3, 0]
+    rets[5] = rets[0]  # the same returns with another trade count: another result
+    rets[7] = rets[6]
+    trades = [3, 3.0, math.nan, None, 3, 0, math.nan, None]
     want = [result_hash(r.tobytes(), t) for r, t in zip(rets, trades, strict=True)]
     assert result_hashes(rets, trades) == want
-    assert want[4] == want[1] and len(set(want)) == 5  # same returns and trades: same result
+    assert want[4] == want[1] and want[5] != want[0] and want[7] == want[6]
+    assert len(set(want)) == 6  # same returns and trades (NaN and None alike): same result
 
 
 # ---------------------------------------------------------------- our schema, and nothing else
