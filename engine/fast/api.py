@@ -548,24 +548,45 @@ def _score(
     return out, rets, status
 
 
+def metrics_arrays(matrix: np.ndarray, prices: pd.DataFrame) -> dict[str, Any]:
+    """The columns of a metrics matrix keyed in :data:`engine.analysis.metrics.METRIC_KEYS`
+    order, as numpy arrays: float64, int64 for an integer metric without NaN (float64 with
+    NaN when it has one); ``start`` / ``end`` are lists of the window's dates. What
+    :func:`engine.sweep.store.metric_array` makes of :func:`metrics_columns`' lists, without
+    the lists."""
+    dates = bar_dates(prices)
+    n = int(matrix.shape[0])
+    span = {"start": dates[0].date().isoformat(), "end": dates[-1].date().isoformat()}
+    columns: dict[str, Any] = {}
+    for j, key in enumerate(NUM_KEYS):
+        values = matrix[:, j]
+        if key in INT_KEYS and not np.isnan(values).any():
+            columns[key] = values.astype(np.int64)
+        else:
+            columns[key] = np.ascontiguousarray(values)
+    return {k: columns[k] if k in columns else [span[k]] * n for k in METRIC_KEYS}
+
+
 def metrics_columns(matrix: np.ndarray, prices: pd.DataFrame) -> dict[str, list[Any]]:
     """The columns of a metrics matrix as lists of plain values, like ``compute_metrics`` gives
     them, keyed in :data:`engine.analysis.metrics.METRIC_KEYS` order: ``start`` / ``end`` are
     the window's dates; integer metrics are Python ``int`` (NaN stays a float), the rest
     ``float``."""
-    dates = bar_dates(prices)
-    n = int(matrix.shape[0])
-    span = {"start": dates[0].date().isoformat(), "end": dates[-1].date().isoformat()}
-    columns: dict[str, list[Any]] = {}
-    for j, key in enumerate(NUM_KEYS):
-        values = matrix[:, j]
-        if key not in INT_KEYS:
-            columns[key] = values.tolist()
-        elif not np.isnan(values).any():
-            columns[key] = values.astype(np.int64).tolist()
+    return plain_columns(metrics_arrays(matrix, prices))
+
+
+def plain_columns(columns: dict[str, Any]) -> dict[str, list[Any]]:
+    """Metric columns (numpy arrays or lists, :func:`metrics_arrays`) as lists of Python
+    scalars, like ``compute_metrics`` gives them (an integer metric's NaN stays a float)."""
+    out: dict[str, list[Any]] = {}
+    for key, values in columns.items():
+        if not isinstance(values, np.ndarray):
+            out[key] = values
+        elif key in INT_KEYS and values.dtype.kind == "f":
+            out[key] = [int(v) if v == v else v for v in values.tolist()]  # NaN stays a float
         else:
-            columns[key] = [int(v) if v == v else v for v in values.tolist()]  # NaN stays a float
-    return {k: columns[k] if k in columns else [span[k]] * n for k in METRIC_KEYS}
+            out[key] = values.tolist()
+    return out
 
 
 def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, Any]]:

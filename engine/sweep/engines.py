@@ -48,21 +48,25 @@ class Scores:
     """Many :data:`Outcome` s column by column: what an engine may return instead of a list.
 
     ``columns`` maps every :data:`~engine.analysis.metrics.METRIC_KEYS` entry to one value per
-    combination (the Python scalars ``compute_metrics`` gives, NaN as a float); ``returns`` is
+    combination: a list of the Python scalars ``compute_metrics`` gives (NaN as a float), or a
+    numpy array of them (:func:`engine.fast.api.metrics_arrays`: float64, int64); ``returns`` is
     the ``combinations x (bars - 1)`` float32 matrix of daily returns. Iterating gives the same
     ``(metrics, returns)`` pairs as a list of outcomes; the sweep store writes the columns as
     they are (no dict per combination).
     """
 
-    columns: dict[str, list[Any]]
+    columns: dict[str, Any]  # list or numpy array per metric
     returns: np.ndarray
 
     def __len__(self) -> int:
         return int(self.returns.shape[0])
 
     def __iter__(self) -> Iterator[Outcome]:
-        keys = list(self.columns)
-        rows = zip(*self.columns.values(), strict=True)
+        from engine.fast.api import plain_columns  # (numba: only where the kernels ran)
+
+        columns = plain_columns(self.columns)
+        keys = list(columns)
+        rows = zip(*columns.values(), strict=True)
         for values, ret in zip(rows, self.returns, strict=True):
             yield dict(zip(keys, values, strict=True)), ret
 
@@ -235,7 +239,7 @@ def evaluate_fast(inp: EngineInput) -> Scores:
         returns.append(chunk.returns)
     matrix = metrics[0] if len(metrics) == 1 else np.concatenate(metrics)
     rets = returns[0] if len(returns) == 1 else np.concatenate(returns)
-    return Scores(fast_api.metrics_columns(matrix, inp.prices), rets)
+    return Scores(fast_api.metrics_arrays(matrix, inp.prices), rets)
 
 
 # ------------------------------------------------------------------------------------ the table

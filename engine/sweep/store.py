@@ -273,7 +273,7 @@ class Batch:
     settings: dict[str, Any]
     keys: list[str]
     params: list[dict[str, Any]]
-    metrics: dict[str, list[Any]]
+    metrics: dict[str, Any]  # a list or a numpy array per metric (engines.Scores.columns)
     returns: np.ndarray
     texts: list[str] | None = None
     prepared: Prepared | None = None
@@ -292,7 +292,8 @@ class Batch:
         if n == 0:
             return dataclasses.replace(self, prepared=Prepared([], {}, [], [], [], []))
         rets = np.ascontiguousarray(self.returns, dtype="<f4").reshape(n, -1)
-        trades = self.metrics.get("n_trades") or [None] * n
+        trades = self.metrics.get("n_trades")
+        trades = [None] * n if trades is None or len(trades) == 0 else trades
         results = result_hashes(rets, trades)
         # one row per distinct result: its blob is stored once and its Sharpe ratio computed
         # once (rows with the same result have the same returns)
