@@ -244,15 +244,38 @@ class Row:
 class Prepared:
     """A :class:`Batch`'s SQL rows (:meth:`Batch.prepare`): ``results`` per row, one ``blob`` per
     distinct result, the params' canonical JSON ``texts``, the rows grouped by their parameter
-    names with those columns, each row's ``outcome`` id, and one ``outcome_rows`` entry per
-    distinct outcome: ``(id, result, sr, {metric: SQL value})``."""
+    names with those columns, each row's ``outcome`` id, and per distinct outcome its id,
+    result, Sharpe ratio and metric values (``firsts``: numpy columns, one entry per outcome),
+    made SQL rows by :meth:`outcome_rows`."""
 
     results: list[int]
     blobs: dict[int, bytes]
     texts: list[str]
     groups: list[tuple[tuple[str, ...], list[int] | None, list[list[Any]]]]
     outcomes: list[int]
-    outcome_rows: list[tuple[int, int, float | None, dict[str, Any]]]
+    outcome_ids: list[int] = dataclasses.field(default_factory=list)
+    outcome_results: list[int] = dataclasses.field(default_factory=list)
+    sharpes: list[float | None] = dataclasses.field(default_factory=list)
+    firsts: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    def outcome_rows(
+        self, known: set[int] | frozenset[int] = frozenset()
+    ) -> list[tuple[int, int, float | None, dict[str, Any]]]:
+        """``(id, result, sr, {metric: SQL value})`` of each distinct outcome not in ``known``
+        (ids a store has written already: their values are not converted again)."""
+        new = [j for j, oid in enumerate(self.outcome_ids) if oid not in known]
+        if not new:
+            return []
+        values = {k: [_sql_value(v) for v in a[new].tolist()] for k, a in self.firsts.items()}
+        return [
+            (
+                self.outcome_ids[j],
+                self.outcome_results[j],
+                self.sharpes[j],
+                {k: v[at] for k, v in values.items()},
+            )
+            for at, j in enumerate(new)
+        ]
 
 
 @dataclass(frozen=True)
@@ -290,7 +313,7 @@ class Batch:
             return self
         n = len(self)
         if n == 0:
-            return dataclasses.replace(self, prepared=Prepared([], {}, [], [], [], []))
+            return dataclasses.replace(self, prepared=Prepared([], {}, [], [], []))
         rets = np.ascontiguousarray(self.returns, dtype="<f4").reshape(n, -1)
         trades = self.metrics.get("n_trades")
         trades = [None] * n if trades is None or len(trades) == 0 else trades
@@ -309,17 +332,16 @@ class Batch:
         outcomes, firsts = outcome_ids(results, arrays)
         rows = list(firsts.values())
         sharpes = matrix_sharpes(rets[rows])
-        values = {k: [_sql_value(v) for v in a[rows].tolist()] for k, a in arrays.items()}
         prepared = Prepared(
             results=results,
             blobs={r: rets[i].tobytes() for r, i in unique.items()},
             texts=texts,
             groups=groups,
             outcomes=outcomes,
-            outcome_rows=[
-                (oid, results[i], sharpes[j], {k: v[j] for k, v in values.items()})
-                for j, (oid, i) in enumerate(firsts.items())
-            ],
+            outcome_ids=list(firsts),
+            outcome_results=[results[i] for i in rows],
+            sharpes=list(sharpes),
+            firsts={k: a[rows] for k, a in arrays.items()},
         )
         return dataclasses.replace(self, prepared=prepared)
 
@@ -794,6 +816,10 @@ class SweepStore:
                 f"version reads {SCHEMA_VERSION}); upgrade, or pick another --store"
             )
         self._jobs: dict[tuple[Any, ...], int] = {}
+        # outcome ids this connection has committed: a later batch does not convert their
+        # metric values again (INSERT OR IGNORE would drop them); pending until the commit
+        self._outcomes_written: set[int] = set()
+        self._outcomes_pending: set[int] = set()
         kinds = dict(self.conn.execute("SELECT name, type FROM sqlite_master"))
         if kinds.get("runs") == "table":  # schema 1 or 2: split in one transaction
             self.verified()
@@ -1091,10 +1117,14 @@ class SweepStore:
         version, now = code_version(), datetime.now(UTC).isoformat(timespec="seconds")
         try:
             with self.conn:
-                return sum(self._insert(batch, version, now) for batch in batches)
+                added = sum(self._insert(batch, version, now) for batch in batches)
         except BaseException:
             self._jobs.clear()  # rolled back: the jobs rows written in it are gone
+            self._outcomes_pending.clear()
             raise
+        self._outcomes_written |= self._outcomes_pending  # committed: known from now on
+        self._outcomes_pending.clear()
+        return added
 
     def _insert(self, batch: Batch, version: str, now: str) -> int:
         """Write one batch (inside the caller's transaction); returns how many rows were new.
@@ -1131,9 +1161,10 @@ class SweepStore:
             f"VALUES ({', '.join('?' * (4 + len(keys)))})",
             (
                 (oid, result, sr, bars - 1, *(values.get(k) for k in keys))
-                for oid, result, sr, values in prep.outcome_rows
+                for oid, result, sr, values in prep.outcome_rows(self._outcomes_written)
             ),
         )
+        self._outcomes_pending.update(prep.outcome_ids)
         new = 0
         for names, idx, pcols in prep.groups:
             if self._add_param_columns(dict.fromkeys(names), self.param_names):

@@ -460,3 +460,29 @@ def test_a_store_with_its_key_unique_inline_loads_with_the_index_in_place(
             assert not loading.deferred
             assert store.add([make_row("a"), make_row("a", sharpe=9.0)]) == 1
     assert _key_indexes(path) == ["sqlite_autoindex_combos_1"]
+
+
+def test_outcomes_of_a_rolled_back_batch_are_written_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store skips converting outcomes it has committed; one whose transaction rolled back
+    was not committed, so the same rows added again still get their outcomes."""
+    with SweepStore(tmp_path / "s.sqlite") as store:
+        assert store.add([make_row("a")]) == 1
+        known = set(store._outcomes_written)
+        assert len(known) == 1
+        real = store._add_param_columns
+
+        def fail(*args: object, **kwargs: object) -> bool:
+            raise RuntimeError("disk gone")
+
+        monkeypatch.setattr(store, "_add_param_columns", fail)
+        with pytest.raises(RuntimeError):
+            store.add([make_row("b", fast=10, seed=5)])
+        assert store._outcomes_written == known and not store._outcomes_pending
+        monkeypatch.setattr(store, "_add_param_columns", real)
+        assert store.add([make_row("c", fast=11)]) == 1  # a commit between
+        assert store.add([make_row("b", fast=10, seed=5)]) == 1
+        frame = store.frame(["a", "b", "c"])  # the runs view joins outcomes: none missing
+        assert list(frame["key"]) == ["a", "b", "c"]
+        assert store.conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 2
