@@ -113,6 +113,27 @@ METRIC_GROUPS: dict[str, list[str]] = {
 }
 #: Every key of :func:`compute_metrics`, in order.
 METRIC_KEYS: list[str] = [key for keys in METRIC_GROUPS.values() for key in keys]
+#: Keys whose values are integers (:func:`compute_metrics` gives ``int``, NaN when undefined).
+INT_KEYS = frozenset(
+    {"bars", "max_drawdown_duration", "n_trades", "n_open", "n_long", "n_short"}
+    | {"max_consecutive_wins", "max_consecutive_losses"}
+)
+
+
+def plain_columns(columns: dict[str, Any]) -> dict[str, list[Any]]:
+    """Metric columns (numpy arrays or lists; :func:`engine.fast.api.metrics_arrays`) as lists
+    of Python scalars, as :func:`compute_metrics` gives them (an integer metric's NaN stays a
+    float)."""
+    out: dict[str, list[Any]] = {}
+    for key, values in columns.items():
+        if not isinstance(values, np.ndarray):
+            out[key] = values
+        elif key in INT_KEYS and values.dtype.kind == "f":
+            out[key] = [int(v) if v == v else v for v in values.tolist()]  # NaN stays a float
+        else:
+            out[key] = values.tolist()
+    return out
+
 
 NAN = float("nan")
 #: Largest max - min of a set of returns still treated as zero spread (float residue).

@@ -28,14 +28,14 @@ import numpy as np
 import pandas as pd
 
 from engine import params as params_mod
-from engine.analysis.metrics import METRIC_KEYS
+from engine.analysis.metrics import INT_KEYS, METRIC_KEYS, plain_columns
 from engine.analysis.returns import daily_risk_free
 from engine.errors import DataError, ParamError
 from engine.fast import _warm
 from engine.fast import broker as B
 from engine.fast import layout as L
 from engine.fast._cache import cache_dir, ensure_fresh
-from engine.fast.kmetrics import INT_KEYS, N_METRICS, NUM_KEYS
+from engine.fast.kmetrics import N_METRICS, NUM_KEYS
 from engine.fast.program import Rows
 from engine.fast.scope import covers, default_jobs
 from engine.fast.specs import Market, spec_for
@@ -573,20 +573,6 @@ def metrics_columns(matrix: np.ndarray, prices: pd.DataFrame) -> dict[str, list[
     the window's dates; integer metrics are Python ``int`` (NaN stays a float), the rest
     ``float``."""
     return plain_columns(metrics_arrays(matrix, prices))
-
-
-def plain_columns(columns: dict[str, Any]) -> dict[str, list[Any]]:
-    """Metric columns (numpy arrays or lists, :func:`metrics_arrays`) as lists of Python
-    scalars, like ``compute_metrics`` gives them (an integer metric's NaN stays a float)."""
-    out: dict[str, list[Any]] = {}
-    for key, values in columns.items():
-        if not isinstance(values, np.ndarray):
-            out[key] = values
-        elif key in INT_KEYS and values.dtype.kind == "f":
-            out[key] = [int(v) if v == v else v for v in values.tolist()]  # NaN stays a float
-        else:
-            out[key] = values.tolist()
-    return out
 
 
 def metrics_dicts(matrix: np.ndarray, prices: pd.DataFrame) -> list[dict[str, Any]]:

@@ -23,11 +23,6 @@ from engine.fast.numeric import is_constant, np_extreme, np_mean, np_std1, np_su
 
 #: Numeric metric keys, in :data:`engine.analysis.metrics.METRIC_KEYS` order.
 NUM_KEYS: list[str] = [k for k in METRIC_KEYS if k not in ("start", "end")]
-#: Keys whose values are integers in the reference.
-INT_KEYS = frozenset(
-    {"bars", "max_drawdown_duration", "n_trades", "n_open", "n_long", "n_short"}
-    | {"max_consecutive_wins", "max_consecutive_losses"}
-)
 N_METRICS = len(NUM_KEYS)
 (
     K_BARS,

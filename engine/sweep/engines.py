@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.analysis.metrics import METRIC_KEYS, compute_metrics
+from engine.analysis.metrics import METRIC_KEYS, compute_metrics, plain_columns
 from engine.analysis.returns import daily_returns
 from engine.backtest.harness import run_backtest
 from engine.data.fingerprint import fingerprint
@@ -62,8 +62,6 @@ class Scores:
         return int(self.returns.shape[0])
 
     def __iter__(self) -> Iterator[Outcome]:
-        from engine.fast.api import plain_columns  # (numba: only where the kernels ran)
-
         columns = plain_columns(self.columns)
         keys = list(columns)
         rows = zip(*columns.values(), strict=True)

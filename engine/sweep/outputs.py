@@ -195,7 +195,10 @@ def _export_summary(summary: SweepSummary, out: Path, full_csv: bool) -> list[Pa
     of more than :data:`FULL_CSV_MAX`, unless ``full_csv``)."""
     if summary.view is None:
         ranked = summary.ranked
-        return [export_frame(ranked, out / "sweep.csv"), export_frame(ranked, out / "sweep.parquet")]
+        return [
+            export_frame(ranked, out / "sweep.csv"),
+            export_frame(ranked, out / "sweep.parquet"),
+        ]
     if full_csv or summary.combinations <= FULL_CSV_MAX:
         return _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
     written = _export_view(summary, [out / "sweep.parquet"])

@@ -270,8 +270,10 @@ class SweepView:
         dictionary codes (:meth:`engine.sweep.columns.SweepColumns.factorised`); the others
         (and every one on the SQL path) are left out."""
         arrow = self.columns()
+        if arrow is None:
+            return {}
         out = {}
-        for name in names if arrow is not None else []:
+        for name in names:
             done = arrow.factorised(name) if name in arrow.params else None
             if done is not None:
                 out[name] = done

@@ -384,9 +384,7 @@ def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case
         taken: list[bool] = []
         link = store._link_new_rows
         store._link_new_rows = lambda *a: taken.append(link(*a)) or taken[-1]  # type: ignore[method-assign]
-        sweep = store.save_sweep(
-            "spec", {}, lambda: iter([keys[:3], keys[3:]]), len(keys), after
-        )
+        sweep = store.save_sweep("spec", {}, lambda: iter([keys[:3], keys[3:]]), len(keys), after)
         assert sweep is not None
         assert taken == [case == "new rows in order"]  # rowids as stored, else looked up by key
         got = store.conn.execute(
