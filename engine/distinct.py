@@ -1,5 +1,6 @@
-"""Equal rows of an integer matrix, found by hashing: one home for the grouping that the fast
-engine (equal kernel inputs) and the sweep store (equal daily returns) both need."""
+"""Grouping equal values: equal rows of an integer matrix, found by hashing (the fast engine's
+equal kernel inputs, the warm-up check's distinct parameter sets), and codes renumbered in order
+of first appearance (the sweep's parameter codes, as ``pd.factorize`` numbers values)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,16 @@ def distinct_rows(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = flat.view(np.dtype((np.void, flat.itemsize * flat.shape[1]))).reshape(-1)
     _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
+
+
+def first_seen_codes(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0 .. n-1`` renumbered ``0, 1, ...`` in order of first appearance in ``code`` (as
+    ``pd.factorize`` numbers values), without hashing anything; and the old code of each new
+    one (``order[new] = old``: as many as appear)."""
+    first = np.full(n, len(code), dtype=np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # repeated codes: the last write wins
+    present = np.flatnonzero(first < len(code))
+    order = present[np.argsort(first[present], kind="stable")]
+    renumber = np.zeros(n, dtype=np.int64)
+    renumber[order] = np.arange(len(order))
+    return renumber[code], order

@@ -38,6 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.distinct import first_seen_codes
 from engine.sweep.store import FIXED_COLUMNS, JOB_COLUMNS, param_column, quote_name
 
 #: Provenance columns (and the text metrics) usually one value over a sweep: broadcast when so.
@@ -237,20 +238,13 @@ class SweepColumns:
             return None
         if pc.count_distinct(words).as_py() != len(words):
             return None
-        idx = arr.indices.to_numpy().astype(np.int64)
-        n = len(words)
-        first = np.full(n, len(idx), dtype=np.int64)
-        first[idx[::-1]] = np.arange(len(idx) - 1, -1, -1)  # repeated codes: the last write wins
-        present = np.flatnonzero(first < len(idx))
-        order = present[np.argsort(first[present], kind="stable")]
-        renumber = np.zeros(n, dtype=np.int64)
-        renumber[order] = np.arange(len(order))
+        codes, order = first_seen_codes(arr.indices.to_numpy().astype(np.int64), len(words))
         uniques = words.take(pa.array(order))
         if pa.types.is_string(kind):
             values = np.array(uniques.to_pylist(), dtype=object)
         else:
             values = uniques.to_numpy().astype(np.int64)
-        return renumber[idx], values
+        return codes, values
 
     def distinct(self, param: str) -> int:
         return int(pc.count_distinct(_plain(self.arrays[param_column(param)])).as_py())

@@ -26,6 +26,7 @@ import pandas as pd
 from engine.analysis.deflated_sharpe import DeflatedSharpe, deflated_sharpe, per_period_sharpe
 from engine.analysis.metrics import METRIC_KEYS
 from engine.analysis.pbo import PBOResult, pbo
+from engine.distinct import first_seen_codes
 from engine.errors import ParamError
 from engine.params import suggest
 
@@ -252,14 +253,8 @@ def _kept_codes(code: np.ndarray, n: int, keep: np.ndarray) -> tuple[np.ndarray,
     """:func:`_codes` of the rows ``keep`` selects, from the codes ``code`` (``0 .. n-1``) of
     every row, without hashing the values again: renumbered in order of first appearance
     among the rows kept, as ``pd.factorize`` numbers them."""
-    kept = code[keep]
-    first = np.full(n, len(kept), dtype=np.int64)
-    first[kept[::-1]] = np.arange(len(kept) - 1, -1, -1)  # repeated codes: the last write wins
-    present = np.flatnonzero(first < len(kept))
-    order = present[np.argsort(first[present], kind="stable")]
-    renumber = np.zeros(n, dtype=np.int64)
-    renumber[order] = np.arange(len(order))
-    return renumber[kept], len(order)
+    codes, order = first_seen_codes(code[keep], n)
+    return codes, len(order)
 
 
 def _combine(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> tuple[np.ndarray, int]:
