@@ -30,6 +30,7 @@ import pandas as pd
 from engine import params as params_mod
 from engine.analysis.metrics import INT_KEYS, METRIC_KEYS, plain_columns
 from engine.analysis.returns import daily_risk_free
+from engine.distinct import distinct_rows
 from engine.errors import DataError, ParamError
 from engine.fast import _warm
 from engine.fast import broker as B
@@ -308,7 +309,7 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
         reads = set(probe.read) & set(keys)  # (a warm-up that iterates reads every key)
     while True:  # grows (and the pass restarts) when a value reads another key
         names = sorted(reads)
-        rows = _distinct_rows([cols[k] for k in names], m)
+        rows = _distinct_rows([cols[k] for k in names])
         columns = [cols[k][rows].tolist() for k in names]
         distinct = zip(*columns, strict=True) if names else iter([()])
         for i, values in zip(rows.tolist(), distinct, strict=True):
@@ -330,17 +331,15 @@ def check_warmup(strategy: str, cols: dict[str, np.ndarray], m: int, bars: int) 
             return
 
 
-def _distinct_rows(columns: list[np.ndarray], m: int) -> np.ndarray:
-    """The first row of each distinct combination of values across ``columns`` (ascending)."""
+def _distinct_rows(columns: list[np.ndarray]) -> np.ndarray:
+    """The first row of each distinct combination of values across ``columns`` (ascending):
+    each column coded by ``pd.factorize`` (NaN a value like any other), the rows of codes
+    grouped by :func:`engine.distinct.distinct_rows`."""
     if not columns:
         return np.zeros(1, dtype=np.int64)
-    code = np.zeros(m, dtype=np.int64)
-    for col in columns:
-        # codes in order of first appearance; re-coded after each column so they stay < m
-        part, uniques = pd.factorize(col, use_na_sentinel=False)
-        code, _ = pd.factorize(code * len(uniques) + part)
-    _, rows = np.unique(code, return_index=True)
-    return np.sort(rows)
+    codes = np.column_stack([pd.factorize(col, use_na_sentinel=False)[0] for col in columns])
+    first, _ = distinct_rows(codes.astype(np.uint64))
+    return np.sort(first)
 
 
 def _too_short(strategy: str, params: dict[str, Any], need: int, bars: int) -> None:
