@@ -63,12 +63,16 @@ class Chunk:
 
     metrics : float64 matrix, one row per combination, columns :data:`NUM_KEYS`
     returns : float32 matrix of daily returns (``bars - 1`` columns), or None when not asked for
+    same : per row, the row of this chunk (counted from ``start``) whose kernel input it shares:
+        its metrics and returns are copies of that row's (the input ran once); None when the
+        strategy's rows are not grouped (every row its own)
     """
 
     start: int
     stop: int
     metrics: np.ndarray
     returns: np.ndarray | None
+    same: np.ndarray | None = None
 
 
 def strategy_class(strategy: str) -> type[ArticleStrategy]:
@@ -427,6 +431,7 @@ def evaluate_arrays(
         part = {k: v[start:stop] for k, v in cols.items()}
         prep = spec.prepare(mk, part)
         distinct = spec.distinct(prep)
+        same = None
         if distinct is None:
             out, rets, status = _score(spec, mk, prep, env, stop - start, n, want_returns, jobs)
             row = start + int(np.argmax(status))
@@ -438,9 +443,10 @@ def evaluate_arrays(
             row = start + int(first[np.argmax(status)])
             out = out[inverse]
             rets = rets[inverse] if want_returns else rets
+            same = first[inverse]
         if status.any():
             raise RuntimeError(f"fast engine: {strategy} overflowed its order book on row {row}")
-        yield Chunk(start, stop, out, rets if want_returns else None)
+        yield Chunk(start, stop, out, rets if want_returns else None, same)
 
 
 class _Kept:

@@ -220,7 +220,11 @@ class Program:
             if len(users) == 0:
                 continue
             cols = np.array([self.params.index(p) for p in node.params()], dtype=np.int64)
-            keys, inverse = np.unique(fp[np.ix_(users, cols)], axis=0, return_inverse=True)
+            if len(cols) == 1:  # (np.unique of one column, without the row view's sort)
+                values, inverse = np.unique(fp[users, cols[0]], return_inverse=True)
+                keys = values.reshape(-1, 1)
+            else:
+                keys, inverse = np.unique(fp[np.ix_(users, cols)], axis=0, return_inverse=True)
             base = len(mps)
             for key in keys.tolist():
                 arr, mp = rows.series(node, dict(zip(node.params(), key, strict=True)))

@@ -52,11 +52,14 @@ class Scores:
     numpy array of them (:func:`engine.fast.api.metrics_arrays`: float64, int64); ``returns`` is
     the ``combinations x (bars - 1)`` float32 matrix of daily returns. Iterating gives the same
     ``(metrics, returns)`` pairs as a list of outcomes; the sweep store writes the columns as
-    they are (no dict per combination).
+    they are (no dict per combination). ``same``, when the engine knows it, gives per
+    combination the row whose outcome its own is a copy of (an input the engine ran once), so
+    that the store hashes each outcome once (:meth:`engine.sweep.store.Batch.prepare`).
     """
 
     columns: dict[str, Any]  # list or numpy array per metric
     returns: np.ndarray
+    same: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.returns.shape[0])
@@ -221,6 +224,7 @@ def evaluate_fast(inp: EngineInput) -> Scores:
 
     metrics: list[np.ndarray] = []
     returns: list[np.ndarray] = []
+    same: list[np.ndarray] = []
     for chunk in fast_api.evaluate_arrays(
         inp.strategy,
         fast_api.columns_from_dicts(inp.params_list),
@@ -235,9 +239,11 @@ def evaluate_fast(inp: EngineInput) -> Scores:
         assert chunk.returns is not None
         metrics.append(chunk.metrics)
         returns.append(chunk.returns)
+        rows = np.arange(chunk.stop - chunk.start) if chunk.same is None else chunk.same
+        same.append(rows + chunk.start)
     matrix = metrics[0] if len(metrics) == 1 else np.concatenate(metrics)
     rets = returns[0] if len(returns) == 1 else np.concatenate(returns)
-    return Scores(fast_api.metrics_arrays(matrix, inp.prices), rets)
+    return Scores(fast_api.metrics_arrays(matrix, inp.prices), rets, np.concatenate(same))
 
 
 # ------------------------------------------------------------------------------------ the table

@@ -95,6 +95,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +287,9 @@ class Batch:
     ``metrics`` maps metric keys to one value per combination (missing keys are NULL);
     ``returns`` is the ``len(keys) x (bars - 1)`` float32 matrix of daily returns; ``texts``
     the canonical JSON of each parameter dict when the caller has it (the combination's key
-    was hashed from it), else it is computed here.
+    was hashed from it), else it is computed here; ``same`` (:attr:`engine.sweep.engines.
+    Scores.same`), when the engine gave it, the row whose metrics and returns each row's are
+    copies of: only those rows' returns are hashed.
     """
 
     strategy: str
@@ -300,6 +303,7 @@ class Batch:
     returns: np.ndarray
     texts: list[str] | None = None
     prepared: Prepared | None = None
+    same: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -317,7 +321,7 @@ class Batch:
         rets = np.ascontiguousarray(self.returns, dtype="<f4").reshape(n, -1)
         trades = self.metrics.get("n_trades")
         trades = [None] * n if trades is None or len(trades) == 0 else trades
-        results = result_hashes(rets, trades)
+        results = result_hashes(rets, trades, self.same)
         # one row per distinct result: its blob is stored once and its Sharpe ratio computed
         # once (rows with the same result have the same returns)
         unique: dict[int, int] = {}
@@ -327,7 +331,9 @@ class Batch:
         groups = []
         for names, idx in _by_names(self.params):
             params = _take(self.params, idx)
-            groups.append((names, idx, [_param_sql_column([p[k] for p in params]) for k in names]))
+            groups.append(
+                (names, idx, [_param_sql_column(list(map(itemgetter(k), params))) for k in names])
+            )
         arrays = {k: metric_array(v) for k, v in self.metrics.items()}
         outcomes, firsts = outcome_ids(results, arrays)
         rows = list(firsts.values())
@@ -396,9 +402,18 @@ def result_hash(blob: bytes, n_trades: Any) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def result_hashes(returns: np.ndarray, trades: list[Any]) -> list[int]:
+def result_hashes(returns: np.ndarray, trades: Any, same: np.ndarray | None = None) -> list[int]:
     """:func:`result_hash` of each row of a C-ordered little-endian float32 returns matrix (its
-    bytes hashed in place, not copied into a blob per row)."""
+    bytes hashed in place, not copied into a blob per row). ``same[i]``, when given, is a row
+    whose returns and trade count row ``i``'s are a copy of: each such row is hashed once and
+    its hash given to every row that names it."""
+    if same is not None and len(same) == len(trades):
+        hashed = np.unique(same)
+        if len(hashed) < len(same):
+            at = np.zeros(len(same), dtype=np.int64)
+            at[hashed] = np.arange(len(hashed))
+            own = result_hashes(returns[hashed], [trades[i] for i in hashed.tolist()])
+            return list(map(own.__getitem__, at[same].tolist()))
     matrix: Any = np.ascontiguousarray(returns, dtype="<f4")  # numpy's stubs lack Buffer
     view = memoryview(matrix).cast("B")
     width = returns.shape[1] * 4 if returns.ndim == 2 else 0

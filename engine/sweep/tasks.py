@@ -189,4 +189,5 @@ def evaluate_chunk(data: SweepData, job: Job, items: list[Item], jobs: int | Non
         scores.columns,
         scores.returns,
         [it[2] for it in items],
+        same=scores.same,
     ).prepare()

@@ -16,6 +16,8 @@ from engine.fast import api
 from engine.fast import specs as specs_mod
 from engine.fast.specs import spec_for
 from engine.result import Costs
+from engine.sweep.engines import EngineInput, evaluate_fast
+from engine.sweep.store import result_hashes
 
 GRIDS = {
     "ma_trend": {
@@ -130,3 +132,41 @@ def test_results_evicted_from_a_small_store_are_run_again(
     each = scores("ma_trend", cols, crwv, chunk=50)
     for got in small:
         assert got[0].tobytes() == each[0].tobytes() and got[1].tobytes() == each[1].tobytes()
+
+
+def test_each_chunk_names_the_row_whose_results_a_row_shares(crwv: pd.DataFrame) -> None:
+    """``Chunk.same``: a row's results are a copy of the row it names (in its own chunk), and
+    the rows naming one row are those that share its kernel input; the sweep store hashes only
+    the named rows' returns (``Scores.same``), so a wrong name would store a wrong result."""
+    cols = columns(GRIDS["ma_trend"])
+    m = len(next(iter(cols.values())))
+    api._KEPT.owner = ()
+    parts = list(
+        api.evaluate_arrays(
+            "ma_trend", cols, crwv, Costs(), want_returns=True, chunk=100, jobs=2, validate=False
+        )
+    )
+    assert sum(p.stop - p.start for p in parts) == m
+    for p in parts:
+        assert p.same is not None and p.returns is not None
+        assert p.same.shape == (p.stop - p.start,)
+        assert ((p.same >= 0) & (p.same < p.stop - p.start)).all()
+        assert (p.same[p.same] == p.same).all()  # a named row names itself
+        assert p.metrics[p.same].tobytes() == p.metrics.tobytes()
+        assert p.returns[p.same].tobytes() == p.returns.tobytes()
+        assert len(np.unique(p.same)) < len(p.same)  # the grid has shared inputs in each chunk
+
+
+def test_sweep_rows_store_the_same_results_whether_or_not_the_engine_names_copies(
+    crwv: pd.DataFrame,
+) -> None:
+    grid = columns(GRIDS["ma_trend"])
+    params = [dict(zip(grid, vs, strict=True)) for vs in zip(*grid.values(), strict=True)]
+    params = [{k: v.item() for k, v in p.items()} for p in params]
+    api._KEPT.owner = ()
+    scores = evaluate_fast(EngineInput("ma_trend", params, crwv, Costs(), 100_000.0, jobs=2))
+    assert scores.same is not None and len(np.unique(scores.same)) < len(params)
+    trades = scores.columns["n_trades"]
+    assert result_hashes(scores.returns, trades, scores.same) == result_hashes(
+        scores.returns, trades
+    )

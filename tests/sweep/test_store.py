@@ -158,6 +158,12 @@ def test_result_hashes_of_a_matrix_equal_each_rows_result_hash() -> None:
     want = [result_hash(r.tobytes(), t) for r, t in zip(rets, trades, strict=True)]
     assert result_hashes(rets, trades) == want
     assert want[4] == want[1] and want[5] != want[0] and want[7] == want[6]
+    # rows named as copies (an engine that ran their input once) are not hashed again
+    same = np.array([0, 1, 2, 3, 1, 5, 6, 6])
+    assert result_hashes(rets, trades, same) == want
+    assert result_hashes(rets, np.array(trades, dtype=object), same) == want
+    wrong = np.array([0, 1, 2, 3, 0, 5, 6, 6])  # row 4 said to copy row 0: it gets row 0's hash
+    assert result_hashes(rets, trades, wrong)[4] == want[0]
     assert len(set(want)) == 6  # same returns and trades (NaN and None alike): same result
 
 
