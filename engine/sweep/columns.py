@@ -298,9 +298,11 @@ class SweepColumns:
         value = self.constants[name]
         if not isinstance(value, str):
             return np.full(n, value, dtype=np.int64)
-        if self._repeated.get(name, (None, -1))[1] != n:
-            self._repeated[name] = (pa.repeat(value, n).to_pandas().array, n)
-        return self._repeated[name][0]
+        kept = self._repeated.get(name)  # (read once: two exports may run on two threads)
+        if kept is None or kept[1] != n:
+            kept = (pa.repeat(value, n).to_pandas().array, n)
+            self._repeated[name] = kept
+        return kept[0]
 
 
 def load(

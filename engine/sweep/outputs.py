@@ -159,12 +159,15 @@ def write_sweep_files(
     out = Path(out)
     ranked = summary.ranked
     if summary.view is not None and summary.view.columns() is not None:
-        # the columns are in memory: the export (Arrow and Parquet release the GIL for much of
-        # it) runs on a thread beside the charts, which read the store on this one
+        # the columns are in memory: the first export (the whole ranking; Arrow and Parquet
+        # release the GIL for much of it) runs on a thread beside the charts, which read the
+        # store on this one, then the top rows' CSV of a large sweep, if any
+        first, *rest = _exports(summary, out, full_csv)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-export") as pool:
-            exports = pool.submit(_export_summary, summary, out, full_csv)
+            exports = pool.submit(_export_view, summary, *first)
             charts_written = _write_charts(out, summary, heatmap, others) if plots else []
-            written = exports.result()
+            later = [p for paths, limit in rest for p in _export_view(summary, paths, limit)]
+            written = exports.result() + later
     else:
         written = _export_summary(summary, out, full_csv)
         charts_written = _write_charts(out, summary, heatmap, others) if plots else []
@@ -199,10 +202,21 @@ def _export_summary(summary: SweepSummary, out: Path, full_csv: bool) -> list[Pa
             export_frame(ranked, out / "sweep.csv"),
             export_frame(ranked, out / "sweep.parquet"),
         ]
+    return [
+        p
+        for paths, limit in _exports(summary, out, full_csv)
+        for p in _export_view(summary, paths, limit)
+    ]
+
+
+def _exports(
+    summary: SweepSummary, out: Path, full_csv: bool
+) -> list[tuple[list[Path], int | None]]:
+    """The exports of a recorded sweep, as ``(paths, limit)`` for :func:`_export_view`: both
+    files in one pass, or the whole ranking's Parquet then the top rows' CSV."""
     if full_csv or summary.combinations <= FULL_CSV_MAX:
-        return _export_view(summary, [out / "sweep.csv", out / "sweep.parquet"])
-    written = _export_view(summary, [out / "sweep.parquet"])
-    return written + _export_view(summary, [out / "sweep.csv"], limit=CSV_TOP)
+        return [([out / "sweep.csv", out / "sweep.parquet"], None)]
+    return [([out / "sweep.parquet"], None), ([out / "sweep.csv"], CSV_TOP)]
 
 
 def trials_json(summary: SweepSummary) -> dict[str, Any] | None:

@@ -116,7 +116,8 @@ class SweepView:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Row indices (grid order) best first, and each row's ``eligible``, from the columns."""
         key = (metric, ascending, int(min_trades))
-        if key not in self._orders:
+        kept = self._orders.get(key)  # (read once: the export threads rank beside each other)
+        if kept is None:
             arrays = {
                 metric: cols.numbers(metric),
                 "n_trades": cols.numbers("n_trades"),
@@ -124,8 +125,9 @@ class SweepView:
             }
             order = ranking_order(arrays, metric, ascending, min_trades)
             eligible = np.nan_to_num(arrays["n_trades"], nan=0.0) >= min_trades
-            self._orders = {key: (order, eligible)}  # one ranking kept
-        return self._orders[key]
+            kept = (order, eligible)
+            self._orders = {key: kept}  # one ranking kept
+        return kept
 
     def _drop(self) -> None:
         row = self.conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -292,3 +293,47 @@ def test_a_damaged_store_is_refused_on_resume_before_anything_is_shown(
     assert len(lines) == 1 and lines[0].startswith("error: s.sqlite: damaged (the stored"), err
     assert "left as it was" in lines[0]
     assert {p.name: p.read_bytes() for p in workdir.glob("s.sqlite*")} == before
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_a_large_sweep_gets_its_best_rows_in_the_csv_and_every_row_in_the_parquet(
+    full: bool,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past ``FULL_CSV_MAX`` combinations ``sweep.csv`` holds the best ``CSV_TOP`` rows (written
+    beside the Parquet's thread) and ``sweep.parquet`` all of them, in the same order; with
+    ``--full-csv`` both hold every row."""
+    import engine.cli.sweep_run as sweep_run
+    import engine.sweep.outputs as outputs
+
+    for mod in (outputs, sweep_run):
+        monkeypatch.setattr(mod, "FULL_CSV_MAX", 5)
+        monkeypatch.setattr(mod, "CSV_TOP", 4)
+    threads: dict[str, str] = {}
+    export = outputs._export_view
+
+    def watch(summary: object, paths: list[Path], limit: int | None = None) -> list[Path]:
+        threads[" ".join(sorted(p.name for p in paths))] = threading.current_thread().name
+        return export(summary, paths, limit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outputs, "_export_view", watch)
+    args = ["sweep", "--strategy", "ma_trend", "--engine", "fast", "--grid", "mode=cross"]
+    args += ["--grid", "fast=5,10,15,20", "--grid", "slow=30,40,50", "--jobs", "1"]
+    args += ["--store", "s.sqlite", "--out", "out", "--no-progress", "--pbo-splits", "4"]
+    assert main(args + (["--full-csv"] if full else [])) == 0
+    out = capsys.readouterr().out
+    csv = pd.read_csv(workdir / "out" / "sweep.csv")
+    parquet = pd.read_parquet(workdir / "out" / "sweep.parquet")
+    assert len(parquet) == 12 and parquet["rank"].tolist() == list(range(1, 13))
+    assert len(csv) == (12 if full else 4)
+    assert ("sweep.csv holds the best 4 of 12 rows" in out) is not full
+    assert list(csv.columns) == list(parquet.columns)
+    if full:  # one pass writes both, on the export thread
+        assert threads == {"sweep.csv sweep.parquet": "sweep-export_0"}
+    else:  # the whole ranking on the export thread, the best rows on this one
+        assert threads == {"sweep.parquet": "sweep-export_0", "sweep.csv": "MainThread"}
+    cols = ["rank", "fast", "slow", "sharpe", "total_return", "n_trades", "result", "key"]
+    head = parquet.head(len(csv)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(csv[cols], head[cols], check_dtype=False)
