@@ -831,10 +831,13 @@ class SweepStore:
                 f"version reads {SCHEMA_VERSION}); upgrade, or pick another --store"
             )
         self._jobs: dict[tuple[Any, ...], int] = {}
-        # outcome ids this connection has committed: a later batch does not convert their
-        # metric values again (INSERT OR IGNORE would drop them); pending until the commit
+        # outcome ids and results this connection has committed: a later batch does not
+        # convert their metric values or bind their returns again (INSERT OR IGNORE would drop
+        # them); pending until the commit
         self._outcomes_written: set[int] = set()
         self._outcomes_pending: set[int] = set()
+        self._results_written: set[int] = set()
+        self._results_pending: set[int] = set()
         kinds = dict(self.conn.execute("SELECT name, type FROM sqlite_master"))
         if kinds.get("runs") == "table":  # schema 1 or 2: split in one transaction
             self.verified()
@@ -1136,9 +1139,12 @@ class SweepStore:
         except BaseException:
             self._jobs.clear()  # rolled back: the jobs rows written in it are gone
             self._outcomes_pending.clear()
+            self._results_pending.clear()
             raise
         self._outcomes_written |= self._outcomes_pending  # committed: known from now on
         self._outcomes_pending.clear()
+        self._results_written |= self._results_pending
+        self._results_pending.clear()
         return added
 
     def _insert(self, batch: Batch, version: str, now: str) -> int:
@@ -1150,9 +1156,12 @@ class SweepStore:
         """
         prep = batch.prepare().prepared
         assert prep is not None
+        known = self._results_written
         self.conn.executemany(
-            "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)", prep.blobs.items()
+            "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)",
+            [(r, blob) for r, blob in prep.blobs.items() if r not in known],
         )
+        self._results_pending.update(prep.blobs)
         data = batch.data
         bars = int(data["bars"])
         job = self._job(
@@ -1275,17 +1284,15 @@ class SweepStore:
         # (rows are never deleted, so a range of ``total`` rowids with ``total`` rows has no gap)
         if total == 0 or count != total or hi - lo != total - 1:
             return False
-        cur = self.conn.execute(
-            "SELECT key FROM combos WHERE rowid > ? ORDER BY rowid", (int(after),)
-        )
-        seen = 0
+        start = lo
         for keys in key_chunks:
-            if [r[0] for r in cur.fetchmany(len(keys))] != keys:
-                cur.close()
+            if not keys:
+                continue
+            stop = start + len(keys) - 1
+            if stop > hi or not self._keys_in_rowids(keys, start, stop):
                 return False
-            seen += len(keys)
-        cur.close()
-        if seen != total:
+            start = stop + 1
+        if start != hi + 1:
             return False
         self.conn.execute(
             "INSERT INTO sweep_rows (sweep, pos, run) SELECT ?, rowid - ?, rowid FROM combos "
@@ -1293,6 +1300,22 @@ class SweepStore:
             (sweep, lo, lo, hi),
         )
         return True
+
+    def _keys_in_rowids(self, keys: list[str], lo: int, hi: int) -> bool:
+        """Whether rows ``lo .. hi`` of ``combos`` hold ``keys`` in that order: compared as one
+        text of each side's keys joined by commas (``group_concat`` in the rowid scan's order;
+        were SQLite to join them in another, the texts would differ and the caller would look
+        the keys up instead: slower, not wrong), or row by row when a key holds a comma."""
+        text = ",".join(keys)
+        if text.count(",") == len(keys) - 1:
+            stored = self.conn.execute(
+                "SELECT group_concat(key, ',') FROM combos WHERE rowid BETWEEN ? AND ?", (lo, hi)
+            ).fetchone()[0]
+            return bool(stored == text)
+        rows = self.conn.execute(
+            "SELECT key FROM combos WHERE rowid BETWEEN ? AND ? ORDER BY rowid", (lo, hi)
+        )
+        return [r[0] for r in rows] == keys
 
     def kept_columns(self, sweep: int) -> tuple[str, bytes, str] | None:
         """``(meta, data, digest)`` kept for recorded sweep ``sweep`` under its current spec

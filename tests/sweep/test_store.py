@@ -370,13 +370,15 @@ def test_a_sound_store_opened_with_a_deferred_check_reads_and_writes(tmp_path: P
         assert store.count() == 4
 
 
-@pytest.mark.parametrize("case", ["new rows in order", "another order", "a row more", "one old"])
+@pytest.mark.parametrize(
+    "case", ["new rows in order", "another order", "a row more", "one old", "keys with commas"]
+)
 def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case: str) -> None:
     with SweepStore(tmp_path / "s.sqlite") as store:
         if case == "one old":
             store.add([make_row("k3", fast=3)])  # stored before: not a new row of this sweep
         after = store.last_rowid()
-        keys = [f"k{i}" for i in range(8)]
+        keys = [f"k,{i}" if case == "keys with commas" else f"k{i}" for i in range(8)]
         stored = keys[::-1] if case == "another order" else list(keys)
         if case == "a row more":
             stored.insert(4, "other")
@@ -392,7 +394,8 @@ def test_a_sweep_records_the_rows_of_its_keys_in_grid_order(tmp_path: Path, case
         store._link_new_rows = lambda *a: taken.append(link(*a)) or taken[-1]  # type: ignore[method-assign]
         sweep = store.save_sweep("spec", {}, lambda: iter([keys[:3], keys[3:]]), len(keys), after)
         assert sweep is not None
-        assert taken == [case == "new rows in order"]  # rowids as stored, else looked up by key
+        # rowids as stored, else looked up by key
+        assert taken == [case in ("new rows in order", "keys with commas")]
         got = store.conn.execute(
             "SELECT r.pos, c.key FROM sweep_rows r JOIN combos c ON c.rowid = r.run "
             "WHERE r.sweep = ? ORDER BY r.pos",
@@ -469,12 +472,14 @@ def test_a_store_with_its_key_unique_inline_loads_with_the_index_in_place(
 def test_outcomes_of_a_rolled_back_batch_are_written_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A store skips converting outcomes it has committed; one whose transaction rolled back
-    was not committed, so the same rows added again still get their outcomes."""
+    """A store skips converting outcomes and binding returns it has committed; one whose
+    transaction rolled back was not committed, so the same rows added again still get their
+    outcomes and returns."""
     with SweepStore(tmp_path / "s.sqlite") as store:
         assert store.add([make_row("a")]) == 1
         known = set(store._outcomes_written)
-        assert len(known) == 1
+        results = set(store._results_written)
+        assert len(known) == 1 and len(results) == 1
         real = store._add_param_columns
 
         def fail(*args: object, **kwargs: object) -> bool:
@@ -484,9 +489,16 @@ def test_outcomes_of_a_rolled_back_batch_are_written_by_the_next(
         with pytest.raises(RuntimeError):
             store.add([make_row("b", fast=10, seed=5)])
         assert store._outcomes_written == known and not store._outcomes_pending
+        assert store._results_written == results and not store._results_pending
         monkeypatch.setattr(store, "_add_param_columns", real)
         assert store.add([make_row("c", fast=11)]) == 1  # a commit between
         assert store.add([make_row("b", fast=10, seed=5)]) == 1
         frame = store.frame(["a", "b", "c"])  # the runs view joins outcomes: none missing
         assert list(frame["key"]) == ["a", "b", "c"]
         assert store.conn.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0] == 2
+        joined = (
+            "SELECT COUNT(*) FROM combos JOIN outcomes ON outcomes.id = combos.outcome "
+            "JOIN run_returns ON run_returns.result = outcomes.result"
+        )
+        assert store.conn.execute(joined).fetchone()[0] == 3  # every row's returns stored
+        assert store.conn.execute("SELECT COUNT(*) FROM run_returns").fetchone()[0] == 2
