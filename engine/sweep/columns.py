@@ -249,60 +249,93 @@ class SweepColumns:
     def distinct(self, param: str) -> int:
         return int(pc.count_distinct(_plain(self.arrays[param_column(param)])).as_py())
 
-    def frame(self, idx: np.ndarray, ranks: np.ndarray, eligible: np.ndarray) -> pd.DataFrame:
-        """Rows ``idx`` (positions in grid order) as ``SweepView.ranked`` yields them: ``rank``,
-        the parameters, the metrics, the provenance, ``result``, ``eligible``; the grid
-        positions as the index."""
+    def table(self, idx: np.ndarray, ranks: np.ndarray, eligible: np.ndarray) -> pa.Table:
+        """Rows ``idx`` (positions in grid order) as ``SweepView.ranked`` yields them (``rank``,
+        the parameters, the metrics, the provenance, ``result``, ``eligible``), in the Arrow
+        types their frame converts to: text as ``large_string``, an integer column with a NULL
+        as float64, a boolean parameter as bool, a float metric as float64 (NULL stays NULL:
+        NaN in the frame). :meth:`frame` is this table in pandas; the Parquet export writes it
+        as it is."""
         take = pa.array(idx, type=pa.int64())
         n = len(idx)
-        cols: dict[str, Any] = {"rank": ranks}
+        # the columns of a group share their dictionary indices: taken once per group
+        shared = {
+            name: taken
+            for index, group in self.groups.values()
+            for taken in [index.take(take)]
+            for name in group
+        }
+
+        def values(name: str) -> pa.Array:
+            arr = self.arrays[name]
+            if name in shared and pa.types.is_dictionary(arr.type):
+                return arr.dictionary.take(shared[name])
+            return _plain(arr.take(take))
+
+        names: list[str] = ["rank"]
+        cols: list[pa.Array] = [pa.array(ranks, type=pa.int64())]
         for name, label in zip(self.params, self._labels, strict=True):
-            arr = _plain(self.arrays[param_column(name)].take(take))
-            if name in self.bools:
-                cols[label] = arr.to_numpy().astype(bool)
-            else:
-                cols[label] = self._column(arr, n)
+            arr = values(param_column(name))
+            names.append(label)
+            cols.append(pc.cast(arr, pa.bool_()) if name in self.bools else _typed(arr))
         for key in self.metric_keys:
+            names.append(key)
             if key in self.constants:
-                cols[key] = self._constant(key, n)
+                cols.append(self._constant(key, n))
             elif key in self.floats:
-                arr = _plain(self.arrays[key].take(take))
-                if not pa.types.is_floating(arr.type):
-                    arr = pc.cast(arr, pa.float64())
-                cols[key] = arr.to_numpy(zero_copy_only=False)
+                arr = values(key)
+                cols.append(arr if pa.types.is_floating(arr.type) else pc.cast(arr, pa.float64()))
             else:
-                cols[key] = self._column(_plain(self.arrays[key].take(take)), n)
+                cols.append(_typed(values(key)))
         for name in [c for c in FIXED_COLUMNS if c != "params"] + ["result"]:
+            names.append(name)
             if name in self.constants:
-                cols[name] = self._constant(name, n)
+                cols.append(self._constant(name, n))
             else:
-                cols[name] = self._column(_plain(self.arrays[name].take(take)), n)
-        cols["eligible"] = eligible
-        frame = pd.DataFrame(cols, index=pd.Index(self.arrays["pos"].take(take).to_numpy()))
+                cols.append(_typed(values(name)))
+        names.append("eligible")
+        cols.append(pa.array(eligible, type=pa.bool_()))
+        return pa.Table.from_arrays(cols, names=names)
+
+    def frame(self, idx: np.ndarray, ranks: np.ndarray, eligible: np.ndarray) -> pd.DataFrame:
+        """:meth:`table` of rows ``idx`` as pandas (the types ``DataFrame.from_records`` gives
+        the ``sqlite3`` path's rows: int64, float64 with NULL as NaN, bool, text as the ``str``
+        dtype), the grid positions as the index."""
+        return self.to_frame(self.table(idx, ranks, eligible), idx)
+
+    def to_frame(self, table: pa.Table, idx: np.ndarray) -> pd.DataFrame:
+        """:meth:`table` ``table`` of rows ``idx`` as :meth:`frame` gives it."""
+        cols = {
+            name: (col.to_pandas().array if pa.types.is_large_string(col.type) else col.to_numpy())
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
+        frame = pd.DataFrame(
+            cols, index=pd.Index(self.arrays["pos"].take(pa.array(idx, type=pa.int64())).to_numpy())
+        )
         frame.attrs["param_columns"] = list(self._labels)
         return frame
 
-    @staticmethod
-    def _column(arr: pa.Array, n: int) -> Any:
-        """An Arrow column as ``DataFrame.from_records`` types it: int64, float64 (NULL as
-        NaN), text as the ``str`` dtype."""
-        if pa.types.is_string(arr.type):
-            return arr.to_pandas().array
-        if pa.types.is_integer(arr.type) and arr.null_count:
-            arr = pc.cast(arr, pa.float64())
-        return arr.to_numpy(zero_copy_only=False)
-
-    def _constant(self, name: str, n: int) -> Any:
+    def _constant(self, name: str, n: int) -> pa.Array:
         """Column ``name`` (one value over the sweep) for ``n`` rows; the text ones kept for
         the next chunk of the same size (the arrays are immutable)."""
         value = self.constants[name]
         if not isinstance(value, str):
-            return np.full(n, value, dtype=np.int64)
+            return pa.array(np.full(n, value, dtype=np.int64))
         kept = self._repeated.get(name)  # (read once: two exports may run on two threads)
         if kept is None or kept[1] != n:
-            kept = (pa.repeat(value, n).to_pandas().array, n)
+            kept = (pa.repeat(pa.scalar(value, pa.large_string()), n), n)
             self._repeated[name] = kept
         return kept[0]
+
+
+def _typed(arr: pa.Array) -> pa.Array:
+    """A column in the Arrow type its frame converts to: text as ``large_string``, integers
+    with a NULL as float64, anything else as it is."""
+    if pa.types.is_string(arr.type):
+        return pc.cast(arr, pa.large_string())
+    if pa.types.is_integer(arr.type) and arr.null_count:
+        return pc.cast(arr, pa.float64())
+    return arr
 
 
 def load(

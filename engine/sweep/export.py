@@ -48,12 +48,13 @@ def export_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 
 def export_frames(
-    frames: Iterable[pd.DataFrame],
+    frames: Iterable[pd.DataFrame] | Iterable[pa.Table],
     path: str | os.PathLike[str] | list[str | os.PathLike[str]],
 ) -> tuple[Path, int]:
     """Write chunks of one table as CSV or Parquet (by the suffix), atomically, one chunk in
     memory at a time (a Parquet row group per chunk, CSV appended); several paths are written
-    in the same pass. Returns the (first) path and the row count."""
+    in the same pass. Returns the (first) path and the row count. The chunks are frames, or
+    for Parquet files only, Arrow tables as :meth:`_ChunkWriter.write` takes them."""
     paths = [Path(p) for p in (path if isinstance(path, list) else [path])]
     for p in paths:
         suffix = p.suffix.lower()
@@ -72,7 +73,7 @@ def export_frames(
             for frame in frames:
                 for w in writers:
                     w.write(frame)
-                rows += len(frame)
+                rows += len(frame)  # (a frame's rows, or a table's)
             for w in writers:
                 w.finish()
     except OSError as exc:
@@ -91,19 +92,30 @@ class _ChunkWriter:
         self.schema: Any = None
         self.header = True
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame | pa.Table) -> None:
+        """Append one chunk: a frame, or (Parquet only) an Arrow table with the pandas metadata
+        and the types ``pa.Table.from_pandas`` would give its frame
+        (:meth:`engine.sweep.store_view.SweepView.ranked` with ``tables``)."""
         if self.csv:
+            if isinstance(frame, pa.Table):
+                raise TypeError("a CSV is written from frames")
             frame.to_csv(self.fh, index=False, header=self.header, lineterminator="\n")
             self.header = False
             return
         if self.schema is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = (
+                frame
+                if isinstance(frame, pa.Table)
+                else pa.Table.from_pandas(frame, preserve_index=False)
+            )
             self.schema = pa.schema(
                 [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
                 metadata=table.schema.metadata,
             )
             table = table.cast(self.schema)
             self.writer = pq.ParquetWriter(self.tmp, self.schema)
+        elif isinstance(frame, pa.Table):
+            table = frame.cast(self.schema)
         else:
             table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
         self.writer.write_table(table)

@@ -245,9 +245,15 @@ def _caption(name: str, summary: SweepSummary) -> str:
 
 def _export_view(summary: SweepSummary, paths: list[Path], limit: int | None = None) -> list[Path]:
     """The whole ranking (or its first ``limit`` rows), streamed from the store in chunks (as
-    :func:`rank` would order it), into every file of ``paths`` in one pass."""
+    :func:`rank` would order it), into every file of ``paths`` in one pass (Parquet alone:
+    from Arrow tables, without a frame per chunk)."""
+    only_parquet = all(p.suffix.lower() != ".csv" for p in paths)
     frames = summary.view.ranked(
-        summary.metric, metric_order(summary.metric), summary.min_trades, limit=limit
+        summary.metric,
+        metric_order(summary.metric),
+        summary.min_trades,
+        limit=limit,
+        tables=only_parquet,
     )
     export_frames(frames, list(paths))
     return list(paths)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from engine.sweep import column_cache
 from engine.sweep import columns as sweep_columns
@@ -160,18 +161,32 @@ class SweepView:
         min_trades: int = 0,
         limit: int | None = None,
         chunk: int = EXPORT_CHUNK,
-    ) -> Iterator[pd.DataFrame]:
+        tables: bool = False,
+    ) -> Iterator[pd.DataFrame | pa.Table]:
         """The rows best first (as :func:`engine.sweep.selection.rank` orders them: eligible first,
         NaN last, ties in grid order), with ``rank`` and ``eligible`` columns and the grid
-        positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given."""
+        positions as the index, ``chunk`` rows at a time; only the first ``limit`` when given.
+
+        ``tables``: Arrow tables instead of frames when the columns are in memory
+        (:meth:`engine.sweep.columns.SweepColumns.table`: the types ``pa.Table.from_pandas``
+        gives their frames), each with the pandas metadata it gives the first chunk's frame: a
+        Parquet file written from them is the one written from the frames, byte for byte."""
         arrow = self.columns()
         if arrow is not None:
             best, eligible_rows = self._ranking(arrow, metric, ascending, min_trades)
             end = len(best) if limit is None else min(int(limit), len(best))
+            meta: dict[bytes, bytes] | None = None
             for lo in range(0, end, chunk):
                 idx = best[lo : min(lo + chunk, end)]
                 ranks = np.arange(lo + 1, lo + len(idx) + 1)
-                yield arrow.frame(idx, ranks, eligible_rows[idx])
+                table = arrow.table(idx, ranks, eligible_rows[idx])
+                if not tables:
+                    yield arrow.to_frame(table, idx)
+                    continue
+                if meta is None:
+                    frame = arrow.to_frame(table, idx)
+                    meta = pa.Table.from_pandas(frame, preserve_index=False).schema.metadata
+                yield table.replace_schema_metadata(meta)
             return
         eligible, order = self._order(metric, ascending, min_trades)
         names = self._names()

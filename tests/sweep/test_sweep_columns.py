@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from engine.analysis.metrics import METRIC_KEYS
@@ -195,4 +196,36 @@ def test_parameters_factorised_from_their_dictionary_codes_are_pandas(tmp_path: 
         params = {k: values[f"p:{k}"] for k in names}
         got = trial_structure(params, values["result"], values["sharpe"], None, known)
         assert got == trial_structure(params, values["result"], values["sharpe"])
+    s.close()
+
+
+@pytest.mark.parametrize("varying", [False, True])
+@pytest.mark.parametrize("min_trades", [0, 3])
+def test_parquet_from_arrow_tables_is_the_parquet_from_frames_byte_for_byte(
+    tmp_path: Path, varying: bool, min_trades: int
+) -> None:
+    # NaN, -inf and all-NULL metrics, NaN trades, text, list, float and boolean parameters, a
+    # constant and (varying) a per-job column: written from the tables, the file is the one
+    # written from the frames of the same rows, and reads as the SQL path's file
+    rows = [
+        _row(i, _params(i), ticker=("CRWV", "NVDA")[varying and i % 5 == 0]) for i in range(12)
+    ]
+    s, sweep, keys = _stores(tmp_path, rows)
+    sql, arrow = _both(s, sweep, keys)
+    with sql, arrow:
+        tables = list(arrow.ranked("sharpe", False, min_trades, chunk=5, tables=True))
+        assert all(isinstance(t, pa.Table) for t in tables) and len(tables) == 3
+        export_frames(iter(tables), tmp_path / "tables.parquet")
+        export_frames(arrow.ranked("sharpe", False, min_trades, chunk=5), tmp_path / "f.parquet")
+        export_frames(sql.ranked("sharpe", False, min_trades, chunk=5), tmp_path / "s.parquet")
+        assert (tmp_path / "tables.parquet").read_bytes() == (tmp_path / "f.parquet").read_bytes()
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "tables.parquet"), pd.read_parquet(tmp_path / "s.parquet")
+        )
+        # a view without the columns in memory gives frames whatever it is asked
+        assert all(
+            isinstance(f, pd.DataFrame) for f in sql.ranked("sharpe", False, 0, tables=True)
+        )
+        with pytest.raises(TypeError, match="CSV is written from frames"):
+            export_frames(iter(tables), tmp_path / "t.csv")
     s.close()
