@@ -119,6 +119,11 @@ class _ChunkWriter:
         else:
             table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
         self.writer.write_table(table)
+        del table
+        # Arrow's allocator keeps what a thread freed for that thread's next allocations: with
+        # the export on its own thread beside another (the charts, the CSV), each kept its own
+        # ~50 MB of freed chunks (1M grid's peak RSS 813-820 -> 760-764 MB when returned here)
+        pa.default_memory_pool().release_unused()
 
     def finish(self) -> None:
         """Complete the file (an empty table when no chunk came)."""
