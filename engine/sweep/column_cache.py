@@ -104,24 +104,22 @@ def decode(
         rows = tables[0]
         if rows.num_rows != count:
             return None
-        arrays = {name: _one(rows.column(name)) for name in rows.column_names}
+        arrays = {name: sweep_columns.one_array(rows.column(name)) for name in rows.column_names}
         groups: dict[str, tuple[pa.Array, list[str]]] = {}
         for (group, names), table in zip(meta["groups"], tables[1:], strict=True):
             index = arrays.pop(f"_index:{group}")
             if table.column_names != names:
                 return None
             for name in names:  # (safe: every index is checked to be in its dictionary)
-                arrays[name] = pa.DictionaryArray.from_arrays(index, _one(table.column(name)))
+                arrays[name] = pa.DictionaryArray.from_arrays(
+                    index, sweep_columns.one_array(table.column(name))
+                )
             groups[group] = (index, names)
         return sweep_columns.SweepColumns(
             arrays, meta["constants"], params, bools, metric_keys, groups
         )
     except (pa.ArrowException, KeyError, TypeError, ValueError):
         return None
-
-
-def _one(column: pa.ChunkedArray) -> pa.Array:
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def read(

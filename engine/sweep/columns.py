@@ -119,7 +119,7 @@ def _read_share(path: Path, queries: list[str], count: int) -> dict[str, pa.Arra
     for sql in queries:
         table = _read(path, sql, count)
         for name in table.column_names:
-            out[name] = _compact(_array(table.column(name)), name not in UNIQUE)
+            out[name] = _compact(one_array(table.column(name)), name not in UNIQUE)
         del table
     return out
 
@@ -170,8 +170,8 @@ def _kind(arr: pa.Array) -> pa.DataType:
     return arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
 
 
-def _array(column: pa.ChunkedArray) -> pa.Array:
-    """One array (the single batch read as it is: ``combine_chunks`` would copy it)."""
+def one_array(column: pa.ChunkedArray) -> pa.Array:
+    """A column as one array (a single chunk as it is: ``combine_chunks`` would copy it)."""
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
@@ -394,13 +394,13 @@ def load(
     except adbc_driver_manager.Error:
         return None  # e.g. a store another process holds locked past the timeout: SQL reads it
     constants: dict[str, Any] = {}
-    by_outcome = _lookup(_array(outcomes.column("id")).to_numpy(), refs)
+    by_outcome = _lookup(one_array(outcomes.column("id")).to_numpy(), refs)
     if by_outcome is None or len(by_outcome[0]) != len(outcomes):
         return None  # a row without its outcome: the view (and so SQL) leaves it out
     used, index = by_outcome
     groups: dict[str, tuple[pa.Array, list[str]]] = {"outcome": (index, [])}
     for name in ["result", "sr", *metric_keys]:
-        values = _array(outcomes.column(name))
+        values = one_array(outcomes.column(name))
         if name in CANDIDATES and _one(values):
             constants[name] = values[0].as_py()
         else:
@@ -449,7 +449,7 @@ def _read_rows(
     order = _read(
         path, f"SELECT pos, run FROM sweep_rows WHERE sweep = {int(sweep)} ORDER BY pos", count
     )
-    runs = _array(order.column("run")).to_numpy()
+    runs = one_array(order.column("run")).to_numpy()
     every = _read_columns(
         path, [("_rowid", "c.rowid"), *exprs], "FROM combos c ORDER BY c.rowid", top
     )
@@ -462,7 +462,7 @@ def _read_rows(
     ):
         return None
     take = pa.array(at)
-    out = {"pos": _array(order.column("pos")), "run": _array(order.column("run"))}
+    out = {"pos": one_array(order.column("pos")), "run": one_array(order.column("run"))}
     out.update((name, arr.take(take)) for name, arr in every.items())
     _trim()
     return out
