@@ -740,6 +740,22 @@ def _start_check(path: Path) -> tuple[threading.Thread, list[Any]]:
 
 
 @dataclass
+class _Written:
+    """Ids a connection has committed (``done``) and those its open transaction has written
+    (``pending``: done once it commits, forgotten if it rolls back)."""
+
+    done: set[int] = dataclasses.field(default_factory=set)
+    pending: set[int] = dataclasses.field(default_factory=set)
+
+    def commit(self) -> None:
+        self.done |= self.pending
+        self.pending.clear()
+
+    def rollback(self) -> None:
+        self.pending.clear()
+
+
+@dataclass
 class BulkLoad:
     """What :meth:`SweepStore.bulk` did: whether the key index was dropped for the load
     (``deferred``) and how many later copies of a key were deleted when it was built."""
@@ -833,11 +849,8 @@ class SweepStore:
         self._jobs: dict[tuple[Any, ...], int] = {}
         # outcome ids and results this connection has committed: a later batch does not
         # convert their metric values or bind their returns again (INSERT OR IGNORE would drop
-        # them); pending until the commit
-        self._outcomes_written: set[int] = set()
-        self._outcomes_pending: set[int] = set()
-        self._results_written: set[int] = set()
-        self._results_pending: set[int] = set()
+        # them)
+        self._outcomes, self._results = _Written(), _Written()
         kinds = dict(self.conn.execute("SELECT name, type FROM sqlite_master"))
         if kinds.get("runs") == "table":  # schema 1 or 2: split in one transaction
             self.verified()
@@ -1078,14 +1091,13 @@ class SweepStore:
                 self.conn.execute("PRAGMA cache_size=-2000")
                 self.conn.execute("PRAGMA shrink_memory")
 
-    def _key_indexed(self) -> bool:
-        names = {
+    def _combos_indexes(self) -> set[str]:
+        return {
             r[0]
             for r in self.conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'combos'"
             )
         }
-        return bool(names & set(_KEY_INDEXES))
 
     def _drop_key_index(self) -> bool:
         """Drop the named key index when ``combos`` is empty; whether it was dropped."""
@@ -1093,21 +1105,19 @@ class SweepStore:
         self.conn.execute("BEGIN IMMEDIATE")  # no writer beside this one between look and drop
         try:
             empty = self.conn.execute("SELECT 1 FROM combos LIMIT 1").fetchone() is None
-            named = self.conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (KEY_INDEX,)
-            ).fetchone()
+            named = KEY_INDEX in self._combos_indexes()
             if empty and named:
                 self.conn.execute(f"DROP INDEX {KEY_INDEX}")
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
             raise
-        return bool(empty and named)
+        return empty and named
 
     def _ensure_key_index(self) -> int:
         """Build the key index when ``combos`` has none (a bulk load's end, or the next open
         after one that died); returns how many rows were deleted as later copies of a key."""
-        if self._key_indexed():
+        if self._combos_indexes() & set(_KEY_INDEXES):
             return 0
         self.verified()
         create = f"CREATE UNIQUE INDEX IF NOT EXISTS {KEY_INDEX} ON combos (key)"
@@ -1138,13 +1148,11 @@ class SweepStore:
                 added = sum(self._insert(batch, version, now) for batch in batches)
         except BaseException:
             self._jobs.clear()  # rolled back: the jobs rows written in it are gone
-            self._outcomes_pending.clear()
-            self._results_pending.clear()
+            self._outcomes.rollback()
+            self._results.rollback()
             raise
-        self._outcomes_written |= self._outcomes_pending  # committed: known from now on
-        self._outcomes_pending.clear()
-        self._results_written |= self._results_pending
-        self._results_pending.clear()
+        self._outcomes.commit()
+        self._results.commit()
         return added
 
     def _insert(self, batch: Batch, version: str, now: str) -> int:
@@ -1156,12 +1164,12 @@ class SweepStore:
         """
         prep = batch.prepare().prepared
         assert prep is not None
-        known = self._results_written
+        known = self._results.done
         self.conn.executemany(
             "INSERT OR IGNORE INTO run_returns (result, returns) VALUES (?, ?)",
             [(r, blob) for r, blob in prep.blobs.items() if r not in known],
         )
-        self._results_pending.update(prep.blobs)
+        self._results.pending.update(prep.blobs)
         data = batch.data
         bars = int(data["bars"])
         job = self._job(
@@ -1185,10 +1193,10 @@ class SweepStore:
             f"VALUES ({', '.join('?' * (4 + len(keys)))})",
             (
                 (oid, result, sr, bars - 1, *(values.get(k) for k in keys))
-                for oid, result, sr, values in prep.outcome_rows(self._outcomes_written)
+                for oid, result, sr, values in prep.outcome_rows(self._outcomes.done)
             ),
         )
-        self._outcomes_pending.update(prep.outcome_ids)
+        self._outcomes.pending.update(prep.outcome_ids)
         new = 0
         for names, idx, pcols in prep.groups:
             if self._add_param_columns(dict.fromkeys(names), self.param_names):
@@ -1281,7 +1289,8 @@ class SweepStore:
         lo, hi, count = self.conn.execute(
             "SELECT MIN(rowid), MAX(rowid), COUNT(*) FROM combos WHERE rowid > ?", (int(after),)
         ).fetchone()
-        # (rows are never deleted, so a range of ``total`` rowids with ``total`` rows has no gap)
+        # ``total`` rows over ``total`` consecutive rowids: no gap (a bulk load's end may have
+        # deleted a second copy of a key, leaving one)
         if total == 0 or count != total or hi - lo != total - 1:
             return False
         start = lo

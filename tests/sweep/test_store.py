@@ -477,8 +477,8 @@ def test_outcomes_of_a_rolled_back_batch_are_written_by_the_next(
     outcomes and returns."""
     with SweepStore(tmp_path / "s.sqlite") as store:
         assert store.add([make_row("a")]) == 1
-        known = set(store._outcomes_written)
-        results = set(store._results_written)
+        known = set(store._outcomes.done)
+        results = set(store._results.done)
         assert len(known) == 1 and len(results) == 1
         real = store._add_param_columns
 
@@ -488,8 +488,8 @@ def test_outcomes_of_a_rolled_back_batch_are_written_by_the_next(
         monkeypatch.setattr(store, "_add_param_columns", fail)
         with pytest.raises(RuntimeError):
             store.add([make_row("b", fast=10, seed=5)])
-        assert store._outcomes_written == known and not store._outcomes_pending
-        assert store._results_written == results and not store._results_pending
+        assert store._outcomes.done == known and not store._outcomes.pending
+        assert store._results.done == results and not store._results.pending
         monkeypatch.setattr(store, "_add_param_columns", real)
         assert store.add([make_row("c", fast=11)]) == 1  # a commit between
         assert store.add([make_row("b", fast=10, seed=5)]) == 1
