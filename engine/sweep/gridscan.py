@@ -139,7 +139,6 @@ class Scan:
         other = second() if second is not None else None
         if mid:
             parts.append(other if other is not None else self._range(fn, post, mid, self.size))
-        labels: list[Any] = []
         index: dict[Any, int] = {}
         out = []
         for codes, part_labels in parts:
@@ -147,8 +146,7 @@ class Scan:
                 [index.setdefault(x, len(index)) for x in part_labels] or [0], dtype=np.int32
             )
             out.append(remap[codes])
-        labels = list(index)
-        return np.concatenate(out), labels
+        return np.concatenate(out), list(index)
 
     def _range(
         self, fn: Callable[[dict[str, Any]], Any], post: Callable[[Any], Any], lo: int, hi: int
