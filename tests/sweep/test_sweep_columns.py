@@ -207,9 +207,7 @@ def test_parquet_from_arrow_tables_is_the_parquet_from_frames_byte_for_byte(
     # NaN, -inf and all-NULL metrics, NaN trades, text, list, float and boolean parameters, a
     # constant and (varying) a per-job column: written from the tables, the file is the one
     # written from the frames of the same rows, and reads as the SQL path's file
-    rows = [
-        _row(i, _params(i), ticker=("CRWV", "NVDA")[varying and i % 5 == 0]) for i in range(12)
-    ]
+    rows = [_row(i, _params(i), ticker=("CRWV", "NVDA")[varying and i % 5 == 0]) for i in range(12)]
     s, sweep, keys = _stores(tmp_path, rows)
     sql, arrow = _both(s, sweep, keys)
     with sql, arrow:
@@ -223,9 +221,7 @@ def test_parquet_from_arrow_tables_is_the_parquet_from_frames_byte_for_byte(
             pd.read_parquet(tmp_path / "tables.parquet"), pd.read_parquet(tmp_path / "s.parquet")
         )
         # a view without the columns in memory gives frames whatever it is asked
-        assert all(
-            isinstance(f, pd.DataFrame) for f in sql.ranked("sharpe", False, 0, tables=True)
-        )
+        assert all(isinstance(f, pd.DataFrame) for f in sql.ranked("sharpe", False, 0, tables=True))
         with pytest.raises(TypeError, match="CSV is written from frames"):
             export_frames(iter(tables), tmp_path / "t.csv")
     s.close()
